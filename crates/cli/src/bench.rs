@@ -1,0 +1,333 @@
+//! `provisio bench …`: benchmarks anyone can run with one command. Each starts the real server
+//! as its own process on loopback and drives it over HTTP, so the figures include everything a
+//! client would see.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Subcommand;
+use hdrhistogram::Histogram;
+use serde_json::json;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// POST, GET by id, filtered GET, PATCH and a no-op endpoint against `provisio scim-server`.
+    ScimServer {
+        /// Users to create.
+        #[arg(long, default_value_t = 100_000)]
+        users: u64,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: u64,
+        /// Requests per read/patch phase.
+        #[arg(long, default_value_t = 20_000)]
+        requests: u64,
+        /// Benchmark the PostgreSQL store at this URL instead of SQLite.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Also print the figures as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::ScimServer {
+            users,
+            concurrency,
+            requests,
+            database_url,
+            json,
+        } => scim_server(users, concurrency.max(1), requests.max(1), database_url, json).await,
+    }
+}
+
+struct Phase {
+    name: String,
+    requests: u64,
+    errors: u64,
+    elapsed: Duration,
+    hist: Histogram<u64>,
+}
+
+impl Phase {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+    fn ms(&self, q: f64) -> f64 {
+        self.hist.value_at_quantile(q) as f64 / 1000.0
+    }
+}
+
+/// The server under test, killed when dropped.
+struct ServerProcess {
+    child: std::process::Child,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ServerProcess {
+    fn memory_kib(&self, field: &str) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find(|l| l.starts_with(field))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+async fn start_server(token: &str, database_url: Option<&str>) -> anyhow::Result<(ServerProcess, String)> {
+    let exe = std::env::current_exe().context("finding the provisio binary")?;
+    let data = tempfile::tempdir()?;
+    let port = free_port()?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("scim-server")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--token")
+        .arg(token)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    match database_url {
+        Some(url) => cmd.arg("--database-url").arg(url),
+        None => cmd.arg("--data-dir").arg(PathBuf::from(data.path())),
+    };
+    let child = cmd.spawn().context("starting provisio scim-server")?;
+    let server = ServerProcess { child, _data: data };
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("the SCIM server did not start within 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok((server, base))
+}
+
+/// Runs `total` requests with `concurrency` in flight; `make` builds request `i`.
+async fn phase<F>(name: &str, total: u64, concurrency: u64, make: F) -> anyhow::Result<Phase>
+where
+    F: Fn(u64) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let make = Arc::new(make);
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let make = make.clone();
+        let next = next.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut hist = Histogram::<u64>::new(3).expect("3 significant figures is valid");
+            let mut errors = 0u64;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let t = Instant::now();
+                match make(i).send().await {
+                    Ok(resp) => {
+                        let ok = resp.status().is_success();
+                        let _ = resp.bytes().await;
+                        if !ok {
+                            errors += 1;
+                        }
+                    }
+                    Err(_) => errors += 1,
+                }
+                let _ = hist.record(t.elapsed().as_micros() as u64);
+            }
+            (hist, errors)
+        }));
+    }
+    let mut hist = Histogram::<u64>::new(3)?;
+    let mut errors = 0;
+    for t in tasks {
+        let (h, e) = t.await?;
+        hist.add(h)?;
+        errors += e;
+    }
+    Ok(Phase {
+        name: name.to_string(),
+        requests: total,
+        errors,
+        elapsed: started.elapsed(),
+        hist,
+    })
+}
+
+fn user_body(i: u64) -> serde_json::Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "userName": format!("user{i:07}@bench.example.com"),
+        "externalId": format!("ext-{i}"),
+        "name": {"givenName": "Zoë", "familyName": format!("Bench{i}")},
+        "displayName": format!("Zoë Bench{i}"),
+        "active": true,
+        "emails": [{"value": format!("user{i:07}@bench.example.com"), "type": "work", "primary": true}],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D", "employeeNumber": i.to_string()},
+    })
+}
+
+/// A cheap deterministic spread of indexes over 0..n.
+fn spread(i: u64, n: u64) -> u64 {
+    i.wrapping_mul(2_654_435_761) % n.max(1)
+}
+
+async fn scim_server(users: u64, concurrency: u64, requests: u64, database_url: Option<String>, as_json: bool) -> anyhow::Result<()> {
+    let token = "bench-token";
+    let (server, base) = start_server(token, database_url.as_deref()).await?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency as usize * 2)
+        .build()?;
+    let auth = format!("Bearer {token}");
+    let scim = format!("{base}/scim/v2");
+    eprintln!("Benchmarking provisio scim-server at {scim}: {users} users, concurrency {concurrency}, {requests} requests per phase.");
+
+    let create = |from: u64, to: u64| {
+        let (client, scim, auth) = (client.clone(), scim.clone(), auth.clone());
+        async move {
+            phase("POST /Users", to - from, concurrency, move |i| {
+                client
+                    .post(format!("{scim}/Users"))
+                    .header("Authorization", &auth)
+                    .header("Content-Type", "application/scim+json")
+                    .json(&user_body(from + i))
+            })
+            .await
+        }
+    };
+    let small = users.min(1000);
+    let mut phases = Vec::new();
+    phases.push(create(0, small).await?);
+    let filter_phase = |n: u64, label: &str| {
+        let (client, scim, auth) = (client.clone(), scim.clone(), auth.clone());
+        let label = label.to_string();
+        async move {
+            phase(&label, requests, concurrency, move |i| {
+                let k = spread(i, n);
+                client
+                    .get(format!("{scim}/Users"))
+                    .query(&[("filter", format!("userName eq \"USER{k:07}@bench.example.com\""))])
+                    .header("Authorization", &auth)
+            })
+            .await
+        }
+    };
+    let filter_small = filter_phase(small, &format!("GET filter userName eq (at {small} users)")).await?;
+    if users > small {
+        let mut p = create(small, users).await?;
+        let first = &phases[0];
+        // Report creation over all users as one phase.
+        let total_time = first.elapsed + p.elapsed;
+        p.hist.add(&first.hist)?;
+        p.requests += first.requests;
+        p.errors += first.errors;
+        p.elapsed = total_time;
+        phases[0] = p;
+    }
+    // Collect ids for GET by id and PATCH (paged listing, not timed).
+    let mut all_ids = Vec::with_capacity(users as usize);
+    let mut start = 1;
+    while (all_ids.len() as u64) < users {
+        let page: serde_json::Value = client
+            .get(format!("{scim}/Users"))
+            .query(&[("startIndex", start.to_string()), ("count", "1000".into()), ("attributes", "id".into())])
+            .header("Authorization", &auth)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let items = page["Resources"].as_array().cloned().unwrap_or_default();
+        if items.is_empty() {
+            break;
+        }
+        start += items.len();
+        all_ids.extend(items.iter().filter_map(|r| r["id"].as_str().map(str::to_string)));
+    }
+    if all_ids.is_empty() {
+        bail!("no users were created; is the server healthy?");
+    }
+    let all_ids = Arc::new(all_ids);
+
+    let (c, s, a) = (client.clone(), base.clone(), auth.clone());
+    phases.push(phase("GET /healthz (no-op ceiling)", requests, concurrency, move |_| {
+        c.get(format!("{s}/healthz")).header("Authorization", &a)
+    }).await?);
+    let (c, s, a, ids) = (client.clone(), scim.clone(), auth.clone(), all_ids.clone());
+    phases.push(phase("GET /Users/{id}", requests, concurrency, move |i| {
+        let id = &ids[spread(i, ids.len() as u64) as usize];
+        c.get(format!("{s}/Users/{id}")).header("Authorization", &a)
+    }).await?);
+    phases.push(filter_phase(users, &format!("GET filter userName eq (at {users} users)")).await?);
+    phases.push(filter_small);
+    let (c, s, a, ids) = (client.clone(), scim.clone(), auth.clone(), all_ids.clone());
+    phases.push(phase("PATCH /Users/{id}", requests, concurrency, move |i| {
+        let id = &ids[spread(i, ids.len() as u64) as usize];
+        c.patch(format!("{s}/Users/{id}"))
+            .header("Authorization", &a)
+            .header("Content-Type", "application/scim+json")
+            .json(&json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Replace", "path": "title", "value": format!("Title {i}")}]
+            }))
+    }).await?);
+
+    let rss = server.memory_kib("VmRSS:").unwrap_or(0);
+    let hwm = server.memory_kib("VmHWM:").unwrap_or(0);
+    println!("{:<44} {:>10} {:>9} {:>9} {:>7}", "phase", "req/s", "p50 ms", "p99 ms", "errors");
+    for p in &phases {
+        println!("{:<44} {:>10.0} {:>9.2} {:>9.2} {:>7}", p.name, p.rps(), p.ms(0.5), p.ms(0.99), p.errors);
+    }
+    let noop = phases.iter().find(|p| p.name.starts_with("GET /healthz")).map(Phase::rps).unwrap_or(1.0);
+    let rate = |prefix: &str| phases.iter().find(|p| p.name.starts_with(prefix)).map(Phase::rps).unwrap_or(0.0);
+    let filtered_big = rate(&format!("GET filter userName eq (at {users} "));
+    let filtered_small = rate(&format!("GET filter userName eq (at {small} "));
+    println!();
+    println!("filtered GET / no-op:  {:.2} (goal ≥ 0.30)", filtered_big / noop);
+    println!("POST / no-op:          {:.2} (goal ≥ 0.15)", rate("POST") / noop);
+    println!("PATCH / no-op:         {:.2} (goal ≥ 0.15)", rate("PATCH") / noop);
+    println!("filtered GET at {users} / at {small}: {:.2} (goal ≈ 1: indexed)", filtered_big / filtered_small.max(1e-9));
+    println!("server memory: {} MiB resident now, {} MiB peak (goal < 300 MB)", rss / 1024, hwm / 1024);
+    if as_json {
+        let out = json!({
+            "users": users, "concurrency": concurrency, "requests_per_phase": requests,
+            "phases": phases.iter().map(|p| json!({
+                "name": p.name, "requests_per_second": p.rps(), "p50_ms": p.ms(0.5), "p99_ms": p.ms(0.99), "errors": p.errors
+            })).collect::<Vec<_>>(),
+            "server_rss_kib": rss, "server_peak_rss_kib": hwm,
+        });
+        println!("{out}");
+    }
+    let errors: u64 = phases.iter().map(|p| p.errors).sum();
+    if errors > 0 {
+        bail!("{errors} requests failed during the benchmark");
+    }
+    Ok(())
+}

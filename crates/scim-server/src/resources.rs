@@ -1,0 +1,284 @@
+//! The `/Users`, `/Groups` and `/.search` endpoints.
+
+use axum::extract::{FromRequestParts, Query, RawPathParams, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use provisio_scim::error::ScimError;
+use provisio_scim::list::{list_response, ListQuery, RawListParams};
+use provisio_scim::projection::Projection;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::http::{
+    etag, if_match, if_none_match_hits, no_content, prefers_minimal, scim_json, ApiError,
+    ApiResult, Ctx, JsonBody,
+};
+use crate::store::{ReadOptions, ResourceKind, StoredResource};
+use crate::{query, service, AppState};
+
+/// The `{id}` segment of a resource URL.
+pub struct ResourceId(pub String);
+
+impl FromRequestParts<AppState> for ResourceId {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError(ScimError::not_found("unknown path")))?;
+        params
+            .iter()
+            .find(|(k, _)| *k == "id")
+            .map(|(_, v)| ResourceId(v.to_string()))
+            .ok_or_else(|| ApiError(ScimError::not_found("unknown path")))
+    }
+}
+
+/// Query parameters of list and single-resource reads.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListParams {
+    filter: Option<String>,
+    #[serde(rename = "sortBy")]
+    sort_by: Option<String>,
+    #[serde(rename = "sortOrder")]
+    sort_order: Option<String>,
+    #[serde(rename = "startIndex")]
+    start_index: Option<String>,
+    count: Option<String>,
+    attributes: Option<String>,
+    #[serde(rename = "excludedAttributes")]
+    excluded_attributes: Option<String>,
+}
+
+impl ListParams {
+    fn raw(self) -> RawListParams {
+        RawListParams {
+            filter: self.filter,
+            sort_by: self.sort_by,
+            sort_order: self.sort_order,
+            start_index: self.start_index,
+            count: self.count,
+            attributes: self.attributes,
+            excluded_attributes: self.excluded_attributes,
+        }
+    }
+    fn projection(&self) -> ApiResult<Projection> {
+        Ok(Projection::parse(
+            self.attributes.as_deref(),
+            self.excluded_attributes.as_deref(),
+        )?)
+    }
+}
+
+type Params = Result<Query<ListParams>, axum::extract::rejection::QueryRejection>;
+
+fn params(p: Params) -> ApiResult<ListParams> {
+    p.map(|Query(p)| p)
+        .map_err(|e| ApiError(ScimError::invalid_value(format!("bad query string: {e}"))))
+}
+
+fn resource_response(
+    state: &AppState,
+    ctx: &Ctx,
+    status: StatusCode,
+    stored: &StoredResource,
+    projection: &Projection,
+) -> Response {
+    let body = service::render(state, ctx, stored, projection);
+    let mut resp = scim_json(status, &body);
+    let headers = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag(stored.version)) {
+        headers.insert(header::ETAG, v);
+    }
+    if status == StatusCode::CREATED {
+        if let Ok(v) = HeaderValue::from_str(&service::location(ctx, stored.kind, &stored.id)) {
+            headers.insert(header::LOCATION, v);
+        }
+    }
+    resp
+}
+
+async fn list(state: AppState, ctx: Ctx, kind: ResourceKind, q: ListQuery) -> ApiResult<Response> {
+    let page = query::run(&state, &ctx, kind, &q).await?;
+    let resources = page
+        .resources
+        .iter()
+        .map(|r| service::render(&state, &ctx, r, &q.projection))
+        .collect();
+    Ok(scim_json(
+        StatusCode::OK,
+        &list_response(page.total, q.start_index, resources),
+    ))
+}
+
+async fn get_one(
+    state: AppState,
+    ctx: Ctx,
+    kind: ResourceKind,
+    id: String,
+    headers: HeaderMap,
+    p: ListParams,
+) -> ApiResult<Response> {
+    let projection = p.projection()?;
+    let rt = state.resource_type(kind);
+    let opts = ReadOptions {
+        with_members: kind == ResourceKind::Group && !projection.omits(rt, "members"),
+        with_groups: kind == ResourceKind::User && !projection.omits(rt, "groups"),
+    };
+    let stored = state.store.get(&ctx.tenant, kind, &id, opts).await?;
+    if if_none_match_hits(&headers, stored.version) {
+        let mut r = StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(v) = HeaderValue::from_str(&etag(stored.version)) {
+            r.headers_mut().insert(header::ETAG, v);
+        }
+        return Ok(r);
+    }
+    Ok(resource_response(&state, &ctx, StatusCode::OK, &stored, &projection))
+}
+
+/// After a write, re-read with the computed attributes so the response shows what GET would.
+async fn written(
+    state: &AppState,
+    ctx: &Ctx,
+    status: StatusCode,
+    stored: StoredResource,
+    headers: &HeaderMap,
+    p: ListParams,
+) -> ApiResult<Response> {
+    if prefers_minimal(headers) {
+        let mut r = no_content();
+        if let Ok(v) = HeaderValue::from_str(&etag(stored.version)) {
+            r.headers_mut().insert(header::ETAG, v);
+        }
+        return Ok(r);
+    }
+    let projection = p.projection()?;
+    let rt = state.resource_type(stored.kind);
+    let opts = ReadOptions {
+        with_members: stored.kind == ResourceKind::Group && !projection.omits(rt, "members"),
+        with_groups: stored.kind == ResourceKind::User && !projection.omits(rt, "groups"),
+    };
+    let fresh = if opts.with_groups || opts.with_members {
+        match state.store.get(&ctx.tenant, stored.kind, &stored.id, opts).await {
+            Ok(f) if f.version == stored.version => f,
+            _ => stored,
+        }
+    } else {
+        stored
+    };
+    Ok(resource_response(state, ctx, status, &fresh, &projection))
+}
+
+macro_rules! resource_handlers {
+    ($kind:expr, $list:ident, $search:ident, $create:ident, $get:ident, $replace:ident, $patch:ident, $delete:ident) => {
+        pub async fn $list(State(state): State<AppState>, ctx: Ctx, p: Params) -> ApiResult<Response> {
+            let q = params(p)?.raw().parse()?;
+            list(state, ctx, $kind, q).await
+        }
+        pub async fn $search(State(state): State<AppState>, ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
+            let q = RawListParams::from_search_request(&body)?.parse()?;
+            list(state, ctx, $kind, q).await
+        }
+        pub async fn $create(
+            State(state): State<AppState>,
+            ctx: Ctx,
+            headers: HeaderMap,
+            p: Params,
+            JsonBody(body): JsonBody,
+        ) -> ApiResult<Response> {
+            let p = params(p)?;
+            let stored = service::create(&state, &ctx, $kind, &body).await?;
+            written(&state, &ctx, StatusCode::CREATED, stored, &headers, p).await
+        }
+        pub async fn $get(
+            State(state): State<AppState>,
+            ctx: Ctx,
+            ResourceId(id): ResourceId,
+            headers: HeaderMap,
+            p: Params,
+        ) -> ApiResult<Response> {
+            get_one(state, ctx, $kind, id, headers, params(p)?).await
+        }
+        pub async fn $replace(
+            State(state): State<AppState>,
+            ctx: Ctx,
+            ResourceId(id): ResourceId,
+            headers: HeaderMap,
+            p: Params,
+            JsonBody(body): JsonBody,
+        ) -> ApiResult<Response> {
+            let p = params(p)?;
+            let stored = service::replace(&state, &ctx, $kind, &id, &body, if_match(&headers)).await?;
+            written(&state, &ctx, StatusCode::OK, stored, &headers, p).await
+        }
+        pub async fn $patch(
+            State(state): State<AppState>,
+            ctx: Ctx,
+            ResourceId(id): ResourceId,
+            headers: HeaderMap,
+            p: Params,
+            JsonBody(body): JsonBody,
+        ) -> ApiResult<Response> {
+            let p = params(p)?;
+            let stored = service::patch(&state, &ctx, $kind, &id, &body, if_match(&headers)).await?;
+            written(&state, &ctx, StatusCode::OK, stored, &headers, p).await
+        }
+        pub async fn $delete(
+            State(state): State<AppState>,
+            ctx: Ctx,
+            ResourceId(id): ResourceId,
+            headers: HeaderMap,
+        ) -> ApiResult<Response> {
+            service::delete(&state, &ctx, $kind, &id, if_match(&headers)).await?;
+            Ok(no_content())
+        }
+    };
+}
+
+resource_handlers!(ResourceKind::User, list_users, search_users, create_user, get_user, replace_user, patch_user, delete_user);
+resource_handlers!(ResourceKind::Group, list_groups, search_groups, create_group, get_group, replace_group, patch_group, delete_group);
+
+/// `POST /.search` at the root: Users, then Groups, paged as one list (RFC 7644 §3.4.3).
+pub async fn search_all(State(state): State<AppState>, ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
+    let q = RawListParams::from_search_request(&body)?.parse()?;
+    if q.sort_by.is_some() {
+        return Err(ApiError(ScimError::invalid_value(
+            "sortBy is not supported across resource types; search /Users or /Groups",
+        )));
+    }
+    let count = q.count.unwrap_or(state.config.default_count).min(state.config.max_results);
+    let wanted = q.start_index.saturating_sub(1) + count;
+    // Users first: ask for enough of them to fill the page, then the rest from Groups.
+    let users_q = ListQuery {
+        count: Some(wanted.min(state.config.max_results)),
+        start_index: 1,
+        ..q.clone()
+    };
+    let users = query::run(&state, &ctx, ResourceKind::User, &users_q).await?;
+    let offset = q.start_index.saturating_sub(1);
+    let mut page: Vec<Value> = users
+        .resources
+        .iter()
+        .skip(offset as usize)
+        .take(count as usize)
+        .map(|r| service::render(&state, &ctx, r, &q.projection))
+        .collect();
+    let groups_offset = offset.saturating_sub(users.total);
+    let groups_q = ListQuery {
+        start_index: groups_offset + 1,
+        count: Some(count - page.len() as u64),
+        ..q.clone()
+    };
+    let groups = query::run(&state, &ctx, ResourceKind::Group, &groups_q).await?;
+    page.extend(
+        groups
+            .resources
+            .iter()
+            .map(|r| service::render(&state, &ctx, r, &q.projection)),
+    );
+    Ok(scim_json(
+        StatusCode::OK,
+        &list_response(users.total + groups.total, q.start_index, page),
+    ))
+}
+

@@ -1,0 +1,187 @@
+//! The operations behind the endpoints, shared by the single-resource handlers and `/Bulk`:
+//! create, replace, patch, delete, and rendering a stored resource for a response.
+
+use provisio_scim::error::ScimError;
+use provisio_scim::patch::{apply_patch, parse_patch_request};
+use provisio_scim::projection::Projection;
+use provisio_scim::resource::{check_immutable, normalize};
+use serde_json::{json, Map, Value};
+
+use crate::http::{etag, ApiError, ApiResult, Ctx, IfMatch};
+use crate::store::{ReadOptions, ResourceKind, StoreError, StoredResource};
+use crate::AppState;
+
+/// How often a PATCH without `If-Match` re-reads and re-applies after losing a race.
+const PATCH_RETRIES: usize = 8;
+
+pub fn endpoint(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::User => "Users",
+        ResourceKind::Group => "Groups",
+    }
+}
+
+pub fn location(ctx: &Ctx, kind: ResourceKind, id: &str) -> String {
+    format!("{}/{}/{id}", ctx.base_url, endpoint(kind))
+}
+
+fn read_all() -> ReadOptions {
+    ReadOptions {
+        with_members: true,
+        with_groups: false,
+    }
+}
+
+fn expected_version(m: IfMatch) -> ApiResult<Option<i64>> {
+    match m {
+        IfMatch::Absent | IfMatch::Any => Ok(None),
+        IfMatch::Version(v) => Ok(Some(v)),
+        IfMatch::Never => Err(ApiError(ScimError::new(
+            412,
+            None,
+            "If-Match names no version of this resource",
+        ))),
+    }
+}
+
+pub async fn create(state: &AppState, ctx: &Ctx, kind: ResourceKind, body: &Value) -> ApiResult<StoredResource> {
+    let rt = state.resource_type(kind);
+    let data = normalize(rt, body)?;
+    Ok(state.store.create(&ctx.tenant, kind, Value::Object(data)).await?)
+}
+
+pub async fn replace(
+    state: &AppState,
+    ctx: &Ctx,
+    kind: ResourceKind,
+    id: &str,
+    body: &Value,
+    if_match: IfMatch,
+) -> ApiResult<StoredResource> {
+    let rt = state.resource_type(kind);
+    let expected = expected_version(if_match)?;
+    let data = normalize(rt, body)?;
+    if let Some(body_id) = body.get("id").and_then(Value::as_str) {
+        if body_id != id {
+            return Err(ApiError(ScimError::mutability(format!(
+                "\"id\" is read-only: the body says \"{body_id}\", the URL \"{id}\""
+            ))));
+        }
+    }
+    let current = state.store.get(&ctx.tenant, kind, id, read_all()).await?;
+    if let Some(v) = expected {
+        if v != current.version {
+            return Err(StoreError::PreconditionFailed {
+                current_version: current.version,
+            }
+            .into());
+        }
+    }
+    let old = current.data.as_object().cloned().unwrap_or_default();
+    check_immutable(rt, &old, &data)?;
+    let version = expected.unwrap_or(current.version);
+    Ok(state
+        .store
+        .replace(&ctx.tenant, kind, id, Value::Object(data), Some(version))
+        .await?)
+}
+
+pub async fn patch(
+    state: &AppState,
+    ctx: &Ctx,
+    kind: ResourceKind,
+    id: &str,
+    body: &Value,
+    if_match: IfMatch,
+) -> ApiResult<StoredResource> {
+    let rt = state.resource_type(kind);
+    let ops = parse_patch_request(body)?;
+    let expected = expected_version(if_match)?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let current = state.store.get(&ctx.tenant, kind, id, read_all()).await?;
+        if let Some(v) = expected {
+            if v != current.version {
+                return Err(StoreError::PreconditionFailed {
+                    current_version: current.version,
+                }
+                .into());
+            }
+        }
+        let old = current.data.as_object().cloned().unwrap_or_default();
+        let new = apply_patch(rt, &old, &ops, rt)?;
+        let unchanged = normalize(rt, &current.data).is_ok_and(|before| before == new);
+        if unchanged {
+            // Nothing changes: no new version, as a client polling ETags would expect.
+            return Ok(current);
+        }
+        match state
+            .store
+            .replace(&ctx.tenant, kind, id, Value::Object(new), Some(current.version))
+            .await
+        {
+            Err(StoreError::PreconditionFailed { .. }) if expected.is_none() && attempt < PATCH_RETRIES => {
+                continue
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+pub async fn delete(state: &AppState, ctx: &Ctx, kind: ResourceKind, id: &str, if_match: IfMatch) -> ApiResult<()> {
+    let expected = expected_version(if_match)?;
+    Ok(state.store.delete(&ctx.tenant, kind, id, expected).await?)
+}
+
+/// The full representation of a stored resource, projected as the client asked.
+pub fn render(state: &AppState, ctx: &Ctx, stored: &StoredResource, projection: &Projection) -> Value {
+    let rt = state.resource_type(stored.kind);
+    let mut out = Map::new();
+    let data = stored.data.as_object();
+    out.insert(
+        "schemas".into(),
+        data.and_then(|d| d.get("schemas"))
+            .cloned()
+            .unwrap_or_else(|| json!([rt.schema.id])),
+    );
+    out.insert("id".into(), Value::String(stored.id.clone()));
+    if let Some(d) = data {
+        for (k, v) in d {
+            if k == "schemas" {
+                continue;
+            }
+            let mut v = v.clone();
+            if k == "members" || k == "groups" {
+                add_refs(ctx, &mut v, k == "groups");
+            }
+            out.insert(k.clone(), v);
+        }
+    }
+    out.insert(
+        "meta".into(),
+        json!({
+            "resourceType": rt.name,
+            "created": stored.created,
+            "lastModified": stored.last_modified,
+            "location": location(ctx, stored.kind, &stored.id),
+            "version": etag(stored.version),
+        }),
+    );
+    projection.apply(rt, &mut out);
+    Value::Object(out)
+}
+
+/// Adds `$ref` to members and groups, from each item's `value` and `type`.
+fn add_refs(ctx: &Ctx, v: &mut Value, all_groups: bool) {
+    let Value::Array(items) = v else { return };
+    for item in items {
+        let Value::Object(o) = item else { continue };
+        let Some(id) = o.get("value").and_then(Value::as_str).map(str::to_string) else {
+            continue;
+        };
+        let is_group = all_groups || o.get("type").and_then(Value::as_str) == Some("Group");
+        let kind = if is_group { ResourceKind::Group } else { ResourceKind::User };
+        o.insert("$ref".into(), Value::String(location(ctx, kind, &id)));
+    }
+}
