@@ -30,7 +30,7 @@ pub const MAX_FILTER_DEPTH: usize = 32;
 pub const MAX_FILTER_LEN: usize = 8192;
 
 /// A parsed SCIM filter.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Filter {
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
@@ -65,7 +65,7 @@ pub enum CompareOp {
 }
 
 /// The right-hand side of a comparison.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CompValue {
     Str(String),
     Num(Number),
@@ -762,8 +762,16 @@ fn parse_number(text: &str) -> Option<Number> {
     if i != b.len() {
         return None;
     }
-    // Grammar checked; serde_json rejects only out-of-range values (1e400).
-    serde_json::from_str::<Number>(text).ok()
+    // Grammar checked. Integers stay exact when they fit i64/u64; everything
+    // else goes through the standard library's correctly rounded f64 parser
+    // (serde_json's default one is not, which breaks print/parse round trips).
+    if let Ok(n) = text.parse::<i64>() {
+        return Some(n.into());
+    }
+    if let Ok(n) = text.parse::<u64>() {
+        return Some(n.into());
+    }
+    text.parse::<f64>().ok().and_then(Number::from_f64)
 }
 
 // ---------------------------------------------------------------------------

@@ -30,7 +30,7 @@ pub struct AttrPath {
 }
 
 /// A PATCH path per RFC 7644 §3.5.2: `attrPath | valuePath ["." subAttr]`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatchPath {
     /// The attribute the operation targets (`members` in `members[value eq "1"].display`).
     pub attr: AttrPath,
