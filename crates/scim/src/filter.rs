@@ -508,9 +508,18 @@ impl<'a> Parser<'a> {
             parse_path_token(tok, start).map_err(|e| FilterError::new(e.message, e.position))?;
         self.pos = end;
         self.skip_ws();
+        if self.peek() == Some(b'[') {
+            let open = self.pos;
+            return self.parse_value_path(path, open);
+        }
+        self.parse_condition(path, tok)
+    }
+
+    /// The operator and value that follow an attribute path: `pr`, or `op value`.
+    fn parse_condition(&mut self, path: AttrPath, tok: &str) -> Result<Filter, FilterError> {
+        self.skip_ws();
         let op_start = self.pos;
         match self.peek() {
-            Some(b'[') => return self.parse_value_path(path, op_start),
             Some(b) if is_path_byte(b) => {}
             _ => {
                 return Err(FilterError::new(
@@ -564,10 +573,23 @@ impl<'a> Parser<'a> {
         self.in_value_path = false;
         self.leave();
         if self.peek() == Some(b'.') {
-            return Err(FilterError::new(
-                "a sub-attribute after \"]\" is only allowed in PATCH paths",
-                self.pos,
-            ));
+            // Not RFC grammar, but Microsoft Entra sends `emails[type eq "work"].value eq "x"`:
+            // read it as `emails[type eq "work" and value eq "x"]`.
+            let sub_start = self.pos + 1;
+            let end = scan_path_token(self.s, sub_start);
+            let tok = self.s.get(sub_start..end).unwrap_or("");
+            if tok.is_empty() || tok.contains('.') || tok.contains(':') {
+                return Err(FilterError::new(
+                    "expected a sub-attribute name after \"].\"",
+                    sub_start,
+                ));
+            }
+            self.pos = end;
+            let condition = self.parse_condition(AttrPath::new(tok), tok)?;
+            return Ok(Filter::ValuePath {
+                attr,
+                filter: Box::new(Filter::And(Box::new(inner), Box::new(condition))),
+            });
         }
         Ok(Filter::ValuePath {
             attr,

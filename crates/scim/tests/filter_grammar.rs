@@ -21,6 +21,17 @@ fn check_ast(input: &str, expected: Filter) {
     assert_eq!(Filter::parse(input), Ok(expected), "{input:?}");
 }
 
+/// Microsoft Entra filters by `emails[type eq "work"].value eq "x"`, which RFC grammar lacks;
+/// it reads as the value filter that means the same.
+#[test]
+fn entra_sub_attribute_after_a_value_filter() {
+    check(
+        r#"emails[type eq "work"].value eq "ann@example.com""#,
+        r#"emails[type eq "work" and value eq "ann@example.com"]"#,
+    );
+    check(r#"emails[type eq "work"].display pr"#, r#"emails[type eq "work" and display pr]"#);
+}
+
 fn p(s: &str) -> AttrPath {
     AttrPath::parse(s).unwrap()
 }
@@ -360,7 +371,8 @@ fn invalid_filters() {
         ("emails[]", "expected a filter expression after \"[\"", 7),
         ("emails[x[y eq 1]]", "value paths cannot be nested", 8),
         ("emails[(x[y eq 1])]", "value paths cannot be nested", 9),
-        (r#"emails[type eq "work"].value eq "x""#, "a sub-attribute after \"]\" is only allowed in PATCH paths", 22),
+        (r#"emails[type eq "work"]."#, "expected a sub-attribute name after \"].\"", 23),
+        (r#"emails[type eq "work"].value"#, "expected an operator after \"value\"", 28),
         ("name.givenName[value pr]", "a value filter cannot follow a sub-attribute", 14),
         (r#""x" eq 1"#, "expected an attribute path, found a string", 0),
         ("(!)", "expected an attribute path, found '!'", 1),
