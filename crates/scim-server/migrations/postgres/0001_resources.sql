@@ -1,0 +1,37 @@
+-- Resources of every tenant and kind. `seq` is the stable insertion order.
+-- `data` is TEXT (not JSONB) so that attribute order is preserved.
+-- Index columns are extracted from `data` by the store on every write.
+CREATE TABLE resources (
+    seq           BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant        TEXT    NOT NULL,
+    kind          TEXT    NOT NULL,          -- 'User' | 'Group'
+    id            TEXT    NOT NULL,
+    data          TEXT    NOT NULL,          -- JSON without id/meta/members/groups
+    version       BIGINT  NOT NULL,
+    created       TEXT    NOT NULL,
+    last_modified TEXT    NOT NULL,
+    user_name     TEXT,                      -- lower-cased, users only
+    external_id   TEXT,                      -- exact
+    display_name  TEXT,                      -- lower-cased
+    display       TEXT                       -- label shown in members/groups: displayName, else userName
+);
+CREATE UNIQUE INDEX resources_tenant_id ON resources (tenant, id);
+CREATE UNIQUE INDEX resources_tenant_user_name ON resources (tenant, user_name);
+CREATE INDEX resources_tenant_kind_seq ON resources (tenant, kind, seq);
+CREATE INDEX resources_tenant_kind_external_id ON resources (tenant, kind, external_id, seq);
+CREATE INDEX resources_tenant_kind_display_name ON resources (tenant, kind, display_name, seq);
+
+CREATE TABLE emails (
+    resource_seq BIGINT NOT NULL REFERENCES resources (seq) ON DELETE CASCADE,
+    tenant       TEXT   NOT NULL,
+    value        TEXT   NOT NULL,            -- lower-cased
+    PRIMARY KEY (resource_seq, value)
+);
+CREATE INDEX emails_tenant_value ON emails (tenant, value, resource_seq);
+
+CREATE TABLE members (
+    group_seq  BIGINT NOT NULL REFERENCES resources (seq) ON DELETE CASCADE,
+    member_seq BIGINT NOT NULL REFERENCES resources (seq) ON DELETE CASCADE,
+    PRIMARY KEY (group_seq, member_seq)
+);
+CREATE INDEX members_member_seq ON members (member_seq, group_seq);

@@ -1,0 +1,929 @@
+//! Backend-independent conformance suite: what a user of [`ResourceStore`]
+//! observes. Every check runs in tenants of its own (random names), so the
+//! suite can run repeatedly against the same database.
+
+use serde_json::{json, Value};
+
+use super::{
+    IndexedAttr, IndexedFilter, ReadOptions, ResourceKind, ResourceStore, StoreError,
+    StoredResource,
+};
+
+use IndexedAttr::*;
+use ResourceKind::*;
+
+/// Runs every check against `store`. Panics on the first failure.
+pub async fn conformance_suite(store: &dyn ResourceStore) {
+    crud(store).await;
+    preconditions(store).await;
+    concurrent_conditional_writes(store).await;
+    user_name_uniqueness(store).await;
+    indexed_filters(store).await;
+    paging(store).await;
+    scan_keyset(store).await;
+    members(store).await;
+    member_validation_is_atomic(store).await;
+    deletion_cascades(store).await;
+    tenant_isolation(store).await;
+    failed_writes_leave_nothing(store).await;
+}
+
+fn tenant(name: &str) -> String {
+    format!("{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
+
+fn eq(attr: IndexedAttr, v: &str) -> IndexedFilter {
+    IndexedFilter::Eq(attr, v.to_string())
+}
+
+fn user(name: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": name,
+        "active": true,
+    })
+}
+
+fn group(name: &str, members: &[&str]) -> Value {
+    let members: Vec<Value> = members.iter().map(|m| json!({ "value": m })).collect();
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": name,
+        "members": members,
+    })
+}
+
+fn ids(page: &[StoredResource]) -> Vec<String> {
+    page.iter().map(|r| r.id.clone()).collect()
+}
+
+fn assert_timestamp(ts: &str) {
+    let ok = ts.len() == 24
+        && ts.ends_with('Z')
+        && ts.as_bytes()[10] == b'T'
+        && ts.as_bytes()[19] == b'.'
+        && time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339).is_ok();
+    assert!(ok, "not RFC 3339 UTC with milliseconds: {ts}");
+}
+
+async fn get(store: &dyn ResourceStore, t: &str, kind: ResourceKind, id: &str) -> StoredResource {
+    store
+        .get(t, kind, id, ReadOptions::ALL)
+        .await
+        .unwrap_or_else(|e| panic!("get {kind:?} {id} in {t}: {e}"))
+}
+
+async fn list_all(
+    store: &dyn ResourceStore,
+    t: &str,
+    kind: ResourceKind,
+    filter: Option<&IndexedFilter>,
+) -> Vec<String> {
+    let (total, page) = store
+        .list(t, kind, filter, 0, 1000, ReadOptions::NONE)
+        .await
+        .unwrap_or_else(|e| panic!("list {filter:?}: {e}"));
+    assert_eq!(total as usize, page.len(), "total vs page for {filter:?}");
+    ids(&page)
+}
+
+/// Create, get, replace, delete; versions and timestamps; stripping of
+/// id/meta/groups.
+pub async fn crud(store: &dyn ResourceStore) {
+    let t = tenant("crud");
+    let mut data = user("Alice");
+    data["id"] = json!("client-chosen");
+    data["meta"] = json!({"version": "W/\"9\""});
+    data["groups"] = json!([{"value": "x"}]);
+    data["name"] = json!({"givenName": "Alice", "familyName": "Liddell"});
+    let created = store.create(&t, User, data).await.expect("create");
+    assert_eq!(created.kind, User);
+    assert_eq!(created.version, 1);
+    assert_ne!(created.id, "client-chosen");
+    assert!(uuid::Uuid::parse_str(&created.id).is_ok(), "id is a uuid");
+    assert_timestamp(&created.created);
+    assert_eq!(created.created, created.last_modified);
+    for key in ["id", "meta", "groups"] {
+        assert!(created.data.get(key).is_none(), "{key} is not stored");
+    }
+    assert_eq!(created.data["userName"], "Alice");
+    let keys: Vec<&String> = created.data.as_object().expect("object").keys().collect();
+    assert_eq!(
+        keys,
+        ["schemas", "userName", "active", "name"],
+        "attribute order kept"
+    );
+
+    let got = get(store, &t, User, &created.id).await;
+    assert_eq!(got.data, created.data);
+    assert_eq!(got.version, 1);
+    assert_eq!(got.seq, created.seq);
+    assert_eq!(got.created, created.created);
+
+    // Wrong kind or unknown id: not found.
+    assert!(matches!(
+        store.get(&t, Group, &created.id, ReadOptions::ALL).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.get(&t, User, "no-such-id", ReadOptions::ALL).await,
+        Err(StoreError::NotFound)
+    ));
+
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let mut data = user("alice2");
+    data["displayName"] = json!("Alice L.");
+    let replaced = store
+        .replace(&t, User, &created.id, data, None)
+        .await
+        .expect("replace");
+    assert_eq!(replaced.version, 2);
+    assert_eq!(replaced.created, created.created);
+    assert_eq!(replaced.seq, created.seq);
+    assert_timestamp(&replaced.last_modified);
+    assert!(replaced.last_modified > created.last_modified);
+    let got = get(store, &t, User, &created.id).await;
+    assert_eq!(got.version, 2);
+    assert_eq!(got.data["userName"], "alice2");
+    assert!(got.data.get("name").is_none(), "replace is whole");
+    assert_eq!(got.last_modified, replaced.last_modified);
+
+    assert!(matches!(
+        store.replace(&t, User, "no-such-id", user("x"), None).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .replace(&t, Group, &created.id, group("x", &[]), None)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete(&t, Group, &created.id, None).await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .delete(&t, User, &created.id, None)
+        .await
+        .expect("delete");
+    assert!(matches!(
+        store.get(&t, User, &created.id, ReadOptions::ALL).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete(&t, User, &created.id, None).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.count(&t, User).await.expect("count"), 0);
+
+    // Groups keep displayName and an empty/absent members list is fine.
+    let g = store
+        .create(&t, Group, group("Admins", &[]))
+        .await
+        .expect("group");
+    let got = get(store, &t, Group, &g.id).await;
+    assert_eq!(got.data["displayName"], "Admins");
+    assert!(
+        got.data.get("members").is_none(),
+        "no members key when empty"
+    );
+
+    // Non-object data is refused.
+    assert!(store.create(&t, User, json!([1, 2])).await.is_err());
+}
+
+/// expected_version on replace and delete.
+pub async fn preconditions(store: &dyn ResourceStore) {
+    let t = tenant("pre");
+    let u = store.create(&t, User, user("bob")).await.expect("create");
+    let r = store
+        .replace(&t, User, &u.id, user("bob"), Some(1))
+        .await
+        .expect("replace v1");
+    assert_eq!(r.version, 2);
+    match store.replace(&t, User, &u.id, user("bobby"), Some(1)).await {
+        Err(StoreError::PreconditionFailed { current_version: 2 }) => {}
+        other => panic!("stale replace: {other:?}"),
+    }
+    assert_eq!(get(store, &t, User, &u.id).await.data["userName"], "bob");
+    match store.delete(&t, User, &u.id, Some(1)).await {
+        Err(StoreError::PreconditionFailed { current_version: 2 }) => {}
+        other => panic!("stale delete: {other:?}"),
+    }
+    assert_eq!(get(store, &t, User, &u.id).await.version, 2, "still there");
+    assert!(matches!(
+        store.replace(&t, User, "missing", user("x"), Some(1)).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete(&t, User, "missing", Some(1)).await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .replace(&t, User, &u.id, user("bob"), Some(2))
+        .await
+        .expect("replace v2");
+    store
+        .delete(&t, User, &u.id, Some(3))
+        .await
+        .expect("delete v3");
+    assert!(matches!(
+        store.get(&t, User, &u.id, ReadOptions::NONE).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// Of several replaces conditioned on the same version exactly one wins.
+pub async fn concurrent_conditional_writes(store: &dyn ResourceStore) {
+    let t = tenant("race");
+    let u = store.create(&t, User, user("racer")).await.expect("create");
+    let attempts = (0..8).map(|i| {
+        let mut d = user("racer");
+        d["nickName"] = json!(format!("n{i}"));
+        store.replace(&t, User, &u.id, d, Some(1))
+    });
+    let results = futures::future::join_all(attempts).await;
+    let won = results.iter().filter(|r| r.is_ok()).count();
+    let lost = results
+        .iter()
+        .filter(|r| {
+            matches!(
+                r,
+                Err(StoreError::PreconditionFailed { current_version: 2 })
+            )
+        })
+        .count();
+    assert_eq!((won, lost), (1, 7), "{results:?}");
+    assert_eq!(get(store, &t, User, &u.id).await.version, 2);
+}
+
+/// userName is unique per tenant, case-insensitively, on create and replace.
+pub async fn user_name_uniqueness(store: &dyn ResourceStore) {
+    let t = tenant("uniq");
+    let alice = store.create(&t, User, user("Alice")).await.expect("alice");
+    for dup in ["Alice", "alice", "ALICE"] {
+        match store.create(&t, User, user(dup)).await {
+            Err(StoreError::Uniqueness(attr)) => assert_eq!(attr, "userName"),
+            other => panic!("duplicate {dup}: {other:?}"),
+        }
+    }
+    assert_eq!(store.count(&t, User).await.expect("count"), 1);
+    // Another tenant may use it; a group named like it does not clash.
+    store
+        .create(&tenant("uniq-other"), User, user("alice"))
+        .await
+        .expect("other tenant");
+    store
+        .create(&t, Group, group("alice", &[]))
+        .await
+        .expect("group");
+
+    let bob = store.create(&t, User, user("bob")).await.expect("bob");
+    match store.replace(&t, User, &bob.id, user("ALICE"), None).await {
+        Err(StoreError::Uniqueness(attr)) => assert_eq!(attr, "userName"),
+        other => panic!("replace onto taken userName: {other:?}"),
+    }
+    let still = get(store, &t, User, &bob.id).await;
+    assert_eq!(
+        (still.version, still.data["userName"].clone()),
+        (1, json!("bob"))
+    );
+    // Renaming to itself in another case is fine.
+    let r = store
+        .replace(&t, User, &alice.id, user("aLiCe"), Some(1))
+        .await
+        .expect("same name other case");
+    assert_eq!(r.data["userName"], "aLiCe");
+    // Freed by delete.
+    store
+        .delete(&t, User, &alice.id, None)
+        .await
+        .expect("delete");
+    store
+        .create(&t, User, user("ALICE"))
+        .await
+        .expect("re-create");
+}
+
+/// Every IndexedAttr, case rules, And/Or, kind scoping.
+pub async fn indexed_filters(store: &dyn ResourceStore) {
+    let t = tenant("filter");
+    let mut a = user("Ann");
+    a["externalId"] = json!("EXT-1");
+    a["displayName"] = json!("Ann Smith");
+    a["emails"] = json!([{"value": "Ann@Example.com", "type": "work"}, {"value": "ann@home.org"}]);
+    let a = store.create(&t, User, a).await.expect("ann");
+    let mut b = user("Ben");
+    b["externalId"] = json!("ext-1");
+    b["displayName"] = json!("Ben Smith");
+    b["emails"] = json!([{"value": "shared@example.com"}, {"value": "SHARED@example.com"}]);
+    let b = store.create(&t, User, b).await.expect("ben");
+    let mut c = user("Cid");
+    c["displayName"] = json!("ann smith");
+    c["emails"] = json!([{"value": "shared@EXAMPLE.com"}]);
+    let c = store.create(&t, User, c).await.expect("cid");
+    let g = store
+        .create(&t, Group, group("Ann Smith", &[]))
+        .await
+        .expect("group");
+
+    let cases: Vec<(IndexedFilter, Vec<&String>)> = vec![
+        (eq(Id, &a.id), vec![&a.id]),
+        (eq(Id, &a.id.to_uppercase()), vec![]),
+        (eq(Id, &g.id), vec![]),
+        (eq(UserName, "ann"), vec![&a.id]),
+        (eq(UserName, "BEN"), vec![&b.id]),
+        (eq(UserName, "nobody"), vec![]),
+        (eq(ExternalId, "EXT-1"), vec![&a.id]),
+        (eq(ExternalId, "ext-1"), vec![&b.id]),
+        (eq(ExternalId, "Ext-1"), vec![]),
+        (eq(DisplayName, "ANN SMITH"), vec![&a.id, &c.id]),
+        (eq(DisplayName, "ben smith"), vec![&b.id]),
+        (eq(EmailValue, "ann@example.COM"), vec![&a.id]),
+        (eq(EmailValue, "ANN@HOME.ORG"), vec![&a.id]),
+        (eq(EmailValue, "shared@example.com"), vec![&b.id, &c.id]),
+        (
+            IndexedFilter::And(vec![eq(DisplayName, "ann smith"), eq(UserName, "cid")]),
+            vec![&c.id],
+        ),
+        (
+            IndexedFilter::And(vec![
+                eq(EmailValue, "shared@example.com"),
+                eq(ExternalId, "ext-1"),
+            ]),
+            vec![&b.id],
+        ),
+        (
+            IndexedFilter::Or(vec![
+                eq(UserName, "ann"),
+                eq(EmailValue, "shared@example.com"),
+            ]),
+            vec![&a.id, &b.id, &c.id],
+        ),
+        (
+            IndexedFilter::Or(vec![eq(UserName, "ann"), eq(UserName, "ANN")]),
+            vec![&a.id],
+        ),
+        (
+            IndexedFilter::And(vec![
+                IndexedFilter::Or(vec![eq(UserName, "ann"), eq(UserName, "ben")]),
+                IndexedFilter::Or(vec![eq(ExternalId, "ext-1"), eq(Id, &c.id)]),
+            ]),
+            vec![&b.id],
+        ),
+        (IndexedFilter::And(vec![]), vec![&a.id, &b.id, &c.id]),
+        (IndexedFilter::Or(vec![]), vec![]),
+    ];
+    for (filter, want) in cases {
+        let got = list_all(store, &t, User, Some(&filter)).await;
+        let want: Vec<String> = want.into_iter().cloned().collect();
+        assert_eq!(got, want, "users matching {filter:?}");
+        let scanned = store
+            .scan(&t, User, Some(&filter), 0, 100, ReadOptions::NONE)
+            .await
+            .expect("scan");
+        assert_eq!(ids(&scanned), want, "scan of {filter:?}");
+    }
+    assert_eq!(
+        list_all(store, &t, Group, Some(&eq(DisplayName, "ann SMITH"))).await,
+        vec![g.id.clone()]
+    );
+    assert_eq!(
+        list_all(store, &t, Group, Some(&eq(UserName, "ann"))).await,
+        Vec::<String>::new()
+    );
+
+    // Index columns follow replace.
+    let mut a2 = user("Anna");
+    a2["emails"] = json!([{"value": "anna@example.com"}]);
+    store
+        .replace(&t, User, &a.id, a2, None)
+        .await
+        .expect("replace");
+    assert!(list_all(store, &t, User, Some(&eq(UserName, "ann")))
+        .await
+        .is_empty());
+    assert!(list_all(store, &t, User, Some(&eq(ExternalId, "EXT-1")))
+        .await
+        .is_empty());
+    assert!(
+        list_all(store, &t, User, Some(&eq(EmailValue, "ann@home.org")))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        list_all(store, &t, User, Some(&eq(EmailValue, "ANNA@example.com"))).await,
+        vec![a.id.clone()]
+    );
+    assert_eq!(
+        list_all(store, &t, User, Some(&eq(DisplayName, "ann smith"))).await,
+        vec![c.id.clone()]
+    );
+}
+
+/// offset/limit/total, seq order, count.
+pub async fn paging(store: &dyn ResourceStore) {
+    let t = tenant("page");
+    let mut made = Vec::new();
+    for i in 0..7 {
+        let mut d = user(&format!("user{i}"));
+        d["displayName"] = json!(if i % 2 == 0 { "Even" } else { "Odd" });
+        made.push(store.create(&t, User, d).await.expect("create"));
+    }
+    store
+        .create(&t, Group, group("g", &[]))
+        .await
+        .expect("group");
+    let all: Vec<String> = ids(&made);
+    let seqs: Vec<i64> = made.iter().map(|r| r.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "seq grows: {seqs:?}");
+    assert_eq!(store.count(&t, User).await.expect("count"), 7);
+    assert_eq!(store.count(&t, Group).await.expect("count"), 1);
+    assert_eq!(store.count(&tenant("empty"), User).await.expect("count"), 0);
+
+    let o = ReadOptions::NONE;
+    let (total, page) = store.list(&t, User, None, 0, 3, o).await.expect("p1");
+    assert_eq!((total, ids(&page)), (7, all[0..3].to_vec()));
+    let (total, page) = store.list(&t, User, None, 3, 3, o).await.expect("p2");
+    assert_eq!((total, ids(&page)), (7, all[3..6].to_vec()));
+    let (total, page) = store.list(&t, User, None, 6, 3, o).await.expect("p3");
+    assert_eq!((total, ids(&page)), (7, all[6..].to_vec()));
+    let (total, page) = store
+        .list(&t, User, None, 10, 3, o)
+        .await
+        .expect("past end");
+    assert_eq!((total, page.len()), (7, 0));
+    let (total, page) = store
+        .list(&t, User, None, 0, 0, o)
+        .await
+        .expect("count only");
+    assert_eq!((total, page.len()), (7, 0));
+    let (total, page) = store
+        .list(&t, User, None, 0, u64::MAX, o)
+        .await
+        .expect("huge limit");
+    assert_eq!((total, ids(&page)), (7, all.clone()));
+
+    let even = eq(DisplayName, "even");
+    let (total, page) = store
+        .list(&t, User, Some(&even), 1, 2, o)
+        .await
+        .expect("filtered");
+    assert_eq!(total, 4);
+    assert_eq!(ids(&page), vec![all[2].clone(), all[4].clone()]);
+
+    // Deleting keeps the order of the rest.
+    store.delete(&t, User, &all[1], None).await.expect("delete");
+    let (total, page) = store
+        .list(&t, User, None, 0, 3, o)
+        .await
+        .expect("after delete");
+    assert_eq!(
+        (total, ids(&page)),
+        (6, vec![all[0].clone(), all[2].clone(), all[3].clone()])
+    );
+}
+
+/// Keyset scan: chunks concatenate to the full list in seq order.
+pub async fn scan_keyset(store: &dyn ResourceStore) {
+    let t = tenant("scan");
+    let mut all = Vec::new();
+    for i in 0..9 {
+        let mut d = user(&format!("s{i}"));
+        d["externalId"] = json!(if i % 3 == 0 { "three" } else { "other" });
+        all.push(store.create(&t, User, d).await.expect("create"));
+    }
+    let mut after = 0;
+    let mut seen = Vec::new();
+    loop {
+        let chunk = store
+            .scan(&t, User, None, after, 2, ReadOptions::NONE)
+            .await
+            .expect("scan");
+        assert!(chunk.len() <= 2);
+        let Some(last) = chunk.last() else { break };
+        after = last.seq;
+        seen.extend(ids(&chunk));
+    }
+    assert_eq!(seen, ids(&all));
+    let three = eq(ExternalId, "three");
+    let chunk = store
+        .scan(&t, User, Some(&three), all[0].seq, 10, ReadOptions::NONE)
+        .await
+        .expect("scan filtered");
+    assert_eq!(ids(&chunk), vec![all[3].id.clone(), all[6].id.clone()]);
+    let none = store
+        .scan(&t, User, None, all[8].seq, 10, ReadOptions::NONE)
+        .await
+        .expect("scan past end");
+    assert!(none.is_empty());
+    let zero = store
+        .scan(&t, User, None, 0, 0, ReadOptions::NONE)
+        .await
+        .expect("limit 0");
+    assert!(zero.is_empty());
+    // A resource written after the cursor shows up on the next call.
+    let late = store.create(&t, User, user("late")).await.expect("late");
+    let next = store
+        .scan(&t, User, None, all[8].seq, 10, ReadOptions::NONE)
+        .await
+        .expect("scan");
+    assert_eq!(ids(&next), vec![late.id]);
+}
+
+/// Members: validation, de-duplication, display, type, groups on users.
+pub async fn members(store: &dyn ResourceStore) {
+    let t = tenant("members");
+    let mut u1 = user("u1");
+    u1["displayName"] = json!("User One");
+    let u1 = store.create(&t, User, u1).await.expect("u1");
+    let u2 = store.create(&t, User, user("u2")).await.expect("u2");
+    let inner = store
+        .create(&t, Group, group("Inner", &[&u2.id]))
+        .await
+        .expect("inner");
+    let mut data = group("Outer", &[&u1.id, &u2.id, &u1.id, &inner.id]);
+    data["members"][0]["type"] = json!("User");
+    let outer = store.create(&t, Group, data).await.expect("outer");
+    assert!(
+        outer.data.get("members").is_none(),
+        "members are not in stored JSON"
+    );
+
+    let plain = store
+        .get(&t, Group, &outer.id, ReadOptions::NONE)
+        .await
+        .expect("get");
+    assert!(plain.data.get("members").is_none());
+    let full = get(store, &t, Group, &outer.id).await;
+    let members = full.data["members"].as_array().expect("members").clone();
+    assert_eq!(members.len(), 3, "duplicates collapsed: {members:?}");
+    let find = |id: &str| {
+        members
+            .iter()
+            .find(|m| m["value"] == id)
+            .unwrap_or_else(|| panic!("member {id} in {members:?}"))
+            .clone()
+    };
+    assert_eq!(
+        find(&u1.id),
+        json!({"value": u1.id, "display": "User One", "type": "User"})
+    );
+    assert_eq!(
+        find(&u2.id),
+        json!({"value": u2.id, "display": "u2", "type": "User"})
+    );
+    assert_eq!(
+        find(&inner.id),
+        json!({"value": inner.id, "display": "Inner", "type": "Group"})
+    );
+
+    // groups on users: direct memberships only.
+    let u2_full = get(store, &t, User, &u2.id).await;
+    let mut groups = u2_full.data["groups"].as_array().expect("groups").clone();
+    groups.sort_by_key(|g| g["display"].as_str().map(str::to_string));
+    assert_eq!(
+        groups,
+        vec![
+            json!({"value": inner.id, "display": "Inner", "type": "direct"}),
+            json!({"value": outer.id, "display": "Outer", "type": "direct"}),
+        ]
+    );
+    let u1_groups = get(store, &t, User, &u1.id).await.data["groups"].clone();
+    assert_eq!(
+        u1_groups,
+        json!([{"value": outer.id, "display": "Outer", "type": "direct"}])
+    );
+    let lonely = store
+        .create(&t, User, user("lonely"))
+        .await
+        .expect("lonely");
+    assert!(get(store, &t, User, &lonely.id)
+        .await
+        .data
+        .get("groups")
+        .is_none());
+    let no_opts = store
+        .get(&t, User, &u1.id, ReadOptions::NONE)
+        .await
+        .expect("get");
+    assert!(no_opts.data.get("groups").is_none());
+
+    // Display follows renames of the member and of the group.
+    let mut renamed = user("u1");
+    renamed["displayName"] = json!("Renamed One");
+    store
+        .replace(&t, User, &u1.id, renamed, None)
+        .await
+        .expect("rename");
+    let mut inner_renamed = group("Inner Circle", &[&u2.id]);
+    inner_renamed["externalId"] = json!("ic");
+    store
+        .replace(&t, Group, &inner.id, inner_renamed, None)
+        .await
+        .expect("rename group");
+    let full = get(store, &t, Group, &outer.id).await;
+    let displays: Vec<&str> = full.data["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(|m| m["display"].as_str())
+        .collect();
+    assert!(displays.contains(&"Renamed One"), "{displays:?}");
+    assert!(displays.contains(&"Inner Circle"), "{displays:?}");
+    // Renaming a user does not touch its memberships.
+    assert!(get(store, &t, User, &u1.id)
+        .await
+        .data
+        .get("groups")
+        .is_some());
+
+    // Replace sets the whole member list; no members key clears it.
+    let r = store
+        .replace(&t, Group, &outer.id, group("Outer", &[&u2.id]), None)
+        .await
+        .expect("replace members");
+    assert!(r.data.get("members").is_none());
+    let full = get(store, &t, Group, &outer.id).await;
+    assert_eq!(
+        full.data["members"],
+        json!([{"value": u2.id, "display": "u2", "type": "User"}])
+    );
+    assert!(get(store, &t, User, &u1.id)
+        .await
+        .data
+        .get("groups")
+        .is_none());
+    let mut no_members = group("Outer", &[]);
+    no_members
+        .as_object_mut()
+        .expect("object")
+        .remove("members");
+    store
+        .replace(&t, Group, &outer.id, no_members, None)
+        .await
+        .expect("clear");
+    assert!(get(store, &t, Group, &outer.id)
+        .await
+        .data
+        .get("members")
+        .is_none());
+
+    // list and scan attach too.
+    let (_, page) = store
+        .list(
+            &t,
+            Group,
+            Some(&eq(ExternalId, "ic")),
+            0,
+            10,
+            ReadOptions::ALL,
+        )
+        .await
+        .expect("list");
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].data["members"][0]["value"], json!(u2.id));
+    let users = store
+        .scan(&t, User, None, 0, 10, ReadOptions::ALL)
+        .await
+        .expect("scan");
+    let with_groups: Vec<&str> = users
+        .iter()
+        .filter(|u| u.data.get("groups").is_some())
+        .filter_map(|u| u.data["userName"].as_str())
+        .collect();
+    assert_eq!(with_groups, vec!["u2"]);
+}
+
+/// An unknown member (or one of another tenant) fails the whole write.
+pub async fn member_validation_is_atomic(store: &dyn ResourceStore) {
+    let t = tenant("invalid");
+    let other = tenant("invalid-other");
+    let u = store.create(&t, User, user("real")).await.expect("user");
+    let foreign = store
+        .create(&other, User, user("foreign"))
+        .await
+        .expect("foreign");
+
+    let mut data = group("Bad", &[&u.id, "ghost"]);
+    data["externalId"] = json!("bad-group");
+    match store.create(&t, Group, data).await {
+        Err(StoreError::InvalidMember(id)) => assert_eq!(id, "ghost"),
+        other => panic!("unknown member: {other:?}"),
+    }
+    match store.create(&t, Group, group("Bad", &[&foreign.id])).await {
+        Err(StoreError::InvalidMember(id)) => assert_eq!(id, foreign.id),
+        other => panic!("member of another tenant: {other:?}"),
+    }
+    assert_eq!(
+        store.count(&t, Group).await.expect("count"),
+        0,
+        "nothing written"
+    );
+    assert!(
+        list_all(store, &t, Group, Some(&eq(ExternalId, "bad-group")))
+            .await
+            .is_empty()
+    );
+    assert!(get(store, &t, User, &u.id)
+        .await
+        .data
+        .get("groups")
+        .is_none());
+
+    let g = store
+        .create(&t, Group, group("Good", &[&u.id]))
+        .await
+        .expect("good");
+    match store
+        .replace(&t, Group, &g.id, group("Changed", &["ghost"]), None)
+        .await
+    {
+        Err(StoreError::InvalidMember(id)) => assert_eq!(id, "ghost"),
+        other => panic!("replace with unknown member: {other:?}"),
+    }
+    let after = get(store, &t, Group, &g.id).await;
+    assert_eq!(after.version, 1);
+    assert_eq!(after.data["displayName"], "Good");
+    assert_eq!(
+        after.data["members"],
+        json!([{"value": u.id, "display": "real", "type": "User"}])
+    );
+
+    // A member entry without a string value is invalid too.
+    let bad = json!({"displayName": "x", "members": [{"display": "no value"}]});
+    assert!(matches!(
+        store.create(&t, Group, bad).await,
+        Err(StoreError::InvalidMember(_))
+    ));
+}
+
+/// Deleting a user or group removes its memberships.
+pub async fn deletion_cascades(store: &dyn ResourceStore) {
+    let t = tenant("cascade");
+    let u1 = store.create(&t, User, user("c1")).await.expect("u1");
+    let u2 = store.create(&t, User, user("c2")).await.expect("u2");
+    let inner = store
+        .create(&t, Group, group("Inner", &[&u1.id]))
+        .await
+        .expect("inner");
+    let outer = store
+        .create(&t, Group, group("Outer", &[&u1.id, &u2.id, &inner.id]))
+        .await
+        .expect("outer");
+
+    store
+        .delete(&t, User, &u1.id, None)
+        .await
+        .expect("delete u1");
+    let outer_now = get(store, &t, Group, &outer.id).await;
+    let values: Vec<&str> = outer_now.data["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(|m| m["value"].as_str())
+        .collect();
+    assert_eq!(values.len(), 2);
+    assert!(values.contains(&u2.id.as_str()) && values.contains(&inner.id.as_str()));
+    assert!(get(store, &t, Group, &inner.id)
+        .await
+        .data
+        .get("members")
+        .is_none());
+
+    // Deleting a group removes its own member rows and its membership in others.
+    store
+        .replace(&t, Group, &inner.id, group("Inner", &[&u2.id]), None)
+        .await
+        .expect("refill inner");
+    assert_eq!(
+        get(store, &t, User, &u2.id).await.data["groups"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    store
+        .delete(&t, Group, &inner.id, None)
+        .await
+        .expect("delete inner");
+    assert_eq!(
+        get(store, &t, User, &u2.id).await.data["groups"],
+        json!([{"value": outer.id, "display": "Outer", "type": "direct"}])
+    );
+    assert_eq!(
+        get(store, &t, Group, &outer.id).await.data["members"],
+        json!([{"value": u2.id, "display": "c2", "type": "User"}])
+    );
+    store
+        .delete(&t, Group, &outer.id, None)
+        .await
+        .expect("delete outer");
+    assert!(get(store, &t, User, &u2.id)
+        .await
+        .data
+        .get("groups")
+        .is_none());
+    // The user can still be deleted and re-used as a member elsewhere.
+    let g = store
+        .create(&t, Group, group("Again", &[&u2.id]))
+        .await
+        .expect("again");
+    assert_eq!(
+        get(store, &t, Group, &g.id).await.data["members"][0]["value"],
+        json!(u2.id)
+    );
+}
+
+/// Tenants never see each other's resources.
+pub async fn tenant_isolation(store: &dyn ResourceStore) {
+    let a = tenant("iso-a");
+    let b = tenant("iso-b");
+    let mut d = user("same");
+    d["externalId"] = json!("e");
+    d["emails"] = json!([{"value": "same@example.com"}]);
+    let ua = store.create(&a, User, d.clone()).await.expect("a");
+    let ub = store.create(&b, User, d).await.expect("b");
+    assert_ne!(ua.id, ub.id);
+    let ga = store
+        .create(&a, Group, group("G", &[&ua.id]))
+        .await
+        .expect("ga");
+
+    assert!(matches!(
+        store.get(&b, User, &ua.id, ReadOptions::ALL).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.replace(&b, User, &ua.id, user("x"), None).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete(&b, User, &ua.id, None).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete(&b, Group, &ga.id, Some(1)).await,
+        Err(StoreError::NotFound)
+    ));
+    for f in [
+        eq(Id, &ua.id),
+        eq(UserName, "same"),
+        eq(ExternalId, "e"),
+        eq(EmailValue, "same@example.com"),
+    ] {
+        assert_eq!(
+            list_all(store, &b, User, Some(&f)).await.len(),
+            usize::from(f != eq(Id, &ua.id))
+        );
+        assert!(!list_all(store, &b, User, Some(&f)).await.contains(&ua.id));
+    }
+    assert_eq!(list_all(store, &b, User, None).await, vec![ub.id.clone()]);
+    assert_eq!(store.count(&b, Group).await.expect("count"), 0);
+    assert!(get(store, &b, User, &ub.id)
+        .await
+        .data
+        .get("groups")
+        .is_none());
+    let scanned = store
+        .scan(&b, User, None, 0, 100, ReadOptions::ALL)
+        .await
+        .expect("scan");
+    assert_eq!(ids(&scanned), vec![ub.id.clone()]);
+    assert_eq!(get(store, &a, User, &ua.id).await.data["userName"], "same");
+}
+
+/// A write that fails (uniqueness) leaves no index rows behind.
+pub async fn failed_writes_leave_nothing(store: &dyn ResourceStore) {
+    let t = tenant("atomic");
+    store.create(&t, User, user("taken")).await.expect("taken");
+    let mut d = user("TAKEN");
+    d["emails"] = json!([{"value": "ghost@example.com"}]);
+    d["externalId"] = json!("ghost");
+    assert!(matches!(
+        store.create(&t, User, d).await,
+        Err(StoreError::Uniqueness(_))
+    ));
+    assert!(
+        list_all(store, &t, User, Some(&eq(EmailValue, "ghost@example.com")))
+            .await
+            .is_empty()
+    );
+    assert!(list_all(store, &t, User, Some(&eq(ExternalId, "ghost")))
+        .await
+        .is_empty());
+    assert_eq!(store.count(&t, User).await.expect("count"), 1);
+
+    let other = store.create(&t, User, user("other")).await.expect("other");
+    let mut d = user("taken");
+    d["emails"] = json!([{"value": "ghost2@example.com"}]);
+    assert!(matches!(
+        store.replace(&t, User, &other.id, d, None).await,
+        Err(StoreError::Uniqueness(_))
+    ));
+    assert!(
+        list_all(store, &t, User, Some(&eq(EmailValue, "ghost2@example.com")))
+            .await
+            .is_empty()
+    );
+    assert_eq!(get(store, &t, User, &other.id).await.version, 1);
+}

@@ -1,0 +1,483 @@
+//! PostgreSQL backend. Same schema and SQL as SQLite except that lists of
+//! ids travel as arrays (`unnest`) instead of JSON (`json_each`).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::Row;
+
+use super::{
+    attach, clamp_i64, now_timestamp, parse_data, prepare, reference, where_clause, Prepared,
+    ReadOptions, ResourceKind, ResourceStore, SqlArgs, StoreError, StoredResource,
+    RESOURCE_COLUMNS,
+};
+
+const POOL_SIZE: u32 = 16;
+
+fn migrator() -> Migrator {
+    Migrator {
+        migrations: Cow::Owned(vec![Migration::new(
+            1,
+            Cow::Borrowed("resources"),
+            MigrationType::Simple,
+            Cow::Borrowed(include_str!("../../migrations/postgres/0001_resources.sql")),
+            false,
+        )]),
+        ..Migrator::DEFAULT
+    }
+}
+
+/// Resource store over PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+/// Connects to `url` (default schema) and runs the migrations. The sqlx
+/// migrator holds a `pg_advisory_lock` while it migrates, so processes that
+/// start together do not race.
+pub async fn open_postgres(url: &str) -> Result<PostgresStore, StoreError> {
+    let options: PgConnectOptions = url
+        .parse()
+        .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+    open_postgres_with(options).await
+}
+
+/// Like [`open_postgres`] with explicit options (e.g. a `search_path`).
+pub async fn open_postgres_with(options: PgConnectOptions) -> Result<PostgresStore, StoreError> {
+    let pool = PgPoolOptions::new()
+        .max_connections(POOL_SIZE)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(options)
+        .await?;
+    migrator().run(&pool).await?;
+    Ok(PostgresStore { pool })
+}
+
+impl PostgresStore {
+    /// The connection pool (tests use it to inspect plans).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn resource_from_row(row: &PgRow) -> Result<StoredResource, StoreError> {
+    let data: String = row.try_get("data")?;
+    let kind: String = row.try_get("kind")?;
+    Ok(StoredResource {
+        id: row.try_get("id")?,
+        kind: ResourceKind::parse(&kind)?,
+        data: parse_data(&data)?,
+        version: row.try_get("version")?,
+        created: row.try_get("created")?,
+        last_modified: row.try_get("last_modified")?,
+        seq: row.try_get("seq")?,
+    })
+}
+
+/// Attaches `members` (groups) and `groups` (users) as `opts` asks.
+async fn attach_refs(
+    conn: &mut PgConnection,
+    resources: &mut [StoredResource],
+    opts: ReadOptions,
+) -> Result<(), StoreError> {
+    let groups: Vec<i64> = resources
+        .iter()
+        .filter(|r| r.kind == ResourceKind::Group && opts.with_members)
+        .map(|r| r.seq)
+        .collect();
+    let users: Vec<i64> = resources
+        .iter()
+        .filter(|r| r.kind == ResourceKind::User && opts.with_groups)
+        .map(|r| r.seq)
+        .collect();
+    let mut refs: HashMap<i64, Vec<Value>> = HashMap::new();
+    if !groups.is_empty() {
+        let rows = sqlx::query(
+            "SELECT m.group_seq AS owner, r.id, r.kind, r.display \
+             FROM members m \
+             JOIN resources r ON r.seq = m.member_seq \
+             WHERE m.group_seq = ANY($1) \
+             ORDER BY m.group_seq, r.seq",
+        )
+        .bind(&groups[..])
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in rows {
+            let kind: String = row.try_get("kind")?;
+            refs.entry(row.try_get("owner")?)
+                .or_default()
+                .push(reference(
+                    row.try_get("id")?,
+                    row.try_get("display")?,
+                    &kind,
+                ));
+        }
+    }
+    if !users.is_empty() {
+        let rows = sqlx::query(
+            "SELECT m.member_seq AS owner, g.id, g.display \
+             FROM members m \
+             JOIN resources g ON g.seq = m.group_seq \
+             WHERE m.member_seq = ANY($1) \
+             ORDER BY m.member_seq, g.seq",
+        )
+        .bind(&users[..])
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in rows {
+            refs.entry(row.try_get("owner")?)
+                .or_default()
+                .push(reference(
+                    row.try_get("id")?,
+                    row.try_get("display")?,
+                    "direct",
+                ));
+        }
+    }
+    for r in resources.iter_mut() {
+        if let Some(items) = refs.remove(&r.seq) {
+            let key = match r.kind {
+                ResourceKind::Group => "members",
+                ResourceKind::User => "groups",
+            };
+            attach(&mut r.data, key, items);
+        }
+    }
+    Ok(())
+}
+
+/// Writes the email index rows of a resource.
+async fn write_emails(
+    conn: &mut PgConnection,
+    tenant: &str,
+    seq: i64,
+    p: &Prepared,
+) -> Result<(), StoreError> {
+    if p.emails.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO emails (resource_seq, tenant, value) SELECT $1, $2, unnest($3::text[])",
+    )
+    .bind(seq)
+    .bind(tenant)
+    .bind(&p.emails[..])
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Validates the member ids (all must exist in the tenant) and writes the
+/// member rows of group `seq`.
+async fn write_members(
+    conn: &mut PgConnection,
+    tenant: &str,
+    seq: i64,
+    members: &[String],
+) -> Result<(), StoreError> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    let rows = sqlx::query(
+        "SELECT u.id, r.seq FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord) \
+         LEFT JOIN resources r ON r.tenant = $2 AND r.id = u.id \
+         ORDER BY u.ord",
+    )
+    .bind(members)
+    .bind(tenant)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut seqs = Vec::with_capacity(rows.len());
+    for row in rows {
+        match row.try_get::<Option<i64>, _>("seq")? {
+            Some(s) => seqs.push(s),
+            None => return Err(StoreError::InvalidMember(row.try_get("id")?)),
+        }
+    }
+    sqlx::query("INSERT INTO members (group_seq, member_seq) SELECT $1, unnest($2::bigint[])")
+        .bind(seq)
+        .bind(&seqs[..])
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Version of `id`, for telling NotFound from PreconditionFailed.
+async fn current_version(
+    conn: &mut PgConnection,
+    tenant: &str,
+    kind: ResourceKind,
+    id: &str,
+) -> Result<StoreError, StoreError> {
+    let v: Option<i64> = sqlx::query_scalar(
+        "SELECT version FROM resources WHERE tenant = $1 AND kind = $2 AND id = $3",
+    )
+    .bind(tenant)
+    .bind(kind.as_str())
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match v {
+        Some(current_version) => StoreError::PreconditionFailed { current_version },
+        None => StoreError::NotFound,
+    })
+}
+
+impl PostgresStore {
+    async fn fetch_page(
+        conn: &mut PgConnection,
+        sql: &str,
+        args: &SqlArgs,
+        ints: &[i64],
+        opts: ReadOptions,
+    ) -> Result<Vec<StoredResource>, StoreError> {
+        let mut q = sqlx::query(sql);
+        for t in &args.texts {
+            q = q.bind(t.as_str());
+        }
+        for i in ints {
+            q = q.bind(*i);
+        }
+        let rows = q.fetch_all(&mut *conn).await?;
+        let mut out = rows
+            .iter()
+            .map(resource_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        if opts.with_members || opts.with_groups {
+            attach_refs(conn, &mut out, opts).await?;
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl ResourceStore for PostgresStore {
+    async fn create(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        data: Value,
+    ) -> Result<StoredResource, StoreError> {
+        let p = prepare(kind, data)?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = now_timestamp()?;
+        let mut tx = self.pool.begin().await?;
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO resources (tenant, kind, id, data, version, created, last_modified, \
+             user_name, external_id, display_name, display) \
+             VALUES ($1, $2, $3, $4, 1, $5, $5, $6, $7, $8, $9) RETURNING seq",
+        )
+        .bind(tenant)
+        .bind(kind.as_str())
+        .bind(&id)
+        .bind(&p.data_text)
+        .bind(&now)
+        .bind(&p.user_name)
+        .bind(&p.external_id)
+        .bind(&p.display_name)
+        .bind(&p.display)
+        .fetch_one(&mut *tx)
+        .await?;
+        write_emails(&mut tx, tenant, seq, &p).await?;
+        if let Some(members) = &p.members {
+            write_members(&mut tx, tenant, seq, members).await?;
+        }
+        tx.commit().await?;
+        Ok(StoredResource {
+            id,
+            kind,
+            data: p.data,
+            version: 1,
+            created: now.clone(),
+            last_modified: now,
+            seq,
+        })
+    }
+
+    async fn get(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        id: &str,
+        opts: ReadOptions,
+    ) -> Result<StoredResource, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let sql = format!(
+            "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE r.tenant = $1 AND r.kind = $2 AND r.id = $3"
+        );
+        let mut args = SqlArgs::new(tenant, kind);
+        args.push(id.to_string());
+        let mut page = Self::fetch_page(&mut conn, &sql, &args, &[], opts).await?;
+        page.pop().ok_or(StoreError::NotFound)
+    }
+
+    async fn replace(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        id: &str,
+        data: Value,
+        expected_version: Option<i64>,
+    ) -> Result<StoredResource, StoreError> {
+        let p = prepare(kind, data)?;
+        let now = now_timestamp()?;
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "UPDATE resources SET data = $1, version = version + 1, last_modified = $2, \
+             user_name = $3, external_id = $4, display_name = $5, display = $6 \
+             WHERE tenant = $7 AND kind = $8 AND id = $9 AND ($10::bigint IS NULL OR version = $10) \
+             RETURNING seq, version, created",
+        )
+        .bind(&p.data_text)
+        .bind(&now)
+        .bind(&p.user_name)
+        .bind(&p.external_id)
+        .bind(&p.display_name)
+        .bind(&p.display)
+        .bind(tenant)
+        .bind(kind.as_str())
+        .bind(id)
+        .bind(expected_version)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Err(current_version(&mut tx, tenant, kind, id).await?);
+        };
+        let seq: i64 = row.try_get("seq")?;
+        let version: i64 = row.try_get("version")?;
+        let created: String = row.try_get("created")?;
+        sqlx::query("DELETE FROM emails WHERE resource_seq = $1")
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+        write_emails(&mut tx, tenant, seq, &p).await?;
+        if let Some(members) = &p.members {
+            sqlx::query("DELETE FROM members WHERE group_seq = $1")
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+            write_members(&mut tx, tenant, seq, members).await?;
+        }
+        tx.commit().await?;
+        Ok(StoredResource {
+            id: id.to_string(),
+            kind,
+            data: p.data,
+            version,
+            created,
+            last_modified: now,
+            seq,
+        })
+    }
+
+    async fn delete(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        id: &str,
+        expected_version: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Emails and memberships (both directions) go with it: ON DELETE CASCADE.
+        let done = sqlx::query(
+            "DELETE FROM resources WHERE tenant = $1 AND kind = $2 AND id = $3 \
+             AND ($4::bigint IS NULL OR version = $4)",
+        )
+        .bind(tenant)
+        .bind(kind.as_str())
+        .bind(id)
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(current_version(&mut tx, tenant, kind, id).await?);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        filter: Option<&super::IndexedFilter>,
+        offset: u64,
+        limit: u64,
+        opts: ReadOptions,
+    ) -> Result<(u64, Vec<StoredResource>), StoreError> {
+        let mut args = SqlArgs::new(tenant, kind);
+        let cond = where_clause(filter, &mut args);
+        // One read transaction: total and page come from the same snapshot.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let count_sql = format!("SELECT COUNT(*) FROM resources r WHERE {cond}");
+        let mut q = sqlx::query_scalar(&count_sql);
+        for t in &args.texts {
+            q = q.bind(t.as_str());
+        }
+        let total: i64 = q.fetch_one(&mut *tx).await?;
+        let page = if limit == 0 || offset >= u64::try_from(total).unwrap_or(0) {
+            Vec::new()
+        } else {
+            let sql = format!(
+                "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE {cond} ORDER BY r.seq LIMIT {} OFFSET {}",
+                args.next_placeholder(0),
+                args.next_placeholder(1)
+            );
+            Self::fetch_page(
+                &mut tx,
+                &sql,
+                &args,
+                &[clamp_i64(limit), clamp_i64(offset)],
+                opts,
+            )
+            .await?
+        };
+        tx.commit().await?;
+        Ok((u64::try_from(total).unwrap_or(0), page))
+    }
+
+    async fn scan(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        filter: Option<&super::IndexedFilter>,
+        after_seq: i64,
+        limit: u64,
+        opts: ReadOptions,
+    ) -> Result<Vec<StoredResource>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut args = SqlArgs::new(tenant, kind);
+        let cond = where_clause(filter, &mut args);
+        let sql = format!(
+            "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE {cond} AND r.seq > {} ORDER BY r.seq LIMIT {}",
+            args.next_placeholder(0),
+            args.next_placeholder(1)
+        );
+        let mut tx = self.pool.begin().await?;
+        let page =
+            Self::fetch_page(&mut tx, &sql, &args, &[after_seq, clamp_i64(limit)], opts).await?;
+        tx.commit().await?;
+        Ok(page)
+    }
+
+    async fn count(&self, tenant: &str, kind: ResourceKind) -> Result<u64, StoreError> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM resources WHERE tenant = $1 AND kind = $2")
+                .bind(tenant)
+                .bind(kind.as_str())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
