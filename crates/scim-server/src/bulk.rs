@@ -29,7 +29,9 @@ pub async fn bulk(State(state): State<AppState>, ctx: Ctx, JsonBody(body): JsonB
         for &i in &pending {
             let op = &request.operations[i];
             let mut refs = Vec::new();
-            referenced_bulk_ids(&Value::String(op.path.clone()), &mut refs);
+            if let Some(id) = path_bulk_id(&op.path) {
+                refs.push(id.to_string());
+            }
             if let Some(d) = &op.data {
                 referenced_bulk_ids(d, &mut refs);
             }
@@ -87,6 +89,11 @@ pub async fn bulk(State(state): State<AppState>, ctx: Ctx, JsonBody(body): JsonB
     Ok(scim_json(StatusCode::OK, &bulk_response(&results)))
 }
 
+/// The bulkId in a path such as `/Users/bulkId:qwerty`.
+fn path_bulk_id(path: &str) -> Option<&str> {
+    path.rsplit_once('/')?.1.strip_prefix("bulkId:")
+}
+
 fn mark_failed(op: &BulkOperation, failed: &mut Vec<String>) {
     if let Some(b) = &op.bulk_id {
         failed.push(b.clone());
@@ -127,11 +134,15 @@ async fn run_one(
     state: &AppState,
     ctx: &Ctx,
     op: &BulkOperation,
-    resolve: &dyn Fn(&str) -> Option<String>,
+    resolve: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> ApiResult<(BulkOperationResult, Option<String>)> {
-    let mut path = Value::String(op.path.clone());
-    substitute_bulk_ids(&mut path, resolve);
-    let path = path.as_str().unwrap_or_default().to_string();
+    let path = match (path_bulk_id(&op.path), op.path.rsplit_once('/')) {
+        (Some(b), Some((prefix, _))) => match resolve(b) {
+            Some(id) => format!("{prefix}/{id}"),
+            None => op.path.clone(),
+        },
+        _ => op.path.clone(),
+    };
     let (kind, id) = target(&path)?;
     let mut data = op.data.clone().unwrap_or(Value::Null);
     substitute_bulk_ids(&mut data, resolve);

@@ -118,7 +118,7 @@ pub fn normalize(rt: &ResourceType, body: &Value) -> Result<Map<String, Value>> 
     for (key, value) in input {
         match resolve_key(rt, key) {
             None => {}
-            Some(KeyTarget::Schemas) => check_schemas(rt, value)?,
+            Some(KeyTarget::Schemas) => check_schemas(value)?,
             Some(KeyTarget::Core(attr)) => {
                 if attr.mutability == Mutability::ReadOnly {
                     continue;
@@ -251,20 +251,14 @@ fn merge_into(obj: &mut Map<String, Value>, name: &str, value: Value) {
     }
 }
 
-fn check_schemas(rt: &ResourceType, value: &Value) -> Result<()> {
+fn check_schemas(value: &Value) -> Result<()> {
     let list = value
         .as_array()
         .ok_or_else(|| ScimError::invalid_syntax("\"schemas\" must be an array of schema URIs"))?;
-    for s in list {
-        let urn = s
-            .as_str()
-            .ok_or_else(|| ScimError::invalid_syntax("\"schemas\" must be an array of schema URIs"))?;
-        if !rt.knows_schema(urn) {
-            return Err(ScimError::invalid_value(format!(
-                "schema \"{urn}\" is not the {} schema or one of its extensions",
-                rt.name
-            )));
-        }
+    // URIs of schemas this server does not know are ignored, not refused: Microsoft Entra
+    // lists `http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group`.
+    if list.iter().any(|s| !s.is_string()) {
+        return Err(ScimError::invalid_syntax("\"schemas\" must be an array of schema URIs"));
     }
     Ok(())
 }
