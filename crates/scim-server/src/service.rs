@@ -180,6 +180,11 @@ fn add_refs(ctx: &Ctx, v: &mut Value, all_groups: bool) {
         let Some(id) = o.get("value").and_then(Value::as_str).map(str::to_string) else {
             continue;
         };
+        if !all_groups {
+            // A member's `display` is not echoed: clients (scim2-tester among them) compare
+            // the members they wrote with the members they read back.
+            o.remove("display");
+        }
         let is_group = all_groups || o.get("type").and_then(Value::as_str) == Some("Group");
         let kind = if is_group { ResourceKind::Group } else { ResourceKind::User };
         o.insert("$ref".into(), Value::String(location(ctx, kind, &id)));
