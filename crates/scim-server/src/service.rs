@@ -25,11 +25,24 @@ pub fn location(ctx: &Ctx, kind: ResourceKind, id: &str) -> String {
     format!("{}/{}/{id}", ctx.base_url, endpoint(kind))
 }
 
+/// What a write reads first: a group's members (PATCH works on them) and a user's groups
+/// (a user write does not change them, so they are carried into the response).
 fn read_all() -> ReadOptions {
     ReadOptions {
         with_members: true,
-        with_groups: false,
+        with_groups: true,
     }
+}
+
+/// Carries the computed `groups` of a user over to the result of a write.
+fn carry_groups(current: &StoredResource, mut written: StoredResource) -> StoredResource {
+    if let (Some(groups), Some(data)) = (
+        current.data.get("groups").cloned(),
+        written.data.as_object_mut(),
+    ) {
+        data.insert("groups".into(), groups);
+    }
+    written
 }
 
 fn expected_version(m: IfMatch) -> ApiResult<Option<i64>> {
@@ -44,10 +57,18 @@ fn expected_version(m: IfMatch) -> ApiResult<Option<i64>> {
     }
 }
 
-pub async fn create(state: &AppState, ctx: &Ctx, kind: ResourceKind, body: &Value) -> ApiResult<StoredResource> {
+pub async fn create(
+    state: &AppState,
+    ctx: &Ctx,
+    kind: ResourceKind,
+    body: &Value,
+) -> ApiResult<StoredResource> {
     let rt = state.resource_type(kind);
     let data = normalize(rt, body)?;
-    Ok(state.store.create(&ctx.tenant, kind, Value::Object(data)).await?)
+    Ok(state
+        .store
+        .create(&ctx.tenant, kind, Value::Object(data))
+        .await?)
 }
 
 pub async fn replace(
@@ -80,10 +101,11 @@ pub async fn replace(
     let old = current.data.as_object().cloned().unwrap_or_default();
     check_immutable(rt, &old, &data)?;
     let version = expected.unwrap_or(current.version);
-    Ok(state
+    let written = state
         .store
         .replace(&ctx.tenant, kind, id, Value::Object(data), Some(version))
-        .await?)
+        .await?;
+    Ok(carry_groups(&current, written))
 }
 
 pub async fn patch(
@@ -118,24 +140,43 @@ pub async fn patch(
         }
         match state
             .store
-            .replace(&ctx.tenant, kind, id, Value::Object(new), Some(current.version))
+            .replace(
+                &ctx.tenant,
+                kind,
+                id,
+                Value::Object(new),
+                Some(current.version),
+            )
             .await
         {
-            Err(StoreError::PreconditionFailed { .. }) if expected.is_none() && attempt < PATCH_RETRIES => {
+            Err(StoreError::PreconditionFailed { .. })
+                if expected.is_none() && attempt < PATCH_RETRIES =>
+            {
                 continue
             }
-            other => return Ok(other?),
+            other => return Ok(carry_groups(&current, other?)),
         }
     }
 }
 
-pub async fn delete(state: &AppState, ctx: &Ctx, kind: ResourceKind, id: &str, if_match: IfMatch) -> ApiResult<()> {
+pub async fn delete(
+    state: &AppState,
+    ctx: &Ctx,
+    kind: ResourceKind,
+    id: &str,
+    if_match: IfMatch,
+) -> ApiResult<()> {
     let expected = expected_version(if_match)?;
     Ok(state.store.delete(&ctx.tenant, kind, id, expected).await?)
 }
 
 /// The full representation of a stored resource, projected as the client asked.
-pub fn render(state: &AppState, ctx: &Ctx, stored: &StoredResource, projection: &Projection) -> Value {
+pub fn render(
+    state: &AppState,
+    ctx: &Ctx,
+    stored: &StoredResource,
+    projection: &Projection,
+) -> Value {
     let rt = state.resource_type(stored.kind);
     let mut out = Map::new();
     let data = stored.data.as_object();
@@ -186,7 +227,11 @@ fn add_refs(ctx: &Ctx, v: &mut Value, all_groups: bool) {
             o.remove("display");
         }
         let is_group = all_groups || o.get("type").and_then(Value::as_str) == Some("Group");
-        let kind = if is_group { ResourceKind::Group } else { ResourceKind::User };
+        let kind = if is_group {
+            ResourceKind::Group
+        } else {
+            ResourceKind::User
+        };
         o.insert("$ref".into(), Value::String(location(ctx, kind, &id)));
     }
 }

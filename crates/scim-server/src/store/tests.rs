@@ -1,5 +1,3 @@
-use std::time::Instant;
-
 use serde_json::json;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::Connection;
