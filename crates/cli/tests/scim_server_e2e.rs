@@ -178,12 +178,19 @@ async fn what_microsoft_entra_sends_is_accepted() {
         .await;
     assert_eq!(r.body["totalResults"], 1);
 
-    // Members must exist.
+    // Members need not exist (RFC 7644 §3.5.2; provisioning may add one before creating it).
     let r = c
         .patch(&gpath, patch(json!([{"op": "Add", "path": "members", "value": [{"value": "ghost"}]}])))
         .await;
-    assert_eq!(r.status, 400);
-    assert_eq!(r.body["scimType"], "invalidValue");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let members = c.get(&gpath).await.body["members"].clone();
+    let ghost = members.as_array().and_then(|m| m.iter().find(|m| m["value"] == "ghost"));
+    assert_eq!(ghost.map(|m| &m["type"]), Some(&json!("User")), "{members}");
+    let r = c
+        .patch(&gpath, patch(json!([{"op": "Remove", "path": "members[value eq \"ghost\"]"}])))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.get("members").is_none(), "{}", r.body);
 
     // Deleting a user removes it from groups.
     c.patch(&gpath, patch(json!([{"op": "Add", "path": "members", "value": [{"value": bob}]}]))).await;
