@@ -5,6 +5,9 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
+/// (method, path, body, expected status, expected scimType)
+type BadRequestCase<'a> = (&'a str, String, Option<Value>, u16, Option<&'a str>);
+
 #[tokio::test]
 async fn bad_requests_get_the_right_status_and_scim_type() {
     let server = Server::start(&["--max-body-bytes", "65536"]);
@@ -16,7 +19,7 @@ async fn bad_requests_get_the_right_status_and_scim_type() {
 
     // (method, path, body, expected status, expected scimType)
     let big = "x".repeat(70_000);
-    let cases: Vec<(&str, String, Option<Value>, u16, Option<&str>)> = vec![
+    let cases: Vec<BadRequestCase> = vec![
         ("POST", "/Users".into(), Some(json!({"schemas": [USER], "name": {"givenName": "x"}})), 400, Some("invalidValue")),
         ("POST", "/Users".into(), Some(json!({"userName": "no-schemas"})), 400, Some("invalidSyntax")),
         ("POST", "/Users".into(), Some(json!({"schemas": [USER], "userName": "ANN@example.com"})), 409, Some("uniqueness")),
