@@ -43,7 +43,16 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             requests,
             database_url,
             json,
-        } => scim_server(users, concurrency.max(1), requests.max(1), database_url, json).await,
+        } => {
+            scim_server(
+                users,
+                concurrency.max(1),
+                requests.max(1),
+                database_url,
+                json,
+            )
+            .await
+        }
     }
 }
 
@@ -95,7 +104,10 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
-async fn start_server(token: &str, database_url: Option<&str>) -> anyhow::Result<(ServerProcess, String)> {
+async fn start_server(
+    token: &str,
+    database_url: Option<&str>,
+) -> anyhow::Result<(ServerProcess, String)> {
     let exe = std::env::current_exe().context("finding the provisio binary")?;
     let data = tempfile::tempdir()?;
     let port = free_port()?;
@@ -200,7 +212,13 @@ fn spread(i: u64, n: u64) -> u64 {
     i.wrapping_mul(2_654_435_761) % n.max(1)
 }
 
-async fn scim_server(users: u64, concurrency: u64, requests: u64, database_url: Option<String>, as_json: bool) -> anyhow::Result<()> {
+async fn scim_server(
+    users: u64,
+    concurrency: u64,
+    requests: u64,
+    database_url: Option<String>,
+    as_json: bool,
+) -> anyhow::Result<()> {
     let token = "bench-token";
     let (server, base) = start_server(token, database_url.as_deref()).await?;
     let client = reqwest::Client::builder()
@@ -234,13 +252,17 @@ async fn scim_server(users: u64, concurrency: u64, requests: u64, database_url: 
                 let k = spread(i, n);
                 client
                     .get(format!("{scim}/Users"))
-                    .query(&[("filter", format!("userName eq \"USER{k:07}@bench.example.com\""))])
+                    .query(&[(
+                        "filter",
+                        format!("userName eq \"USER{k:07}@bench.example.com\""),
+                    )])
                     .header("Authorization", &auth)
             })
             .await
         }
     };
-    let filter_small = filter_phase(small, &format!("GET filter userName eq (at {small} users)")).await?;
+    let filter_small =
+        filter_phase(small, &format!("GET filter userName eq (at {small} users)")).await?;
     if users > small {
         let mut p = create(small, users).await?;
         let first = &phases[0];
@@ -258,7 +280,11 @@ async fn scim_server(users: u64, concurrency: u64, requests: u64, database_url: 
     while (all_ids.len() as u64) < users {
         let page: serde_json::Value = client
             .get(format!("{scim}/Users"))
-            .query(&[("startIndex", start.to_string()), ("count", "1000".into()), ("attributes", "id".into())])
+            .query(&[
+                ("startIndex", start.to_string()),
+                ("count", "1000".into()),
+                ("attributes", "id".into()),
+            ])
             .header("Authorization", &auth)
             .send()
             .await?
@@ -269,7 +295,11 @@ async fn scim_server(users: u64, concurrency: u64, requests: u64, database_url: 
             break;
         }
         start += items.len();
-        all_ids.extend(items.iter().filter_map(|r| r["id"].as_str().map(str::to_string)));
+        all_ids.extend(
+            items
+                .iter()
+                .filter_map(|r| r["id"].as_str().map(str::to_string)),
+        );
     }
     if all_ids.is_empty() {
         bail!("no users were created; is the server healthy?");
@@ -277,44 +307,92 @@ async fn scim_server(users: u64, concurrency: u64, requests: u64, database_url: 
     let all_ids = Arc::new(all_ids);
 
     let (c, s, a) = (client.clone(), base.clone(), auth.clone());
-    phases.push(phase("GET /healthz (no-op ceiling)", requests, concurrency, move |_| {
-        c.get(format!("{s}/healthz")).header("Authorization", &a)
-    }).await?);
+    phases.push(
+        phase(
+            "GET /healthz (no-op ceiling)",
+            requests,
+            concurrency,
+            move |_| c.get(format!("{s}/healthz")).header("Authorization", &a),
+        )
+        .await?,
+    );
     let (c, s, a, ids) = (client.clone(), scim.clone(), auth.clone(), all_ids.clone());
-    phases.push(phase("GET /Users/{id}", requests, concurrency, move |i| {
-        let id = &ids[spread(i, ids.len() as u64) as usize];
-        c.get(format!("{s}/Users/{id}")).header("Authorization", &a)
-    }).await?);
+    phases.push(
+        phase("GET /Users/{id}", requests, concurrency, move |i| {
+            let id = &ids[spread(i, ids.len() as u64) as usize];
+            c.get(format!("{s}/Users/{id}")).header("Authorization", &a)
+        })
+        .await?,
+    );
     phases.push(filter_phase(users, &format!("GET filter userName eq (at {users} users)")).await?);
     phases.push(filter_small);
     let (c, s, a, ids) = (client.clone(), scim.clone(), auth.clone(), all_ids.clone());
-    phases.push(phase("PATCH /Users/{id}", requests, concurrency, move |i| {
-        let id = &ids[spread(i, ids.len() as u64) as usize];
-        c.patch(format!("{s}/Users/{id}"))
+    phases.push(
+        phase("PATCH /Users/{id}", requests, concurrency, move |i| {
+            let id = &ids[spread(i, ids.len() as u64) as usize];
+            c.patch(format!("{s}/Users/{id}"))
             .header("Authorization", &a)
             .header("Content-Type", "application/scim+json")
             .json(&json!({
                 "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                 "Operations": [{"op": "Replace", "path": "title", "value": format!("Title {i}")}]
             }))
-    }).await?);
+        })
+        .await?,
+    );
 
     let rss = server.memory_kib("VmRSS:").unwrap_or(0);
     let hwm = server.memory_kib("VmHWM:").unwrap_or(0);
-    println!("{:<44} {:>10} {:>9} {:>9} {:>7}", "phase", "req/s", "p50 ms", "p99 ms", "errors");
+    println!(
+        "{:<44} {:>10} {:>9} {:>9} {:>7}",
+        "phase", "req/s", "p50 ms", "p99 ms", "errors"
+    );
     for p in &phases {
-        println!("{:<44} {:>10.0} {:>9.2} {:>9.2} {:>7}", p.name, p.rps(), p.ms(0.5), p.ms(0.99), p.errors);
+        println!(
+            "{:<44} {:>10.0} {:>9.2} {:>9.2} {:>7}",
+            p.name,
+            p.rps(),
+            p.ms(0.5),
+            p.ms(0.99),
+            p.errors
+        );
     }
-    let noop = phases.iter().find(|p| p.name.starts_with("GET /healthz")).map(Phase::rps).unwrap_or(1.0);
-    let rate = |prefix: &str| phases.iter().find(|p| p.name.starts_with(prefix)).map(Phase::rps).unwrap_or(0.0);
+    let noop = phases
+        .iter()
+        .find(|p| p.name.starts_with("GET /healthz"))
+        .map(Phase::rps)
+        .unwrap_or(1.0);
+    let rate = |prefix: &str| {
+        phases
+            .iter()
+            .find(|p| p.name.starts_with(prefix))
+            .map(Phase::rps)
+            .unwrap_or(0.0)
+    };
     let filtered_big = rate(&format!("GET filter userName eq (at {users} "));
     let filtered_small = rate(&format!("GET filter userName eq (at {small} "));
     println!();
-    println!("filtered GET / no-op:  {:.2} (goal ≥ 0.30)", filtered_big / noop);
-    println!("POST / no-op:          {:.2} (goal ≥ 0.15)", rate("POST") / noop);
-    println!("PATCH / no-op:         {:.2} (goal ≥ 0.15)", rate("PATCH") / noop);
-    println!("filtered GET at {users} / at {small}: {:.2} (goal ≈ 1: indexed)", filtered_big / filtered_small.max(1e-9));
-    println!("server memory: {} MiB resident now, {} MiB peak (goal < 300 MB)", rss / 1024, hwm / 1024);
+    println!(
+        "filtered GET / no-op:  {:.2} (goal ≥ 0.30)",
+        filtered_big / noop
+    );
+    println!(
+        "POST / no-op:          {:.2} (goal ≥ 0.15)",
+        rate("POST") / noop
+    );
+    println!(
+        "PATCH / no-op:         {:.2} (goal ≥ 0.15)",
+        rate("PATCH") / noop
+    );
+    println!(
+        "filtered GET at {users} / at {small}: {:.2} (goal ≈ 1: indexed)",
+        filtered_big / filtered_small.max(1e-9)
+    );
+    println!(
+        "server memory: {} MiB resident now, {} MiB peak (goal < 300 MB)",
+        rss / 1024,
+        hwm / 1024
+    );
     if as_json {
         let out = json!({
             "users": users, "concurrency": concurrency, "requests_per_phase": requests,

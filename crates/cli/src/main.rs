@@ -10,7 +10,11 @@ mod bench;
 mod scim_server;
 
 #[derive(Parser)]
-#[command(name = "provisio", version, about = "Self-hosted SCIM provisioning engine and SCIM 2.0 server")]
+#[command(
+    name = "provisio",
+    version,
+    about = "Self-hosted SCIM provisioning engine and SCIM 2.0 server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,7 +58,9 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => scim_server::serve_demo(args.listen, args.data_dir, args.demo).await,
+            Command::Serve(args) => {
+                scim_server::serve_demo(args.listen, args.data_dir, args.demo).await
+            }
             Command::ScimServer(args) => scim_server::run(args).await,
             Command::Bench { which } => bench::run(which).await,
         }

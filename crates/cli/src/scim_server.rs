@@ -58,7 +58,10 @@ fn check_rate(name: &str, v: f64) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn open_store(data_dir: &std::path::Path, database_url: Option<&str>) -> anyhow::Result<Arc<dyn ResourceStore>> {
+pub async fn open_store(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+) -> anyhow::Result<Arc<dyn ResourceStore>> {
     Ok(match database_url {
         Some(url) => Arc::new(
             store::open_postgres(url)
@@ -80,14 +83,25 @@ pub async fn run(args: ScimServerArgs) -> anyhow::Result<()> {
         bail!("--token must not be empty");
     }
     if !(100..=599).contains(&args.fault_status) {
-        bail!("--fault-status must be an HTTP status (100 to 599), got {}", args.fault_status);
+        bail!(
+            "--fault-status must be an HTTP status (100 to 599), got {}",
+            args.fault_status
+        );
     }
     let mut user_extensions = Vec::new();
     for path in &args.schema_extensions {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let json: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{}: line {}, column {}: {e}", path.display(), e.line(), e.column()))?;
-        let schema = Schema::from_json(&json).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.detail))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: line {}, column {}: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            )
+        })?;
+        let schema = Schema::from_json(&json)
+            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.detail))?;
         user_extensions.push(schema);
     }
     let store = open_store(&args.data_dir, args.database_url.as_deref()).await?;
@@ -111,7 +125,11 @@ pub async fn run(args: ScimServerArgs) -> anyhow::Result<()> {
     listen(args.listen, store, config).await
 }
 
-async fn listen(addr: SocketAddr, store: Arc<dyn ResourceStore>, config: ServerConfig) -> anyhow::Result<()> {
+async fn listen(
+    addr: SocketAddr,
+    store: Arc<dyn ResourceStore>,
+    config: ServerConfig,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;

@@ -27,7 +27,10 @@ async fn okta_checklist(server: &Server) {
     // 1. GET /Users?count=1&startIndex=1: a ListResponse with the paging fields and one resource.
     let r = c.get("/Users?count=1&startIndex=1").await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.body["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"]));
+    assert_eq!(
+        r.body["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"])
+    );
     assert!(r.body["totalResults"].as_u64().is_some_and(|n| n >= 1));
     assert_eq!(r.body["itemsPerPage"], 1);
     assert_eq!(r.body["startIndex"], 1);
@@ -42,7 +45,9 @@ async fn okta_checklist(server: &Server) {
     assert_eq!(r.body["emails"][0]["value"], "okta.seed@example.com");
 
     // 3. Filter on an unknown userName: 200 with zero results.
-    let r = c.get("/Users?filter=userName%20eq%20%22nobody-here%40example.com%22").await;
+    let r = c
+        .get("/Users?filter=userName%20eq%20%22nobody-here%40example.com%22")
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["totalResults"], 0);
 
@@ -69,7 +74,9 @@ async fn okta_checklist(server: &Server) {
     assert_eq!(again.body["scimType"], "uniqueness");
 
     // 6. The new user's name in other letter case finds it.
-    let r = c.get("/Users?filter=userName%20eq%20%22okta.NEW%40example.COM%22").await;
+    let r = c
+        .get("/Users?filter=userName%20eq%20%22okta.NEW%40example.COM%22")
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["totalResults"], 1);
     assert_eq!(r.body["Resources"][0]["userName"], "Okta.New@Example.com");
@@ -77,15 +84,20 @@ async fn okta_checklist(server: &Server) {
     // 7. GET /Groups with many groups answers, members not expanded unless asked.
     for i in 0..60 {
         let g = c
-            .post("/Groups", json!({"schemas": [GROUP], "displayName": format!("okta-group-{i}"),
-                                    "members": [{"value": id}]}))
+            .post(
+                "/Groups",
+                json!({"schemas": [GROUP], "displayName": format!("okta-group-{i}"),
+                                    "members": [{"value": id}]}),
+            )
             .await;
         assert_eq!(g.status, 201, "{}", g.body);
     }
     let r = c.get("/Groups?excludedAttributes=members").await;
     assert_eq!(r.status, 200);
     assert!(r.body["totalResults"].as_u64().is_some_and(|n| n >= 60));
-    assert!(r.body["Resources"].as_array().is_some_and(|a| a.iter().all(|g| g.get("members").is_none())));
+    assert!(r.body["Resources"]
+        .as_array()
+        .is_some_and(|a| a.iter().all(|g| g.get("members").is_none())));
 
     // 8. A wrong bearer token: 401 with a SCIM error body.
     let r = c

@@ -20,25 +20,139 @@ async fn bad_requests_get_the_right_status_and_scim_type() {
     // (method, path, body, expected status, expected scimType)
     let big = "x".repeat(70_000);
     let cases: Vec<BadRequestCase> = vec![
-        ("POST", "/Users".into(), Some(json!({"schemas": [USER], "name": {"givenName": "x"}})), 400, Some("invalidValue")),
-        ("POST", "/Users".into(), Some(json!({"userName": "no-schemas"})), 400, Some("invalidSyntax")),
-        ("POST", "/Users".into(), Some(json!({"schemas": [USER], "userName": "ANN@example.com"})), 409, Some("uniqueness")),
-        ("POST", "/Users".into(), Some(json!({"schemas": [USER], "userName": "b", "active": "maybe"})), 400, Some("invalidValue")),
-        ("POST", "/Users".into(), Some(json!({"schemas": ["urn:nope"], "userName": "c"})), 400, Some("invalidSyntax")),
-        ("POST", "/Users".into(), Some(json!({"schemas": [USER], "userName": big})), 413, None),
-        ("GET", "/Users?filter=userName%20eq".into(), None, 400, Some("invalidFilter")),
-        ("GET", "/Users?filter=userName%20zz%20%22a%22".into(), None, 400, Some("invalidFilter")),
-        ("GET", "/Users?filter=(userName%20eq%20%22a%22".into(), None, 400, Some("invalidFilter")),
-        ("GET", "/Users?startIndex=abc".into(), None, 400, Some("invalidValue")),
+        (
+            "POST",
+            "/Users".into(),
+            Some(json!({"schemas": [USER], "name": {"givenName": "x"}})),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            "POST",
+            "/Users".into(),
+            Some(json!({"userName": "no-schemas"})),
+            400,
+            Some("invalidSyntax"),
+        ),
+        (
+            "POST",
+            "/Users".into(),
+            Some(json!({"schemas": [USER], "userName": "ANN@example.com"})),
+            409,
+            Some("uniqueness"),
+        ),
+        (
+            "POST",
+            "/Users".into(),
+            Some(json!({"schemas": [USER], "userName": "b", "active": "maybe"})),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            "POST",
+            "/Users".into(),
+            Some(json!({"schemas": ["urn:nope"], "userName": "c"})),
+            400,
+            Some("invalidSyntax"),
+        ),
+        (
+            "POST",
+            "/Users".into(),
+            Some(json!({"schemas": [USER], "userName": big})),
+            413,
+            None,
+        ),
+        (
+            "GET",
+            "/Users?filter=userName%20eq".into(),
+            None,
+            400,
+            Some("invalidFilter"),
+        ),
+        (
+            "GET",
+            "/Users?filter=userName%20zz%20%22a%22".into(),
+            None,
+            400,
+            Some("invalidFilter"),
+        ),
+        (
+            "GET",
+            "/Users?filter=(userName%20eq%20%22a%22".into(),
+            None,
+            400,
+            Some("invalidFilter"),
+        ),
+        (
+            "GET",
+            "/Users?startIndex=abc".into(),
+            None,
+            400,
+            Some("invalidValue"),
+        ),
         ("GET", "/Users/does-not-exist".into(), None, 404, None),
-        ("PATCH", user_path.clone(), Some(patch(json!([{"op": "add", "path": "emails[type eq", "value": "x"}]))), 400, Some("invalidPath")),
-        ("PATCH", user_path.clone(), Some(patch(json!([{"op": "add", "path": "noSuchAttribute", "value": "x"}]))), 400, Some("invalidPath")),
-        ("PATCH", user_path.clone(), Some(patch(json!([{"op": "add", "path": "groups", "value": [{"value": "x"}]}]))), 400, Some("mutability")),
-        ("PATCH", user_path.clone(), Some(patch(json!([{"op": "remove", "path": "userName"}]))), 400, Some("mutability")),
-        ("PATCH", user_path.clone(), Some(patch(json!([{"op": "remove"}]))), 400, Some("noTarget")),
-        ("PATCH", user_path.clone(), Some(patch(json!([{"op": "jump", "path": "title"}]))), 400, Some("invalidSyntax")),
-        ("PATCH", user_path.clone(), Some(json!({"schemas": [PATCH_OP]})), 400, Some("invalidSyntax")),
-        ("PUT", user_path.clone(), Some(json!({"schemas": [USER], "id": "other", "userName": "ann@example.com"})), 400, Some("mutability")),
+        (
+            "PATCH",
+            user_path.clone(),
+            Some(patch(
+                json!([{"op": "add", "path": "emails[type eq", "value": "x"}]),
+            )),
+            400,
+            Some("invalidPath"),
+        ),
+        (
+            "PATCH",
+            user_path.clone(),
+            Some(patch(
+                json!([{"op": "add", "path": "noSuchAttribute", "value": "x"}]),
+            )),
+            400,
+            Some("invalidPath"),
+        ),
+        (
+            "PATCH",
+            user_path.clone(),
+            Some(patch(
+                json!([{"op": "add", "path": "groups", "value": [{"value": "x"}]}]),
+            )),
+            400,
+            Some("mutability"),
+        ),
+        (
+            "PATCH",
+            user_path.clone(),
+            Some(patch(json!([{"op": "remove", "path": "userName"}]))),
+            400,
+            Some("mutability"),
+        ),
+        (
+            "PATCH",
+            user_path.clone(),
+            Some(patch(json!([{"op": "remove"}]))),
+            400,
+            Some("noTarget"),
+        ),
+        (
+            "PATCH",
+            user_path.clone(),
+            Some(patch(json!([{"op": "jump", "path": "title"}]))),
+            400,
+            Some("invalidSyntax"),
+        ),
+        (
+            "PATCH",
+            user_path.clone(),
+            Some(json!({"schemas": [PATCH_OP]})),
+            400,
+            Some("invalidSyntax"),
+        ),
+        (
+            "PUT",
+            user_path.clone(),
+            Some(json!({"schemas": [USER], "id": "other", "userName": "ann@example.com"})),
+            400,
+            Some("mutability"),
+        ),
         ("POST", "/Schemas".into(), Some(json!({})), 405, None),
         ("GET", "/Me".into(), None, 501, None),
         ("GET", "/Nope".into(), None, 404, None),
@@ -46,9 +160,18 @@ async fn bad_requests_get_the_right_status_and_scim_type() {
     for (method, path, body, status, scim_type) in cases {
         let r = c.send(method, &path, body, &[]).await;
         assert_eq!(r.status, status, "{method} {path}: {}", r.body);
-        assert_eq!(r.body["schemas"], json!([ERROR]), "{method} {path}: error schema");
+        assert_eq!(
+            r.body["schemas"],
+            json!([ERROR]),
+            "{method} {path}: error schema"
+        );
         assert_eq!(r.body["status"], status.to_string(), "{method} {path}");
-        assert_eq!(r.body["scimType"].as_str(), scim_type, "{method} {path}: {}", r.body);
+        assert_eq!(
+            r.body["scimType"].as_str(),
+            scim_type,
+            "{method} {path}: {}",
+            r.body
+        );
     }
 
     // Malformed JSON.
@@ -66,9 +189,16 @@ async fn bad_requests_get_the_right_status_and_scim_type() {
     assert_eq!(body["scimType"], "invalidSyntax");
 
     // No token at all.
-    let r = reqwest::get(format!("{}/Users", server.scim)).await.expect("request");
+    let r = reqwest::get(format!("{}/Users", server.scim))
+        .await
+        .expect("request");
     assert_eq!(r.status().as_u16(), 401);
-    assert_eq!(r.headers().get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Bearer"));
+    assert_eq!(
+        r.headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer")
+    );
 }
 
 #[tokio::test]
@@ -136,14 +266,22 @@ async fn what_microsoft_entra_sends_is_accepted() {
     assert_eq!(u["name"]["familyName"], "Lee-Smith");
     assert_eq!(u["name"]["givenName"], "Anna");
     assert_eq!(u["displayName"], "Anna Lee-Smith");
-    assert_eq!(u["phoneNumbers"][0], json!({"type": "mobile", "value": "+1 555 0100"}));
+    assert_eq!(
+        u["phoneNumbers"][0],
+        json!({"type": "mobile", "value": "+1 555 0100"})
+    );
     assert_eq!(u[ENTERPRISE]["employeeNumber"], "7");
     assert_eq!(u[ENTERPRISE]["manager"]["value"], "mgr-1");
     assert_eq!(u["active"], false);
-    assert!(u["schemas"].as_array().is_some_and(|s| s.contains(&json!(ENTERPRISE))));
+    assert!(u["schemas"]
+        .as_array()
+        .is_some_and(|s| s.contains(&json!(ENTERPRISE))));
 
     // Groups: create empty, PATCH members in, remove by filter and by value list with $ref null.
-    let bob = c.post("/Users", user("bob@contoso.com")).await.body["id"].as_str().expect("id").to_string();
+    let bob = c.post("/Users", user("bob@contoso.com")).await.body["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
     let g = c
         .post("/Groups", json!({"schemas": [GROUP, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
                                "externalId": "g1", "displayName": "Sales", "meta": {"resourceType": "Group"}}))
@@ -152,8 +290,11 @@ async fn what_microsoft_entra_sends_is_accepted() {
     let gid = g.body["id"].as_str().expect("id").to_string();
     let gpath = format!("/Groups/{gid}");
     let r = c
-        .patch(&gpath, patch(json!([{"op": "Add", "path": "members",
-            "value": [{"$ref": null, "value": id}, {"$ref": null, "value": bob}]}])))
+        .patch(
+            &gpath,
+            patch(json!([{"op": "Add", "path": "members",
+            "value": [{"$ref": null, "value": id}, {"$ref": null, "value": bob}]}])),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["members"].as_array().map(Vec::len), Some(2));
@@ -163,7 +304,10 @@ async fn what_microsoft_entra_sends_is_accepted() {
     assert_eq!(mine.body["groups"][0]["value"], gid.as_str());
     assert_eq!(mine.body["groups"][0]["display"], "Sales");
     let r = c
-        .patch(&gpath, patch(json!([{"op": "Remove", "path": format!("members[value eq \"{id}\"]")}])))
+        .patch(
+            &gpath,
+            patch(json!([{"op": "Remove", "path": format!("members[value eq \"{id}\"]")}])),
+        )
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["members"].as_array().map(Vec::len), Some(1));
@@ -173,30 +317,50 @@ async fn what_microsoft_entra_sends_is_accepted() {
     assert_eq!(r.status, 200);
     assert!(r.body.get("members").is_none(), "{}", r.body);
     let r = c
-        .patch(&gpath, patch(json!([{"op": "Replace", "path": "displayName", "value": "Sales EMEA"}])))
+        .patch(
+            &gpath,
+            patch(json!([{"op": "Replace", "path": "displayName", "value": "Sales EMEA"}])),
+        )
         .await;
     assert_eq!(r.body["displayName"], "Sales EMEA");
     let r = c
-        .send("GET", "/Groups?excludedAttributes=members&filter=displayName%20eq%20%22sales%20emea%22", None, &[])
+        .send(
+            "GET",
+            "/Groups?excludedAttributes=members&filter=displayName%20eq%20%22sales%20emea%22",
+            None,
+            &[],
+        )
         .await;
     assert_eq!(r.body["totalResults"], 1);
 
     // Members need not exist (RFC 7644 §3.5.2; provisioning may add one before creating it).
     let r = c
-        .patch(&gpath, patch(json!([{"op": "Add", "path": "members", "value": [{"value": "ghost"}]}])))
+        .patch(
+            &gpath,
+            patch(json!([{"op": "Add", "path": "members", "value": [{"value": "ghost"}]}])),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let members = c.get(&gpath).await.body["members"].clone();
-    let ghost = members.as_array().and_then(|m| m.iter().find(|m| m["value"] == "ghost"));
+    let ghost = members
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["value"] == "ghost"));
     assert_eq!(ghost.map(|m| &m["type"]), Some(&json!("User")), "{members}");
     let r = c
-        .patch(&gpath, patch(json!([{"op": "Remove", "path": "members[value eq \"ghost\"]"}])))
+        .patch(
+            &gpath,
+            patch(json!([{"op": "Remove", "path": "members[value eq \"ghost\"]"}])),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.get("members").is_none(), "{}", r.body);
 
     // Deleting a user removes it from groups.
-    c.patch(&gpath, patch(json!([{"op": "Add", "path": "members", "value": [{"value": bob}]}]))).await;
+    c.patch(
+        &gpath,
+        patch(json!([{"op": "Add", "path": "members", "value": [{"value": bob}]}])),
+    )
+    .await;
     assert_eq!(c.delete(&format!("/Users/{bob}")).await.status, 204);
     assert_eq!(c.get(&format!("/Users/{bob}")).await.status, 404);
     assert!(c.get(&gpath).await.body.get("members").is_none());
@@ -209,31 +373,64 @@ async fn etags_guard_writes_and_save_reads() {
     let r = c.post("/Users", user("etag@example.com")).await;
     let id = r.body["id"].as_str().expect("id").to_string();
     let path = format!("/Users/{id}");
-    let etag = r.headers.get("etag").and_then(|v| v.to_str().ok()).expect("ETag").to_string();
+    let etag = r
+        .headers
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .expect("ETag")
+        .to_string();
     assert!(etag.starts_with("W/\""), "{etag}");
     assert_eq!(r.body["meta"]["version"], etag.as_str());
 
-    let r = c.send("GET", &path, None, &[("If-None-Match", &etag)]).await;
+    let r = c
+        .send("GET", &path, None, &[("If-None-Match", &etag)])
+        .await;
     assert_eq!(r.status, 304);
     let title = patch(json!([{"op": "replace", "path": "title", "value": "Boss"}]));
-    let r = c.send("PATCH", &path, Some(title.clone()), &[("If-Match", "W/\"999\"")]).await;
+    let r = c
+        .send(
+            "PATCH",
+            &path,
+            Some(title.clone()),
+            &[("If-Match", "W/\"999\"")],
+        )
+        .await;
     assert_eq!(r.status, 412);
-    let r = c.send("PATCH", &path, Some(title.clone()), &[("If-Match", &etag)]).await;
+    let r = c
+        .send("PATCH", &path, Some(title.clone()), &[("If-Match", &etag)])
+        .await;
     assert_eq!(r.status, 200);
-    let new_etag = r.headers.get("etag").and_then(|v| v.to_str().ok()).expect("ETag").to_string();
+    let new_etag = r
+        .headers
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .expect("ETag")
+        .to_string();
     assert_ne!(new_etag, etag);
     // The old tag no longer matches: the write is refused and nothing changes.
     let r = c.send("DELETE", &path, None, &[("If-Match", &etag)]).await;
     assert_eq!(r.status, 412);
-    let r = c.send("GET", &path, None, &[("If-None-Match", &etag)]).await;
+    let r = c
+        .send("GET", &path, None, &[("If-None-Match", &etag)])
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["title"], "Boss");
     // A PATCH that changes nothing keeps the version.
     let r = c.send("PATCH", &path, Some(title), &[]).await;
-    assert_eq!(r.headers.get("etag").and_then(|v| v.to_str().ok()), Some(new_etag.as_str()));
+    assert_eq!(
+        r.headers.get("etag").and_then(|v| v.to_str().ok()),
+        Some(new_etag.as_str())
+    );
     // Prefer: return=minimal answers 204.
     let r = c
-        .send("PATCH", &path, Some(patch(json!([{"op": "replace", "path": "title", "value": "CEO"}]))), &[("Prefer", "return=minimal")])
+        .send(
+            "PATCH",
+            &path,
+            Some(patch(
+                json!([{"op": "replace", "path": "title", "value": "CEO"}]),
+            )),
+            &[("Prefer", "return=minimal")],
+        )
         .await;
     assert_eq!(r.status, 204);
 }
@@ -252,24 +449,40 @@ async fn lists_sort_page_and_project() {
     let names = |body: &Value| -> Vec<String> {
         body["Resources"]
             .as_array()
-            .map(|a| a.iter().map(|r| r["userName"].as_str().unwrap_or("?").to_string()).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|r| r["userName"].as_str().unwrap_or("?").to_string())
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let cases = [
         ("sortBy=userName", vec!["alice", "bob", "carol", "dave"]),
-        ("sortBy=userName&sortOrder=descending", vec!["dave", "carol", "bob", "alice"]),
+        (
+            "sortBy=userName&sortOrder=descending",
+            vec!["dave", "carol", "bob", "alice"],
+        ),
         ("sortBy=title", vec!["bob", "carol", "alice", "dave"]),
         ("sortBy=userName&startIndex=2&count=2", vec!["bob", "carol"]),
         ("startIndex=3&count=5", vec!["bob", "dave"]),
-        ("filter=title%20pr&sortBy=userName", vec!["alice", "bob", "carol"]),
+        (
+            "filter=title%20pr&sortBy=userName",
+            vec!["alice", "bob", "carol"],
+        ),
         ("filter=not%20(title%20pr)", vec!["dave"]),
-        ("filter=userName%20sw%20%22A%22%20or%20title%20eq%20%22a%22&sortBy=userName", vec!["alice", "bob"]),
+        (
+            "filter=userName%20sw%20%22A%22%20or%20title%20eq%20%22a%22&sortBy=userName",
+            vec!["alice", "bob"],
+        ),
         ("count=0", vec![]),
     ];
     for (query, expected) in cases {
         let r = c.get(&format!("/Users?{query}")).await;
         assert_eq!(r.status, 200, "{query}: {}", r.body);
-        let expected: Vec<String> = expected.iter().map(|n| format!("{n}@example.com")).collect();
+        let expected: Vec<String> = expected
+            .iter()
+            .map(|n| format!("{n}@example.com"))
+            .collect();
         assert_eq!(names(&r.body), expected, "{query}");
     }
     let r = c.get("/Users?count=0").await;
@@ -282,9 +495,13 @@ async fn lists_sort_page_and_project() {
     assert!(bob["id"].is_string(), "id is always returned");
     assert_eq!(bob["name"], json!({"givenName": "Ann"}));
     assert!(bob.get("emails").is_none() && bob.get("meta").is_none());
-    let r = c.get("/Users?filter=userName%20eq%20%22bob@example.com%22&excludedAttributes=emails,name").await;
+    let r = c
+        .get("/Users?filter=userName%20eq%20%22bob@example.com%22&excludedAttributes=emails,name")
+        .await;
     let bob = &r.body["Resources"][0];
-    assert!(bob.get("emails").is_none() && bob.get("name").is_none() && bob["userName"].is_string());
+    assert!(
+        bob.get("emails").is_none() && bob.get("name").is_none() && bob["userName"].is_string()
+    );
 
     // POST /.search with the same grammar.
     let r = c
@@ -319,10 +536,29 @@ async fn bulk_resolves_bulk_ids_and_honours_fail_on_errors() {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let ops = r.body["Operations"].as_array().expect("operations").clone();
-    let statuses: Vec<&str> = ops.iter().map(|o| o["status"].as_str().unwrap_or("?")).collect();
-    assert_eq!(statuses, vec!["201", "201", "200", "409", "404"], "{}", r.body);
-    let group = c.get(ops.iter().find(|o| o["bulkId"] == "g").and_then(|o| o["location"].as_str()).expect("location")).await;
-    let user_loc = ops.iter().find(|o| o["bulkId"] == "u").and_then(|o| o["location"].as_str()).expect("location");
+    let statuses: Vec<&str> = ops
+        .iter()
+        .map(|o| o["status"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec!["201", "201", "200", "409", "404"],
+        "{}",
+        r.body
+    );
+    let group = c
+        .get(
+            ops.iter()
+                .find(|o| o["bulkId"] == "g")
+                .and_then(|o| o["location"].as_str())
+                .expect("location"),
+        )
+        .await;
+    let user_loc = ops
+        .iter()
+        .find(|o| o["bulkId"] == "u")
+        .and_then(|o| o["location"].as_str())
+        .expect("location");
     assert!(user_loc.ends_with(group.body["members"][0]["value"].as_str().expect("member")));
     assert_eq!(c.get(user_loc).await.body["title"], "Bulk");
     assert_eq!(ops[3]["response"]["scimType"], "uniqueness");
@@ -336,12 +572,21 @@ async fn bulk_resolves_bulk_ids_and_honours_fail_on_errors() {
             ]}))
         .await;
     assert_eq!(r.body["Operations"].as_array().map(Vec::len), Some(1));
-    assert_eq!(c.get("/Users?filter=userName%20eq%20%22never@example.com%22").await.body["totalResults"], 0);
+    assert_eq!(
+        c.get("/Users?filter=userName%20eq%20%22never@example.com%22")
+            .await
+            .body["totalResults"],
+        0
+    );
 
     // Past the advertised maximum: 413 tooMany.
     let cfg = c.get("/ServiceProviderConfig").await;
-    let max = cfg.body["bulk"]["maxOperations"].as_u64().expect("maxOperations") as usize;
-    let ops: Vec<Value> = (0..=max).map(|i| json!({"method": "DELETE", "path": format!("/Users/{i}")})).collect();
+    let max = cfg.body["bulk"]["maxOperations"]
+        .as_u64()
+        .expect("maxOperations") as usize;
+    let ops: Vec<Value> = (0..=max)
+        .map(|i| json!({"method": "DELETE", "path": format!("/Users/{i}")}))
+        .collect();
     let r = c.post("/Bulk", json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops})).await;
     assert_eq!(r.status, 413);
     assert_eq!(r.body["scimType"], "tooMany");
@@ -350,16 +595,31 @@ async fn bulk_resolves_bulk_ids_and_honours_fail_on_errors() {
 #[tokio::test]
 async fn tenants_are_isolated() {
     let server = Server::start(&[]);
-    let a = common::Client { http: reqwest::Client::new(), scim: format!("{}/tenants/app-a/scim/v2", server.base) };
-    let b = common::Client { http: reqwest::Client::new(), scim: format!("{}/tenants/app-b/scim/v2", server.base) };
+    let a = common::Client {
+        http: reqwest::Client::new(),
+        scim: format!("{}/tenants/app-a/scim/v2", server.base),
+    };
+    let b = common::Client {
+        http: reqwest::Client::new(),
+        scim: format!("{}/tenants/app-b/scim/v2", server.base),
+    };
     let created = a.post("/Users", user("same@example.com")).await;
     assert_eq!(created.status, 201);
-    assert!(created.body["meta"]["location"].as_str().is_some_and(|l| l.contains("/tenants/app-a/scim/v2/Users/")));
-    assert_eq!(b.post("/Users", user("same@example.com")).await.status, 201, "same userName in another tenant");
+    assert!(created.body["meta"]["location"]
+        .as_str()
+        .is_some_and(|l| l.contains("/tenants/app-a/scim/v2/Users/")));
+    assert_eq!(
+        b.post("/Users", user("same@example.com")).await.status,
+        201,
+        "same userName in another tenant"
+    );
     let id = created.body["id"].as_str().expect("id");
     assert_eq!(b.get(&format!("/Users/{id}")).await.status, 404);
     assert_eq!(server.client().get("/Users").await.body["totalResults"], 0);
-    let bad = common::Client { http: reqwest::Client::new(), scim: format!("{}/tenants/bad%20name/scim/v2", server.base) };
+    let bad = common::Client {
+        http: reqwest::Client::new(),
+        scim: format!("{}/tenants/bad%20name/scim/v2", server.base),
+    };
     assert_eq!(bad.get("/Users").await.status, 404);
 }
 
@@ -370,7 +630,10 @@ async fn discovery_describes_the_server() {
     for path in ["/ServiceProviderConfig", "/serviceConfiguration"] {
         let r = c.get(path).await;
         assert_eq!(r.status, 200);
-        assert_eq!(r.headers.get("content-type").and_then(|v| v.to_str().ok()), Some("application/scim+json"));
+        assert_eq!(
+            r.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            Some("application/scim+json")
+        );
         for feature in ["patch", "bulk", "filter", "sort", "etag"] {
             assert_eq!(r.body[feature]["supported"], true, "{feature}");
         }
@@ -408,9 +671,13 @@ async fn custom_extension_schemas_load_from_a_file() {
     let r = c.post("/Users", u).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body[urn], json!({"badge": "B-1", "clearance": 3}));
-    let r = c.get(&format!("/Users?filter={urn}:badge%20eq%20%22B-1%22")).await;
+    let r = c
+        .get(&format!("/Users?filter={urn}:badge%20eq%20%22B-1%22"))
+        .await;
     assert_eq!(r.body["totalResults"], 1);
-    let r = c.get(&format!("/Users?filter={urn}:badge%20eq%20%22b-1%22")).await;
+    let r = c
+        .get(&format!("/Users?filter={urn}:badge%20eq%20%22b-1%22"))
+        .await;
     assert_eq!(r.body["totalResults"], 0, "badge is caseExact");
     assert_eq!(c.get("/Schemas").await.body["totalResults"], 4);
 }
@@ -421,7 +688,14 @@ async fn bad_extension_schema_files_are_refused_with_the_position() {
     let file = dir.path().join("bad.json");
     std::fs::write(&file, "{\n  \"id\": \"urn:x\",\n  \"attributes\": [\n}").expect("write");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .args(["scim-server", "--token", "t", "--listen", "127.0.0.1:0", "--schema-extension"])
+        .args([
+            "scim-server",
+            "--token",
+            "t",
+            "--listen",
+            "127.0.0.1:0",
+            "--schema-extension",
+        ])
         .arg(&file)
         .output()
         .expect("run");
@@ -436,7 +710,10 @@ async fn fault_injection_misbehaves_on_request() {
     let server = Server::start(&["--fault-rate", "1", "--fault-status", "503"]);
     let r = server.client().get("/Users").await;
     assert_eq!(r.status, 503);
-    assert_eq!(r.headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    assert_eq!(
+        r.headers.get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
     assert_eq!(r.body["schemas"], json!([ERROR]));
 
     // A rate limit of 3 per second: a burst of 10 sees 429s with Retry-After.
@@ -450,7 +727,10 @@ async fn fault_injection_misbehaves_on_request() {
         }
         statuses.push(r.status);
     }
-    assert!(statuses.contains(&429) && statuses.contains(&200), "{statuses:?}");
+    assert!(
+        statuses.contains(&429) && statuses.contains(&200),
+        "{statuses:?}"
+    );
 
     // Dropped connections: the client sees a transport error, not a response.
     let server = Server::start(&["--drop-rate", "1"]);

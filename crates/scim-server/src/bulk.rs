@@ -16,7 +16,11 @@ use crate::http::{etag, scim_json, ApiError, ApiResult, Ctx, IfMatch, JsonBody};
 use crate::store::ResourceKind;
 use crate::{service, AppState};
 
-pub async fn bulk(State(state): State<AppState>, ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
+pub async fn bulk(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
     let request = parse_bulk_request(&body, state.config.bulk_max_operations)?;
     let mut created: Vec<(String, String)> = Vec::new(); // bulkId -> id
     let mut failed_ids: Vec<String> = Vec::new();
@@ -36,16 +40,24 @@ pub async fn bulk(State(state): State<AppState>, ctx: Ctx, JsonBody(body): JsonB
                 referenced_bulk_ids(d, &mut refs);
             }
             if let Some(bad) = refs.iter().find(|r| failed_ids.contains(r)) {
-                results[i] = Some(failure(op, ScimError::new(
-                    409,
-                    Some(provisio_scim::ScimType::InvalidValue),
-                    format!("bulkId \"{bad}\" refers to an operation that failed"),
-                )));
+                results[i] = Some(failure(
+                    op,
+                    ScimError::new(
+                        409,
+                        Some(provisio_scim::ScimType::InvalidValue),
+                        format!("bulkId \"{bad}\" refers to an operation that failed"),
+                    ),
+                ));
                 mark_failed(op, &mut failed_ids);
                 errors += 1;
                 progressed = true;
             } else if refs.iter().all(|r| created.iter().any(|(b, _)| b == r)) {
-                let resolve = |b: &str| created.iter().find(|(k, _)| k == b).map(|(_, id)| id.clone());
+                let resolve = |b: &str| {
+                    created
+                        .iter()
+                        .find(|(k, _)| k == b)
+                        .map(|(_, id)| id.clone())
+                };
                 let result = run_one(&state, &ctx, op, &resolve).await;
                 match result {
                     Ok((r, id)) => {
@@ -76,11 +88,14 @@ pub async fn bulk(State(state): State<AppState>, ctx: Ctx, JsonBody(body): JsonB
             // What is left refers to bulkIds that no operation can create: circular or unknown.
             for &i in &pending {
                 let op = &request.operations[i];
-                results[i] = Some(failure(op, ScimError::new(
-                    409,
-                    Some(provisio_scim::ScimType::InvalidValue),
-                    "the operation refers to a bulkId that is unknown or part of a cycle",
-                )));
+                results[i] = Some(failure(
+                    op,
+                    ScimError::new(
+                        409,
+                        Some(provisio_scim::ScimType::InvalidValue),
+                        "the operation refers to a bulkId that is unknown or part of a cycle",
+                    ),
+                ));
             }
             break;
         }
@@ -125,7 +140,9 @@ fn target(path: &str) -> ApiResult<(ResourceKind, Option<String>)> {
     };
     let id = parts.next().filter(|s| !s.is_empty()).map(str::to_string);
     if id.as_deref().is_some_and(|i| i.contains('/')) {
-        return Err(ApiError(ScimError::invalid_path(format!("\"{path}\" is not a resource path"))));
+        return Err(ApiError(ScimError::invalid_path(format!(
+            "\"{path}\" is not a resource path"
+        ))));
     }
     Ok((kind, id))
 }
@@ -157,18 +174,30 @@ async fn run_one(
         }
     };
     let need_id = || {
-        id.clone()
-            .ok_or_else(|| ApiError(ScimError::invalid_path(format!("{} needs /{{type}}/{{id}}", op.method.as_str()))))
+        id.clone().ok_or_else(|| {
+            ApiError(ScimError::invalid_path(format!(
+                "{} needs /{{type}}/{{id}}",
+                op.method.as_str()
+            )))
+        })
     };
     let (status, stored) = match op.method {
         BulkMethod::Post => {
             if id.is_some() {
-                return Err(ApiError(ScimError::invalid_path("POST goes to /Users or /Groups")));
+                return Err(ApiError(ScimError::invalid_path(
+                    "POST goes to /Users or /Groups",
+                )));
             }
             (201, Some(service::create(state, ctx, kind, &data).await?))
         }
-        BulkMethod::Put => (200, Some(service::replace(state, ctx, kind, &need_id()?, &data, if_match).await?)),
-        BulkMethod::Patch => (200, Some(service::patch(state, ctx, kind, &need_id()?, &data, if_match).await?)),
+        BulkMethod::Put => (
+            200,
+            Some(service::replace(state, ctx, kind, &need_id()?, &data, if_match).await?),
+        ),
+        BulkMethod::Patch => (
+            200,
+            Some(service::patch(state, ctx, kind, &need_id()?, &data, if_match).await?),
+        ),
         BulkMethod::Delete => {
             let target_id = need_id()?;
             service::delete(state, ctx, kind, &target_id, if_match).await?;

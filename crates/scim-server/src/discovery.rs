@@ -46,7 +46,12 @@ pub async fn service_provider_config(State(state): State<AppState>, ctx: Ctx) ->
 
 fn all_schemas(state: &AppState) -> Vec<&Schema> {
     let mut out = vec![&state.users.schema, &state.groups.schema];
-    for (s, _) in state.users.extensions.iter().chain(&state.groups.extensions) {
+    for (s, _) in state
+        .users
+        .extensions
+        .iter()
+        .chain(&state.groups.extensions)
+    {
         if !out.iter().any(|x| x.id == s.id) {
             out.push(s);
         }
@@ -62,7 +67,11 @@ pub async fn schemas(State(state): State<AppState>, ctx: Ctx) -> Response {
     scim_json(StatusCode::OK, &list_response(items.len() as u64, 1, items))
 }
 
-pub async fn schema(State(state): State<AppState>, ctx: Ctx, ResourceId(id): ResourceId) -> ApiResult<Response> {
+pub async fn schema(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResourceId(id): ResourceId,
+) -> ApiResult<Response> {
     all_schemas(&state)
         .into_iter()
         .find(|s| s.id.eq_ignore_ascii_case(&id))
@@ -78,7 +87,11 @@ pub async fn resource_types(State(state): State<AppState>, ctx: Ctx) -> Response
     scim_json(StatusCode::OK, &list_response(2, 1, items))
 }
 
-pub async fn resource_type(State(state): State<AppState>, ctx: Ctx, ResourceId(id): ResourceId) -> ApiResult<Response> {
+pub async fn resource_type(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ResourceId(id): ResourceId,
+) -> ApiResult<Response> {
     [&state.users, &state.groups]
         .into_iter()
         .find(|rt| rt.id.eq_ignore_ascii_case(&id))

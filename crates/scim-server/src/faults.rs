@@ -48,7 +48,10 @@ impl Default for FaultConfig {
 
 impl FaultConfig {
     pub fn is_active(&self) -> bool {
-        self.fault_rate > 0.0 || self.rate_limit.is_some() || self.latency_ms > 0 || self.drop_rate > 0.0
+        self.fault_rate > 0.0
+            || self.rate_limit.is_some()
+            || self.latency_ms > 0
+            || self.drop_rate > 0.0
     }
 }
 
@@ -119,7 +122,8 @@ pub async fn inject(State(state): State<AppState>, req: Request, next: Next) -> 
     match faults.decide() {
         Decision::Pass => next.run(req).await,
         Decision::RateLimited => {
-            let mut r = ApiError(ScimError::new(429, None, "too many requests: slow down")).into_response();
+            let mut r =
+                ApiError(ScimError::new(429, None, "too many requests: slow down")).into_response();
             if let Ok(v) = HeaderValue::from_str(&faults.seconds_to_next_window().to_string()) {
                 r.headers_mut().insert(header::RETRY_AFTER, v);
             }
@@ -139,11 +143,14 @@ pub async fn inject(State(state): State<AppState>, req: Request, next: Next) -> 
             // the server closes the connection mid-response.
             let resp = next.run(req).await;
             let (mut parts, body) = resp.into_parts();
-            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
             let half = bytes.slice(0..bytes.len() / 2);
-            parts
-                .headers
-                .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len().max(1)));
+            parts.headers.insert(
+                header::CONTENT_LENGTH,
+                HeaderValue::from(bytes.len().max(1)),
+            );
             if parts.status == StatusCode::NO_CONTENT {
                 parts.status = StatusCode::OK;
             }

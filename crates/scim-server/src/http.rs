@@ -49,7 +49,8 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = scim_json(status, &self.0.to_json());
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
@@ -65,8 +66,10 @@ pub type ApiResult<T> = Result<T, ApiError>;
 pub fn scim_json(status: StatusCode, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut resp = (status, bytes).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(SCIM_CONTENT_TYPE),
+    );
     resp
 }
 
@@ -89,7 +92,9 @@ impl FromRequest<AppState> for JsonBody {
                 ))
             })?;
         if bytes.is_empty() {
-            return Err(ApiError(ScimError::invalid_syntax("the request body is empty")));
+            return Err(ApiError(ScimError::invalid_syntax(
+                "the request body is empty",
+            )));
         }
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
             ApiError(ScimError::invalid_syntax(format!(
@@ -109,7 +114,10 @@ pub struct Ctx {
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError(ScimError::not_found("unknown path")))?;
@@ -121,7 +129,10 @@ impl FromRequestParts<AppState> for Ctx {
             .headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
-            .filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+            .filter(|h| {
+                h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+            })
             .unwrap_or("localhost");
         match tenant {
             None => Ok(Ctx {
@@ -131,7 +142,9 @@ impl FromRequestParts<AppState> for Ctx {
             Some(t) => {
                 if t.is_empty()
                     || t.len() > 64
-                    || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                    || !t
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
                 {
                     return Err(ApiError(ScimError::not_found(
                         "a tenant name is 1 to 64 letters, digits, '-' or '_'",
@@ -200,7 +213,10 @@ pub fn prefers_minimal(headers: &HeaderMap) -> bool {
         .get_all("prefer")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("return=minimal")))
+        .any(|v| {
+            v.split(',')
+                .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"))
+        })
 }
 
 /// A 204 with no body.

@@ -101,7 +101,10 @@ pub fn app(store: Arc<dyn ResourceStore>, config: ServerConfig) -> Router {
     let state = AppState::new(store, config);
     let scim = scim_routes()
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
-        .layer(middleware::from_fn_with_state(state.clone(), faults::inject));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            faults::inject,
+        ));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .nest("/scim/v2", scim.clone())
@@ -112,9 +115,8 @@ pub fn app(store: Arc<dyn ResourceStore>, config: ServerConfig) -> Router {
 
 fn scim_routes() -> Router<AppState> {
     use resources as r;
-    let not_allowed = || async {
-        ApiError(ScimError::new(405, None, "this endpoint is read-only"))
-    };
+    let not_allowed =
+        || async { ApiError(ScimError::new(405, None, "this endpoint is read-only")) };
     Router::new()
         .route("/Users", get(r::list_users).post(r::create_user))
         .route("/Users/.search", post(r::search_users))
@@ -144,13 +146,19 @@ fn scim_routes() -> Router<AppState> {
             "/serviceConfiguration",
             get(discovery::service_provider_config).fallback(not_allowed),
         )
-        .route("/ResourceTypes", get(discovery::resource_types).fallback(not_allowed))
+        .route(
+            "/ResourceTypes",
+            get(discovery::resource_types).fallback(not_allowed),
+        )
         .route(
             "/ResourceTypes/{id}",
             get(discovery::resource_type).fallback(not_allowed),
         )
         .route("/Schemas", get(discovery::schemas).fallback(not_allowed))
-        .route("/Schemas/{id}", get(discovery::schema).fallback(not_allowed))
+        .route(
+            "/Schemas/{id}",
+            get(discovery::schema).fallback(not_allowed),
+        )
         .route(
             "/Me",
             any(|| async { ApiError(ScimError::new(501, None, "/Me is not supported")) }),
@@ -170,7 +178,9 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
         Some(t) if constant_time_eq(t.as_bytes(), state.config.token.as_bytes()) => {
             next.run(req).await
         }
-        Some(_) => ApiError(ScimError::new(401, None, "the bearer token is not valid")).into_response(),
+        Some(_) => {
+            ApiError(ScimError::new(401, None, "the bearer token is not valid")).into_response()
+        }
         None => ApiError(ScimError::new(
             401,
             None,

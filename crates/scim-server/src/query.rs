@@ -111,9 +111,17 @@ pub struct Page {
 }
 
 /// Runs a list query for one resource type.
-pub async fn run(state: &AppState, ctx: &Ctx, kind: ResourceKind, q: &ListQuery) -> ApiResult<Page> {
+pub async fn run(
+    state: &AppState,
+    ctx: &Ctx,
+    kind: ResourceKind,
+    q: &ListQuery,
+) -> ApiResult<Page> {
     let rt = state.resource_type(kind);
-    let count = q.count.unwrap_or(state.config.default_count).min(state.config.max_results);
+    let count = q
+        .count
+        .unwrap_or(state.config.default_count)
+        .min(state.config.max_results);
     let offset = q.start_index.saturating_sub(1);
     let opts = ReadOptions {
         with_members: kind == ResourceKind::Group && !q.projection.omits(rt, "members"),
@@ -121,9 +129,9 @@ pub async fn run(state: &AppState, ctx: &Ctx, kind: ResourceKind, q: &ListQuery)
     };
     let pushed = q.filter.as_ref().map(|f| pushdown(rt, f));
     let exact = match &pushed {
-        None => true,                              // no filter
-        Some(Some(p)) => p.exact,                  // indexed
-        Some(None) => false,                       // needs a scan
+        None => true,             // no filter
+        Some(Some(p)) => p.exact, // indexed
+        Some(None) => false,      // needs a scan
     };
     let index_filter = pushed.as_ref().and_then(|p| p.as_ref()).map(|p| &p.filter);
     let unsorted = q.sort_by.is_none();

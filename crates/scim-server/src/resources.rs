@@ -22,7 +22,10 @@ pub struct ResourceId(pub String);
 
 impl FromRequestParts<AppState> for ResourceId {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError(ScimError::not_found("unknown path")))?;
@@ -133,7 +136,13 @@ async fn get_one(
         }
         return Ok(r);
     }
-    Ok(resource_response(&state, &ctx, StatusCode::OK, &stored, &projection))
+    Ok(resource_response(
+        &state,
+        &ctx,
+        StatusCode::OK,
+        &stored,
+        &projection,
+    ))
 }
 
 /// After a write, re-read with the computed attributes so the response shows what GET would.
@@ -159,7 +168,11 @@ async fn written(
         with_groups: stored.kind == ResourceKind::User && !projection.omits(rt, "groups"),
     };
     let fresh = if opts.with_groups || opts.with_members {
-        match state.store.get(&ctx.tenant, stored.kind, &stored.id, opts).await {
+        match state
+            .store
+            .get(&ctx.tenant, stored.kind, &stored.id, opts)
+            .await
+        {
             Ok(f) if f.version == stored.version => f,
             _ => stored,
         }
@@ -171,11 +184,19 @@ async fn written(
 
 macro_rules! resource_handlers {
     ($kind:expr, $list:ident, $search:ident, $create:ident, $get:ident, $replace:ident, $patch:ident, $delete:ident) => {
-        pub async fn $list(State(state): State<AppState>, ctx: Ctx, p: Params) -> ApiResult<Response> {
+        pub async fn $list(
+            State(state): State<AppState>,
+            ctx: Ctx,
+            p: Params,
+        ) -> ApiResult<Response> {
             let q = params(p)?.raw().parse()?;
             list(state, ctx, $kind, q).await
         }
-        pub async fn $search(State(state): State<AppState>, ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
+        pub async fn $search(
+            State(state): State<AppState>,
+            ctx: Ctx,
+            JsonBody(body): JsonBody,
+        ) -> ApiResult<Response> {
             let q = RawListParams::from_search_request(&body)?.parse()?;
             list(state, ctx, $kind, q).await
         }
@@ -208,7 +229,8 @@ macro_rules! resource_handlers {
             JsonBody(body): JsonBody,
         ) -> ApiResult<Response> {
             let p = params(p)?;
-            let stored = service::replace(&state, &ctx, $kind, &id, &body, if_match(&headers)).await?;
+            let stored =
+                service::replace(&state, &ctx, $kind, &id, &body, if_match(&headers)).await?;
             written(&state, &ctx, StatusCode::OK, stored, &headers, p).await
         }
         pub async fn $patch(
@@ -220,7 +242,8 @@ macro_rules! resource_handlers {
             JsonBody(body): JsonBody,
         ) -> ApiResult<Response> {
             let p = params(p)?;
-            let stored = service::patch(&state, &ctx, $kind, &id, &body, if_match(&headers)).await?;
+            let stored =
+                service::patch(&state, &ctx, $kind, &id, &body, if_match(&headers)).await?;
             written(&state, &ctx, StatusCode::OK, stored, &headers, p).await
         }
         pub async fn $delete(
@@ -235,18 +258,43 @@ macro_rules! resource_handlers {
     };
 }
 
-resource_handlers!(ResourceKind::User, list_users, search_users, create_user, get_user, replace_user, patch_user, delete_user);
-resource_handlers!(ResourceKind::Group, list_groups, search_groups, create_group, get_group, replace_group, patch_group, delete_group);
+resource_handlers!(
+    ResourceKind::User,
+    list_users,
+    search_users,
+    create_user,
+    get_user,
+    replace_user,
+    patch_user,
+    delete_user
+);
+resource_handlers!(
+    ResourceKind::Group,
+    list_groups,
+    search_groups,
+    create_group,
+    get_group,
+    replace_group,
+    patch_group,
+    delete_group
+);
 
 /// `POST /.search` at the root: Users, then Groups, paged as one list (RFC 7644 §3.4.3).
-pub async fn search_all(State(state): State<AppState>, ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
+pub async fn search_all(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
     let q = RawListParams::from_search_request(&body)?.parse()?;
     if q.sort_by.is_some() {
         return Err(ApiError(ScimError::invalid_value(
             "sortBy is not supported across resource types; search /Users or /Groups",
         )));
     }
-    let count = q.count.unwrap_or(state.config.default_count).min(state.config.max_results);
+    let count = q
+        .count
+        .unwrap_or(state.config.default_count)
+        .min(state.config.max_results);
     let wanted = q.start_index.saturating_sub(1) + count;
     // Users first: ask for enough of them to fill the page, then the rest from Groups.
     let users_q = ListQuery {
@@ -281,4 +329,3 @@ pub async fn search_all(State(state): State<AppState>, ctx: Ctx, JsonBody(body):
         &list_response(users.total + groups.total, q.start_index, page),
     ))
 }
-

@@ -44,10 +44,18 @@ fn expected_version(m: IfMatch) -> ApiResult<Option<i64>> {
     }
 }
 
-pub async fn create(state: &AppState, ctx: &Ctx, kind: ResourceKind, body: &Value) -> ApiResult<StoredResource> {
+pub async fn create(
+    state: &AppState,
+    ctx: &Ctx,
+    kind: ResourceKind,
+    body: &Value,
+) -> ApiResult<StoredResource> {
     let rt = state.resource_type(kind);
     let data = normalize(rt, body)?;
-    Ok(state.store.create(&ctx.tenant, kind, Value::Object(data)).await?)
+    Ok(state
+        .store
+        .create(&ctx.tenant, kind, Value::Object(data))
+        .await?)
 }
 
 pub async fn replace(
@@ -118,10 +126,18 @@ pub async fn patch(
         }
         match state
             .store
-            .replace(&ctx.tenant, kind, id, Value::Object(new), Some(current.version))
+            .replace(
+                &ctx.tenant,
+                kind,
+                id,
+                Value::Object(new),
+                Some(current.version),
+            )
             .await
         {
-            Err(StoreError::PreconditionFailed { .. }) if expected.is_none() && attempt < PATCH_RETRIES => {
+            Err(StoreError::PreconditionFailed { .. })
+                if expected.is_none() && attempt < PATCH_RETRIES =>
+            {
                 continue
             }
             other => return Ok(other?),
@@ -129,13 +145,24 @@ pub async fn patch(
     }
 }
 
-pub async fn delete(state: &AppState, ctx: &Ctx, kind: ResourceKind, id: &str, if_match: IfMatch) -> ApiResult<()> {
+pub async fn delete(
+    state: &AppState,
+    ctx: &Ctx,
+    kind: ResourceKind,
+    id: &str,
+    if_match: IfMatch,
+) -> ApiResult<()> {
     let expected = expected_version(if_match)?;
     Ok(state.store.delete(&ctx.tenant, kind, id, expected).await?)
 }
 
 /// The full representation of a stored resource, projected as the client asked.
-pub fn render(state: &AppState, ctx: &Ctx, stored: &StoredResource, projection: &Projection) -> Value {
+pub fn render(
+    state: &AppState,
+    ctx: &Ctx,
+    stored: &StoredResource,
+    projection: &Projection,
+) -> Value {
     let rt = state.resource_type(stored.kind);
     let mut out = Map::new();
     let data = stored.data.as_object();
@@ -186,7 +213,11 @@ fn add_refs(ctx: &Ctx, v: &mut Value, all_groups: bool) {
             o.remove("display");
         }
         let is_group = all_groups || o.get("type").and_then(Value::as_str) == Some("Group");
-        let kind = if is_group { ResourceKind::Group } else { ResourceKind::User };
+        let kind = if is_group {
+            ResourceKind::Group
+        } else {
+            ResourceKind::User
+        };
         o.insert("$ref".into(), Value::String(location(ctx, kind, &id)));
     }
 }

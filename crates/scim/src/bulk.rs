@@ -54,8 +54,10 @@ pub fn parse_bulk_request(body: &Value, max_operations: usize) -> Result<BulkReq
     let field = |k: &str| find_key(obj, k).and_then(|k| obj.get(&k));
     if let Some(schemas) = field("schemas") {
         let ok = schemas.as_array().is_some_and(|s| {
-            s.iter()
-                .any(|x| x.as_str().is_some_and(|u| u.eq_ignore_ascii_case(BULK_REQUEST_SCHEMA)))
+            s.iter().any(|x| {
+                x.as_str()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(BULK_REQUEST_SCHEMA))
+            })
         });
         if !ok {
             return Err(ScimError::invalid_syntax(format!(
@@ -86,9 +88,15 @@ pub fn parse_bulk_request(body: &Value, max_operations: usize) -> Result<BulkReq
     let mut seen_ids: Vec<&str> = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         let at = |msg: String| ScimError::invalid_syntax(format!("operation {}: {msg}", i + 1));
-        let o = op.as_object().ok_or_else(|| at("must be an object".into()))?;
+        let o = op
+            .as_object()
+            .ok_or_else(|| at("must be an object".into()))?;
         let f = |k: &str| find_key(o, k).and_then(|k| o.get(&k));
-        let method = match f("method").and_then(Value::as_str).map(str::to_ascii_uppercase).as_deref() {
+        let method = match f("method")
+            .and_then(Value::as_str)
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
             Some("POST") => BulkMethod::Post,
             Some("PUT") => BulkMethod::Put,
             Some("PATCH") => BulkMethod::Patch,
@@ -153,7 +161,9 @@ pub fn substitute_bulk_ids(v: &mut Value, resolve: &dyn Fn(&str) -> Option<Strin
                 *s = id;
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|i| substitute_bulk_ids(i, resolve)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| substitute_bulk_ids(i, resolve)),
         Value::Object(o) => o.values_mut().for_each(|i| substitute_bulk_ids(i, resolve)),
         _ => {}
     }

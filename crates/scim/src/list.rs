@@ -66,10 +66,14 @@ impl RawListParams {
                         .iter()
                         .map(|i| i.as_str().map(str::to_string).ok_or(()))
                         .collect::<std::result::Result<Vec<_>, _>>()
-                        .map_err(|_| ScimError::invalid_value(format!("\"{k}\" must list strings")))?
+                        .map_err(|_| {
+                            ScimError::invalid_value(format!("\"{k}\" must list strings"))
+                        })?
                         .join(","),
                 )),
-                Some(_) => Err(ScimError::invalid_value(format!("\"{k}\" has the wrong type"))),
+                Some(_) => Err(ScimError::invalid_value(format!(
+                    "\"{k}\" has the wrong type"
+                ))),
             }
         };
         Ok(RawListParams {
@@ -86,7 +90,9 @@ impl RawListParams {
     pub fn parse(&self) -> Result<ListQuery> {
         let filter = match self.filter.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(f) => Some(Filter::parse(f).map_err(|e| ScimError::invalid_filter(e.to_string()))?),
+            Some(f) => {
+                Some(Filter::parse(f).map_err(|e| ScimError::invalid_filter(e.to_string()))?)
+            }
         };
         let sort_by = match self.sort_by.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -94,7 +100,12 @@ impl RawListParams {
                 AttrPath::parse(s).map_err(|e| ScimError::invalid_value(format!("sortBy: {e}")))?,
             ),
         };
-        let sort_order = match self.sort_order.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        let sort_order = match self
+            .sort_order
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("") | Some("ascending") => SortOrder::Ascending,
             Some("descending") => SortOrder::Descending,
             Some(other) => {
@@ -108,14 +119,18 @@ impl RawListParams {
             None | Some("") => 1,
             Some(s) => s
                 .parse::<i64>()
-                .map_err(|_| ScimError::invalid_value(format!("startIndex \"{s}\" is not an integer")))?
+                .map_err(|_| {
+                    ScimError::invalid_value(format!("startIndex \"{s}\" is not an integer"))
+                })?
                 .max(1) as u64,
         };
         let count = match self.count.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(s) => Some(
                 s.parse::<i64>()
-                    .map_err(|_| ScimError::invalid_value(format!("count \"{s}\" is not an integer")))?
+                    .map_err(|_| {
+                        ScimError::invalid_value(format!("count \"{s}\" is not an integer"))
+                    })?
                     .max(0) as u64,
             ),
         };
@@ -143,7 +158,9 @@ pub fn sort_resources(
     let case_exact = match crate::resource::resolve_path(rt, sort_by) {
         Some(crate::resource::KeyTarget::Core(a))
         | Some(crate::resource::KeyTarget::ExtensionAttribute(_, a, None)) => {
-            a.case_exact || a.attr_type == AttrType::Complex && a.sub_attribute("value").is_some_and(|v| v.case_exact)
+            a.case_exact
+                || a.attr_type == AttrType::Complex
+                    && a.sub_attribute("value").is_some_and(|v| v.case_exact)
         }
         Some(crate::resource::KeyTarget::CoreSub(_, s))
         | Some(crate::resource::KeyTarget::ExtensionAttribute(_, _, Some(s))) => s.case_exact,

@@ -38,9 +38,12 @@ pub fn parse_patch_request(body: &Value) -> Result<Vec<PatchOperation>> {
         .as_object()
         .ok_or_else(|| ScimError::invalid_syntax("the PATCH body must be a JSON object"))?;
     if let Some(schemas) = obj.get("schemas") {
-        let ok = schemas
-            .as_array()
-            .is_some_and(|s| s.iter().any(|x| x.as_str().is_some_and(|u| u.eq_ignore_ascii_case(PATCH_OP_SCHEMA))));
+        let ok = schemas.as_array().is_some_and(|s| {
+            s.iter().any(|x| {
+                x.as_str()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(PATCH_OP_SCHEMA))
+            })
+        });
         if !ok {
             return Err(ScimError::invalid_syntax(format!(
                 "\"schemas\" must contain \"{PATCH_OP_SCHEMA}\""
@@ -70,7 +73,11 @@ fn parse_operation(v: &Value) -> Result<PatchOperation> {
         .as_object()
         .ok_or_else(|| ScimError::invalid_syntax("an operation must be an object"))?;
     let field = |name: &str| find_key(obj, name).and_then(|k| obj.get(&k));
-    let op = match field("op").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
+    let op = match field("op")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("add") => OpKind::Add,
         Some("remove") => OpKind::Remove,
         Some("replace") => OpKind::Replace,
@@ -85,7 +92,8 @@ fn parse_operation(v: &Value) -> Result<PatchOperation> {
         None | Some(Value::Null) => None,
         Some(Value::String(p)) if p.trim().is_empty() => None,
         Some(Value::String(p)) => Some(
-            PatchPath::parse(p).map_err(|e| ScimError::invalid_path(format!("path \"{p}\": {e}")))?,
+            PatchPath::parse(p)
+                .map_err(|e| ScimError::invalid_path(format!("path \"{p}\": {e}")))?,
         ),
         Some(_) => return Err(ScimError::invalid_path("\"path\" must be a string")),
     };
@@ -95,9 +103,11 @@ fn parse_operation(v: &Value) -> Result<PatchOperation> {
         (OpKind::Add | OpKind::Replace, _, None) => {
             Err(ScimError::invalid_value("add and replace need a \"value\""))
         }
-        (OpKind::Add | OpKind::Replace, None, Some(v)) if !v.is_object() => Err(
-            ScimError::invalid_value("without a \"path\", \"value\" must be an object of attributes"),
-        ),
+        (OpKind::Add | OpKind::Replace, None, Some(v)) if !v.is_object() => {
+            Err(ScimError::invalid_value(
+                "without a \"path\", \"value\" must be an object of attributes",
+            ))
+        }
         _ => Ok(PatchOperation { op, path, value }),
     }
 }
@@ -227,7 +237,10 @@ fn apply_at(
         KeyTarget::ExtensionAttribute(e, a, s) => (Some(e.id.as_str()), a, s),
     };
     if attr.mutability == Mutability::ReadOnly {
-        return Err(ScimError::mutability(format!("\"{}\" is read-only", attr.name)));
+        return Err(ScimError::mutability(format!(
+            "\"{}\" is read-only",
+            attr.name
+        )));
     }
     if let Some(s) = sub {
         if s.mutability == Mutability::ReadOnly {
@@ -244,7 +257,9 @@ fn apply_at(
         )));
     }
     let sub_name: Option<&AttributeDef> = match (sub, sub_after_filter) {
-        (Some(_), Some(_)) => return Err(ScimError::invalid_path("two sub-attributes in one path")),
+        (Some(_), Some(_)) => {
+            return Err(ScimError::invalid_path("two sub-attributes in one path"))
+        }
         (Some(s), None) => Some(s),
         (None, Some(name)) => Some(attr.sub_attribute(name).ok_or_else(|| {
             ScimError::invalid_path(format!("\"{}\" has no sub-attribute \"{name}\"", attr.name))
@@ -373,7 +388,9 @@ fn set_or_merge(holder: &mut Map<String, Value>, key: &str, attr: &AttributeDef,
         v => v,
     };
     match (holder.get_mut(key), value) {
-        (Some(Value::Object(existing)), Value::Object(new)) if attr.attr_type == AttrType::Complex => {
+        (Some(Value::Object(existing)), Value::Object(new))
+            if attr.attr_type == AttrType::Complex =>
+        {
             for (k, v) in new {
                 let k = find_key(existing, &k).unwrap_or(k);
                 existing.insert(k, v);
@@ -543,17 +560,17 @@ fn apply_filtered(
                         element.insert(s.name.clone(), v);
                     }
                     (None, Value::Object(o)) => element.extend(o),
-                    (None, _) => {
-                        return Err(ScimError::invalid_value(
-                            "the value for a filtered path without a sub-attribute must be an object",
-                        ))
-                    }
+                    (None, _) => return Err(ScimError::invalid_value(
+                        "the value for a filtered path without a sub-attribute must be an object",
+                    )),
                 }
                 items.push(Value::Object(element));
                 return Ok(());
             }
             for &i in &matching {
-                let Some(item) = items.get_mut(i) else { continue };
+                let Some(item) = items.get_mut(i) else {
+                    continue;
+                };
                 match (sub, &value, op) {
                     (Some(s), v, _) => set_sub(item, &s.name, v.clone()),
                     (None, Value::Object(o), OpKind::Add) => {
@@ -564,11 +581,9 @@ fn apply_filtered(
                     (None, Value::Object(o), _) => {
                         *item = Value::Object(o.clone());
                     }
-                    (None, _, _) => {
-                        return Err(ScimError::invalid_value(
-                            "the value for a filtered path without a sub-attribute must be an object",
-                        ))
-                    }
+                    (None, _, _) => return Err(ScimError::invalid_value(
+                        "the value for a filtered path without a sub-attribute must be an object",
+                    )),
                 }
             }
             Ok(())
@@ -623,9 +638,7 @@ fn apply_whole_extension(
                     "the value for \"{ext_id}\" must be an object of its attributes"
                 )));
             };
-            let slot = work
-                .entry(key)
-                .or_insert_with(|| Value::Object(Map::new()));
+            let slot = work.entry(key).or_insert_with(|| Value::Object(Map::new()));
             if !slot.is_object() {
                 *slot = Value::Object(Map::new());
             }
@@ -633,9 +646,7 @@ fn apply_whole_extension(
                 for (k, v) in values {
                     let k2 = find_key(existing, k).unwrap_or_else(|| k.clone());
                     match (existing.get_mut(&k2), v) {
-                        (Some(Value::Object(old)), Value::Object(new)) => {
-                            old.extend(new.clone())
-                        }
+                        (Some(Value::Object(old)), Value::Object(new)) => old.extend(new.clone()),
                         _ => {
                             existing.insert(k2, v.clone());
                         }

@@ -31,13 +31,17 @@ impl Projection {
             list.iter().any(|p| {
                 p.name.eq_ignore_ascii_case(name)
                     && p.sub.is_none()
-                    && p.urn.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(&rt.schema.id))
+                    && p.urn
+                        .as_deref()
+                        .is_none_or(|u| u.eq_ignore_ascii_case(&rt.schema.id))
             })
         };
         let named = |list: &[AttrPath]| {
             list.iter().any(|p| {
                 p.name.eq_ignore_ascii_case(name)
-                    && p.urn.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(&rt.schema.id))
+                    && p.urn
+                        .as_deref()
+                        .is_none_or(|u| u.eq_ignore_ascii_case(&rt.schema.id))
             })
         };
         if !self.attributes.is_empty() {
@@ -189,10 +193,10 @@ fn apply_decision(obj: &mut Map<String, Value>, key: &str, attr: &AttributeDef, 
             }
         }
     }
-    if obj
-        .get(key)
-        .is_some_and(|v| matches!(v, Value::Object(o) if o.is_empty()) || matches!(v, Value::Array(a) if a.is_empty()))
-    {
+    if obj.get(key).is_some_and(|v| {
+        matches!(v, Value::Object(o) if o.is_empty())
+            || matches!(v, Value::Array(a) if a.is_empty())
+    }) {
         obj.remove(key);
     }
 }
@@ -213,7 +217,11 @@ fn parse_list(raw: Option<&str>) -> Result<Vec<AttrPath>> {
 
 /// Reads the first value of an attribute for sorting (RFC 7644 §3.4.2.3): for a multi-valued
 /// attribute the primary value, else the first; for a complex one its `value` sub-attribute.
-pub fn sort_value<'a>(rt: &ResourceType, resource: &'a Map<String, Value>, path: &AttrPath) -> Option<&'a Value> {
+pub fn sort_value<'a>(
+    rt: &ResourceType,
+    resource: &'a Map<String, Value>,
+    path: &AttrPath,
+) -> Option<&'a Value> {
     let (holder, attr_name, sub) = match resolve_path(rt, path)? {
         KeyTarget::Core(a) => (resource, a.name.as_str(), None),
         KeyTarget::CoreSub(a, s) => (resource, a.name.as_str(), Some(s.name.as_str())),

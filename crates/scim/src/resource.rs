@@ -104,8 +104,10 @@ pub fn normalize(rt: &ResourceType, body: &Value) -> Result<Map<String, Value>> 
             ))
         })?;
     let lists_core = schemas.as_array().is_some_and(|s| {
-        s.iter()
-            .any(|x| x.as_str().is_some_and(|u| u.eq_ignore_ascii_case(&rt.schema.id)))
+        s.iter().any(|x| {
+            x.as_str()
+                .is_some_and(|u| u.eq_ignore_ascii_case(&rt.schema.id))
+        })
     });
     if !lists_core {
         return Err(ScimError::invalid_syntax(format!(
@@ -258,7 +260,9 @@ fn check_schemas(value: &Value) -> Result<()> {
     // URIs of schemas this server does not know are ignored, not refused: Microsoft Entra
     // lists `http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group`.
     if list.iter().any(|s| !s.is_string()) {
-        return Err(ScimError::invalid_syntax("\"schemas\" must be an array of schema URIs"));
+        return Err(ScimError::invalid_syntax(
+            "\"schemas\" must be an array of schema URIs",
+        ));
     }
     Ok(())
 }
@@ -451,7 +455,10 @@ fn json_kind(v: &Value) -> &'static str {
 /// A loose xsd:dateTime check: `YYYY-MM-DDThh:mm:ss` followed by anything (fraction, zone).
 fn looks_like_datetime(s: &str) -> bool {
     let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| r.into_iter().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
+    let digits = |r: std::ops::Range<usize>| {
+        r.into_iter()
+            .all(|i| b.get(i).is_some_and(u8::is_ascii_digit))
+    };
     b.len() >= 19
         && digits(0..4)
         && b[4] == b'-'
@@ -472,8 +479,13 @@ pub fn check_immutable(
     old: &Map<String, Value>,
     new: &Map<String, Value>,
 ) -> Result<()> {
-    let check = |attrs: &[AttributeDef], old: Option<&Map<String, Value>>, new: Option<&Map<String, Value>>| {
-        for attr in attrs.iter().filter(|a| a.mutability == Mutability::Immutable) {
+    let check = |attrs: &[AttributeDef],
+                 old: Option<&Map<String, Value>>,
+                 new: Option<&Map<String, Value>>| {
+        for attr in attrs
+            .iter()
+            .filter(|a| a.mutability == Mutability::Immutable)
+        {
             let before = old.and_then(|o| o.get(&attr.name));
             let after = new.and_then(|o| o.get(&attr.name));
             if !is_empty(before) && before != after {

@@ -7,7 +7,8 @@ use crate::error::{Result, ScimError};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-pub const ENTERPRISE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const ENTERPRISE_USER_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 pub const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 pub const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
@@ -261,14 +262,16 @@ impl AttributeDef {
 
     /// Reads an attribute definition from the JSON form of RFC 7643 §7.
     pub fn from_json(v: &Value, at: &str) -> Result<AttributeDef> {
-        let obj = v
-            .as_object()
-            .ok_or_else(|| ScimError::invalid_syntax(format!("{at}: an attribute must be an object")))?;
+        let obj = v.as_object().ok_or_else(|| {
+            ScimError::invalid_syntax(format!("{at}: an attribute must be an object"))
+        })?;
         let name = obj
             .get("name")
             .and_then(Value::as_str)
             .filter(|n| !n.is_empty())
-            .ok_or_else(|| ScimError::invalid_syntax(format!("{at}: attribute without a \"name\"")))?;
+            .ok_or_else(|| {
+                ScimError::invalid_syntax(format!("{at}: attribute without a \"name\""))
+            })?;
         let at = format!("{at}.{name}");
         let text = |key: &str| obj.get(key).and_then(Value::as_str);
         let flag = |key: &str| obj.get(key).and_then(Value::as_bool).unwrap_or(false);
@@ -283,21 +286,28 @@ impl AttributeDef {
         a.case_exact = flag("caseExact");
         a.description = text("description").unwrap_or_default().to_string();
         if let Some(m) = text("mutability") {
-            a.mutability = Mutability::parse(m)
-                .ok_or_else(|| ScimError::invalid_syntax(format!("{at}: unknown mutability \"{m}\"")))?;
+            a.mutability = Mutability::parse(m).ok_or_else(|| {
+                ScimError::invalid_syntax(format!("{at}: unknown mutability \"{m}\""))
+            })?;
         }
         if let Some(r) = text("returned") {
-            a.returned = Returned::parse(r)
-                .ok_or_else(|| ScimError::invalid_syntax(format!("{at}: unknown returned \"{r}\"")))?;
+            a.returned = Returned::parse(r).ok_or_else(|| {
+                ScimError::invalid_syntax(format!("{at}: unknown returned \"{r}\""))
+            })?;
         }
         if let Some(u) = text("uniqueness") {
-            a.uniqueness = Uniqueness::parse(u)
-                .ok_or_else(|| ScimError::invalid_syntax(format!("{at}: unknown uniqueness \"{u}\"")))?;
+            a.uniqueness = Uniqueness::parse(u).ok_or_else(|| {
+                ScimError::invalid_syntax(format!("{at}: unknown uniqueness \"{u}\""))
+            })?;
         }
         let strings = |key: &str| -> Vec<String> {
             obj.get(key)
                 .and_then(Value::as_array)
-                .map(|xs| xs.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                .map(|xs| {
+                    xs.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         a.canonical_values = strings("canonicalValues");
@@ -361,7 +371,9 @@ impl Schema {
         let attrs = obj
             .get("attributes")
             .and_then(Value::as_array)
-            .ok_or_else(|| ScimError::invalid_syntax(format!("schema {id}: \"attributes\" must be an array")))?;
+            .ok_or_else(|| {
+                ScimError::invalid_syntax(format!("schema {id}: \"attributes\" must be an array"))
+            })?;
         let mut attributes = Vec::with_capacity(attrs.len());
         for a in attrs {
             let def = AttributeDef::from_json(a, id)?;
@@ -378,7 +390,11 @@ impl Schema {
         }
         Ok(Schema {
             id: id.to_string(),
-            name: obj.get("name").and_then(Value::as_str).unwrap_or(id).to_string(),
+            name: obj
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or(id)
+                .to_string(),
             description: obj
                 .get("description")
                 .and_then(Value::as_str)
@@ -487,11 +503,7 @@ pub fn user_schema() -> Schema {
             groups,
             multi_valued_simple("entitlements", &[], A::string("value")),
             multi_valued_simple("roles", &[], A::string("value")),
-            multi_valued_simple(
-                "x509Certificates",
-                &[],
-                A::new("value", AttrType::Binary),
-            ),
+            multi_valued_simple("x509Certificates", &[], A::new("value", AttrType::Binary)),
         ],
     }
 }
@@ -560,11 +572,15 @@ pub fn common_attributes() -> Vec<AttributeDef> {
         A::complex(
             "meta",
             vec![
-                A::string("resourceType").case_exact().mutability(Mutability::ReadOnly),
+                A::string("resourceType")
+                    .case_exact()
+                    .mutability(Mutability::ReadOnly),
                 A::new("created", AttrType::DateTime).mutability(Mutability::ReadOnly),
                 A::new("lastModified", AttrType::DateTime).mutability(Mutability::ReadOnly),
                 A::reference("location", &["uri"]).mutability(Mutability::ReadOnly),
-                A::string("version").case_exact().mutability(Mutability::ReadOnly),
+                A::string("version")
+                    .case_exact()
+                    .mutability(Mutability::ReadOnly),
             ],
         )
         .mutability(Mutability::ReadOnly),
@@ -585,7 +601,12 @@ pub struct ResourceType {
 }
 
 impl ResourceType {
-    pub fn new(name: &str, endpoint: &str, schema: Schema, extensions: Vec<(Schema, bool)>) -> Self {
+    pub fn new(
+        name: &str,
+        endpoint: &str,
+        schema: Schema,
+        extensions: Vec<(Schema, bool)>,
+    ) -> Self {
         ResourceType {
             id: name.to_string(),
             name: name.to_string(),
@@ -629,9 +650,11 @@ impl ResourceType {
 
     /// A top-level attribute of the core schema or a common attribute (`id`, `externalId`, `meta`).
     pub fn core_attribute(&self, name: &str) -> Option<&AttributeDef> {
-        self.schema
-            .attribute(name)
-            .or_else(|| self.common.iter().find(|a| a.name.eq_ignore_ascii_case(name)))
+        self.schema.attribute(name).or_else(|| {
+            self.common
+                .iter()
+                .find(|a| a.name.eq_ignore_ascii_case(name))
+        })
     }
 
     /// Looks up an attribute by optional schema URN, name and optional sub-attribute.
@@ -691,7 +714,9 @@ mod tests {
         let users = ResourceType::user(vec![]);
         assert!(users.lookup(None, "USERNAME", None).is_some());
         assert!(users.lookup(None, "name", Some("FamilyName")).is_some());
-        assert!(users.lookup(Some(USER_SCHEMA), "emails", Some("value")).is_some());
+        assert!(users
+            .lookup(Some(USER_SCHEMA), "emails", Some("value"))
+            .is_some());
         let (manager, sub) = users
             .lookup(Some(ENTERPRISE_USER_SCHEMA), "manager", Some("value"))
             .expect("enterprise manager.value");
@@ -708,10 +733,22 @@ mod tests {
             (json!([]), "must be a JSON object"),
             (json!({"id": "x", "attributes": []}), "URN"),
             (json!({"id": "urn:x", "attributes": {}}), "must be an array"),
-            (json!({"id": "urn:x", "attributes": [{"type": "string"}]}), "without a \"name\""),
-            (json!({"id": "urn:x", "attributes": [{"name": "a", "type": "str"}]}), "unknown type"),
-            (json!({"id": "urn:x", "attributes": [{"name": "a", "type": "complex"}]}), "subAttributes"),
-            (json!({"id": "urn:x", "attributes": [{"name": "a"}, {"name": "A"}]}), "defined twice"),
+            (
+                json!({"id": "urn:x", "attributes": [{"type": "string"}]}),
+                "without a \"name\"",
+            ),
+            (
+                json!({"id": "urn:x", "attributes": [{"name": "a", "type": "str"}]}),
+                "unknown type",
+            ),
+            (
+                json!({"id": "urn:x", "attributes": [{"name": "a", "type": "complex"}]}),
+                "subAttributes",
+            ),
+            (
+                json!({"id": "urn:x", "attributes": [{"name": "a"}, {"name": "A"}]}),
+                "defined twice",
+            ),
         ];
         for (input, expected) in cases {
             let err = Schema::from_json(&input).expect_err("invalid schema");

@@ -29,7 +29,10 @@ fn entra_sub_attribute_after_a_value_filter() {
         r#"emails[type eq "work"].value eq "ann@example.com""#,
         r#"emails[type eq "work" and value eq "ann@example.com"]"#,
     );
-    check(r#"emails[type eq "work"].display pr"#, r#"emails[type eq "work" and display pr]"#);
+    check(
+        r#"emails[type eq "work"].display pr"#,
+        r#"emails[type eq "work" and display pr]"#,
+    );
 }
 
 fn p(s: &str) -> AttrPath {

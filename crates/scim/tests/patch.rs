@@ -32,7 +32,8 @@ fn group() -> Value {
 
 /// Applies `ops` to `start` and compares with `expected` (or the expected `scimType`).
 fn check(rt: &ResourceType, start: Value, ops: Value, expected: Result<Value, &str>) {
-    let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops});
+    let body =
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops});
     let start: Map<String, Value> = normalize(rt, &start).expect("valid start resource");
     let result = parse_patch_request(&body).and_then(|ops| apply_patch(rt, &start, &ops, rt));
     match (result, expected) {
@@ -41,7 +42,12 @@ fn check(rt: &ResourceType, start: Value, ops: Value, expected: Result<Value, &s
             assert_eq!(Value::Object(got), Value::Object(want), "ops: {ops}");
         }
         (Err(e), Err(scim_type)) => {
-            assert_eq!(e.scim_type.map(|t| t.as_str()), Some(scim_type), "ops: {ops}: {}", e.detail)
+            assert_eq!(
+                e.scim_type.map(|t| t.as_str()),
+                Some(scim_type),
+                "ops: {ops}: {}",
+                e.detail
+            )
         }
         (Ok(got), Err(t)) => panic!("ops {ops}: expected {t}, got {}", Value::Object(got)),
         (Err(e), Ok(_)) => panic!("ops {ops}: unexpected error {e}"),
@@ -65,7 +71,9 @@ fn rfc_7644_section_3_5_2_examples() {
         json!([{"op": "add", "value": {"emails": [{"value": "babs@jensen.org", "type": "home"}, {"value": "b@x.org", "type": "other"}], "nickname": "Babs"}}]),
         Ok(with(bjensen(), |u| {
             u["nickName"] = json!("Babs");
-            if let Some(e) = u["emails"].as_array_mut() { e.push(json!({"value": "b@x.org", "type": "other"})); }
+            if let Some(e) = u["emails"].as_array_mut() {
+                e.push(json!({"value": "b@x.org", "type": "other"}));
+            }
         })),
     );
     // §3.5.2.1: add a member.
@@ -73,15 +81,19 @@ fn rfc_7644_section_3_5_2_examples() {
         &groups,
         json!({"schemas": [GROUP_SCHEMA], "displayName": "Tour Guides", "members": [{"value": M2}]}),
         json!([{"op": "add", "path": "members", "value": [{"display": "Babs Jensen", "$ref": format!("https://example.com/v2/Users/{M1}"), "value": M1}]}]),
-        Ok(json!({"schemas": [GROUP_SCHEMA], "displayName": "Tour Guides",
-                  "members": [{"value": M2}, {"value": M1, "$ref": format!("https://example.com/v2/Users/{M1}")}]})),
+        Ok(
+            json!({"schemas": [GROUP_SCHEMA], "displayName": "Tour Guides",
+                  "members": [{"value": M2}, {"value": M1, "$ref": format!("https://example.com/v2/Users/{M1}")}]}),
+        ),
     );
     // §3.5.2.2: remove one member by filter.
     check(
         &groups,
         group(),
         json!([{"op": "remove", "path": format!("members[value eq \"{M1}\"]")}]),
-        Ok(with(group(), |g| g["members"] = json!([{"value": M2, "type": "User"}]))),
+        Ok(with(group(), |g| {
+            g["members"] = json!([{"value": M2, "type": "User"}])
+        })),
     );
     // §3.5.2.2: remove all members.
     check(
@@ -95,7 +107,9 @@ fn rfc_7644_section_3_5_2_examples() {
         &users,
         bjensen(),
         json!([{"op": "remove", "path": "emails[type eq \"work\" and value ew \"example.com\"]"}]),
-        Ok(with(bjensen(), |u| u["emails"] = json!([{"value": "babs@jensen.org", "type": "home"}]))),
+        Ok(with(bjensen(), |u| {
+            u["emails"] = json!([{"value": "babs@jensen.org", "type": "home"}])
+        })),
     );
     // §3.5.2.2: replace all members with remove then add.
     check(
@@ -105,14 +119,18 @@ fn rfc_7644_section_3_5_2_examples() {
             {"op": "remove", "path": "members"},
             {"op": "add", "path": "members", "value": [{"display": "James Smith", "value": "08e1d05d"}]}
         ]),
-        Ok(with(group(), |g| g["members"] = json!([{"value": "08e1d05d"}]))),
+        Ok(with(group(), |g| {
+            g["members"] = json!([{"value": "08e1d05d"}])
+        })),
     );
     // §3.5.2.3: replace all members.
     check(
         &groups,
         group(),
         json!([{"op": "replace", "path": "members", "value": [{"value": "a1"}, {"value": "b2"}]}]),
-        Ok(with(group(), |g| g["members"] = json!([{"value": "a1"}, {"value": "b2"}]))),
+        Ok(with(group(), |g| {
+            g["members"] = json!([{"value": "a1"}, {"value": "b2"}])
+        })),
     );
     // §3.5.2.3: replace the work address.
     let work = json!({"type": "work", "streetAddress": "911 Universal City Plaza", "locality": "Hollywood",
@@ -128,7 +146,9 @@ fn rfc_7644_section_3_5_2_examples() {
         &users,
         bjensen(),
         json!([{"op": "replace", "path": "addresses[type eq \"work\"].streetAddress", "value": "1010 Broadway Ave"}]),
-        Ok(with(bjensen(), |u| u["addresses"][0]["streetAddress"] = json!("1010 Broadway Ave"))),
+        Ok(with(bjensen(), |u| {
+            u["addresses"][0]["streetAddress"] = json!("1010 Broadway Ave")
+        })),
     );
     // §3.5.2.3: path-less replace of emails and nickname.
     check(
@@ -145,86 +165,234 @@ fn what_microsoft_entra_sends() {
     let groups = ResourceType::group(vec![]);
     let cases: Vec<(Value, Value, Result<Value, &str>)> = vec![
         // Capitalised op, boolean as a string.
-        (bjensen(), json!([{"op": "Replace", "path": "active", "value": "False"}]), Ok(with(bjensen(), |u| u["active"] = json!(false)))),
+        (
+            bjensen(),
+            json!([{"op": "Replace", "path": "active", "value": "False"}]),
+            Ok(with(bjensen(), |u| u["active"] = json!(false))),
+        ),
         // Path and value in other letter case.
-        (bjensen(), json!([{"op": "replace", "path": "name.FamilyName", "value": "Jensen-Smith"}]), Ok(with(bjensen(), |u| u["name"]["familyName"] = json!("Jensen-Smith")))),
-        (bjensen(), json!([{"op": "Replace", "path": "DisplayName", "value": "Babs"}]), Ok(with(bjensen(), |u| u["displayName"] = json!("Babs")))),
+        (
+            bjensen(),
+            json!([{"op": "replace", "path": "name.FamilyName", "value": "Jensen-Smith"}]),
+            Ok(with(bjensen(), |u| {
+                u["name"]["familyName"] = json!("Jensen-Smith")
+            })),
+        ),
+        (
+            bjensen(),
+            json!([{"op": "Replace", "path": "DisplayName", "value": "Babs"}]),
+            Ok(with(bjensen(), |u| u["displayName"] = json!("Babs"))),
+        ),
         // Path-less replace with dotted and URN keys (aadOptscim062020).
-        (bjensen(), json!([{"op": "replace", "value": {"displayName": "B J", "name.givenName": "Babs",
+        (
+            bjensen(),
+            json!([{"op": "replace", "value": {"displayName": "B J", "name.givenName": "Babs",
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "7"}}]),
-         Ok(with(bjensen(), |u| {
-            u["displayName"] = json!("B J");
-            u["name"]["givenName"] = json!("Babs");
-            u["schemas"] = json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]);
-            u[ENTERPRISE_USER_SCHEMA] = json!({"employeeNumber": "7"});
-         }))),
+            Ok(with(bjensen(), |u| {
+                u["displayName"] = json!("B J");
+                u["name"]["givenName"] = json!("Babs");
+                u["schemas"] = json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]);
+                u[ENTERPRISE_USER_SCHEMA] = json!({"employeeNumber": "7"});
+            })),
+        ),
         // Filtered path to an existing element and to one that must be made.
-        (bjensen(), json!([{"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "b@example.com"}]),
-         Ok(with(bjensen(), |u| u["emails"][0]["value"] = json!("b@example.com")))),
-        (bjensen(), json!([{"op": "Add", "path": "phoneNumbers[type eq \"fax\"].value", "value": "+1 555"}]),
-         Ok(with(bjensen(), |u| u["phoneNumbers"] = json!([{"type": "fax", "value": "+1 555"}])))),
+        (
+            bjensen(),
+            json!([{"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "b@example.com"}]),
+            Ok(with(bjensen(), |u| {
+                u["emails"][0]["value"] = json!("b@example.com")
+            })),
+        ),
+        (
+            bjensen(),
+            json!([{"op": "Add", "path": "phoneNumbers[type eq \"fax\"].value", "value": "+1 555"}]),
+            Ok(with(bjensen(), |u| {
+                u["phoneNumbers"] = json!([{"type": "fax", "value": "+1 555"}])
+            })),
+        ),
         // Manager as a one-item list (old sample) and as a plain id.
-        (bjensen(), json!([{"op": "Add", "path": "manager", "value": [{"$ref": null, "value": "m1"}]}]),
-         Ok(with(bjensen(), |u| { u["schemas"] = json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]); u[ENTERPRISE_USER_SCHEMA] = json!({"manager": {"value": "m1"}}); }))),
-        (bjensen(), json!([{"op": "Add", "path": "noSuchAttribute", "value": "x"}]), Err("invalidPath")),
-        (bjensen(), json!([{"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": [{"$ref": null, "value": "m1"}]}]),
-         Ok(with(bjensen(), |u| { u["schemas"] = json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]); u[ENTERPRISE_USER_SCHEMA] = json!({"manager": {"value": "m1"}}); }))),
-        (bjensen(), json!([{"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "m2"}]),
-         Ok(with(bjensen(), |u| { u["schemas"] = json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]); u[ENTERPRISE_USER_SCHEMA] = json!({"manager": {"value": "m2"}}); }))),
+        (
+            bjensen(),
+            json!([{"op": "Add", "path": "manager", "value": [{"$ref": null, "value": "m1"}]}]),
+            Ok(with(bjensen(), |u| {
+                u["schemas"] = json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]);
+                u[ENTERPRISE_USER_SCHEMA] = json!({"manager": {"value": "m1"}});
+            })),
+        ),
+        (
+            bjensen(),
+            json!([{"op": "Add", "path": "noSuchAttribute", "value": "x"}]),
+            Err("invalidPath"),
+        ),
+        (
+            bjensen(),
+            json!([{"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": [{"$ref": null, "value": "m1"}]}]),
+            Ok(with(bjensen(), |u| {
+                u["schemas"] = json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]);
+                u[ENTERPRISE_USER_SCHEMA] = json!({"manager": {"value": "m1"}});
+            })),
+        ),
+        (
+            bjensen(),
+            json!([{"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "m2"}]),
+            Ok(with(bjensen(), |u| {
+                u["schemas"] = json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]);
+                u[ENTERPRISE_USER_SCHEMA] = json!({"manager": {"value": "m2"}});
+            })),
+        ),
         // Removing an attribute that is not there is not an error.
-        (bjensen(), json!([{"op": "Remove", "path": "title"}]), Ok(bjensen())),
+        (
+            bjensen(),
+            json!([{"op": "Remove", "path": "title"}]),
+            Ok(bjensen()),
+        ),
         // Read-only and required attributes.
-        (bjensen(), json!([{"op": "add", "path": "groups", "value": [{"value": "g"}]}]), Err("mutability")),
-        (bjensen(), json!([{"op": "remove", "path": "userName"}]), Err("mutability")),
-        (bjensen(), json!([{"op": "replace", "path": "userName", "value": ""}]), Err("invalidValue")),
-        (bjensen(), json!([{"op": "replace", "path": "active", "value": "yes"}]), Err("invalidValue")),
-        (bjensen(), json!([{"op": "replace", "path": "emails[type eq \"work\" or type eq \"home\"].display", "value": "x"}]),
-         Ok(with(bjensen(), |u| { u["emails"][0]["display"] = json!("x"); u["emails"][1]["display"] = json!("x"); }))),
-        (bjensen(), json!([{"op": "replace", "path": "emails[type pr].display", "value": "x"}]),
-         Ok(with(bjensen(), |u| { u["emails"][0]["display"] = json!("x"); u["emails"][1]["display"] = json!("x"); }))),
-        (bjensen(), json!([{"op": "replace", "path": "emails[type eq \"pager\" or value eq \"x\"].display", "value": "x"}]), Err("noTarget")),
-        (bjensen(), json!([{"op": "replace", "path": "title[value eq \"x\"]", "value": "x"}]), Err("invalidPath")),
-        (bjensen(), json!([{"op": "add", "path": "emails[type eq", "value": "x"}]), Err("invalidPath")),
+        (
+            bjensen(),
+            json!([{"op": "add", "path": "groups", "value": [{"value": "g"}]}]),
+            Err("mutability"),
+        ),
+        (
+            bjensen(),
+            json!([{"op": "remove", "path": "userName"}]),
+            Err("mutability"),
+        ),
+        (
+            bjensen(),
+            json!([{"op": "replace", "path": "userName", "value": ""}]),
+            Err("invalidValue"),
+        ),
+        (
+            bjensen(),
+            json!([{"op": "replace", "path": "active", "value": "yes"}]),
+            Err("invalidValue"),
+        ),
+        (
+            bjensen(),
+            json!([{"op": "replace", "path": "emails[type eq \"work\" or type eq \"home\"].display", "value": "x"}]),
+            Ok(with(bjensen(), |u| {
+                u["emails"][0]["display"] = json!("x");
+                u["emails"][1]["display"] = json!("x");
+            })),
+        ),
+        (
+            bjensen(),
+            json!([{"op": "replace", "path": "emails[type pr].display", "value": "x"}]),
+            Ok(with(bjensen(), |u| {
+                u["emails"][0]["display"] = json!("x");
+                u["emails"][1]["display"] = json!("x");
+            })),
+        ),
+        (
+            bjensen(),
+            json!([{"op": "replace", "path": "emails[type eq \"pager\" or value eq \"x\"].display", "value": "x"}]),
+            Err("noTarget"),
+        ),
+        (
+            bjensen(),
+            json!([{"op": "replace", "path": "title[value eq \"x\"]", "value": "x"}]),
+            Err("invalidPath"),
+        ),
+        (
+            bjensen(),
+            json!([{"op": "add", "path": "emails[type eq", "value": "x"}]),
+            Err("invalidPath"),
+        ),
         // A new primary value takes primary from the old one.
-        (bjensen(), json!([{"op": "add", "path": "emails", "value": [{"value": "new@x.org", "type": "other", "primary": true}]}]),
-         Ok(with(bjensen(), |u| {
-            u["emails"][0]["primary"] = json!(false);
-            if let Some(e) = u["emails"].as_array_mut() { e.push(json!({"value": "new@x.org", "type": "other", "primary": true})); }
-         }))),
+        (
+            bjensen(),
+            json!([{"op": "add", "path": "emails", "value": [{"value": "new@x.org", "type": "other", "primary": true}]}]),
+            Ok(with(bjensen(), |u| {
+                u["emails"][0]["primary"] = json!(false);
+                if let Some(e) = u["emails"].as_array_mut() {
+                    e.push(json!({"value": "new@x.org", "type": "other", "primary": true}));
+                }
+            })),
+        ),
         // The whole enterprise extension by its URN.
-        (bjensen(), json!([{"op": "add", "path": ENTERPRISE_USER_SCHEMA, "value": {"department": "R&D", "costCenter": "42"}}]),
-         Ok(with(bjensen(), |u| { u["schemas"] = json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]); u[ENTERPRISE_USER_SCHEMA] = json!({"department": "R&D", "costCenter": "42"}); }))),
+        (
+            bjensen(),
+            json!([{"op": "add", "path": ENTERPRISE_USER_SCHEMA, "value": {"department": "R&D", "costCenter": "42"}}]),
+            Ok(with(bjensen(), |u| {
+                u["schemas"] = json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]);
+                u[ENTERPRISE_USER_SCHEMA] = json!({"department": "R&D", "costCenter": "42"});
+            })),
+        ),
     ];
     for (start, ops, expected) in cases {
         check(&users, start, ops, expected);
     }
     // Member removal: by filter without a value, or by a value list with "$ref": null.
-    check(&groups, group(), json!([{"op": "Remove", "path": format!("members[value eq \"{M2}\"]")}]),
-          Ok(with(group(), |g| g["members"] = json!([{"value": M1, "type": "User"}]))));
-    check(&groups, group(), json!([{"op": "Remove", "path": "members", "value": [{"$ref": null, "value": M1}]}]),
-          Ok(with(group(), |g| g["members"] = json!([{"value": M2, "type": "User"}]))));
-    check(&groups, group(), json!([{"op": "Add", "path": "members", "value": [{"$ref": null, "value": M1}]}]), Ok(group()));
-    check(&groups, group(), json!([{"op": "Replace", "path": "displayName", "value": "Guides"}]),
-          Ok(with(group(), |g| g["displayName"] = json!("Guides"))));
+    check(
+        &groups,
+        group(),
+        json!([{"op": "Remove", "path": format!("members[value eq \"{M2}\"]")}]),
+        Ok(with(group(), |g| {
+            g["members"] = json!([{"value": M1, "type": "User"}])
+        })),
+    );
+    check(
+        &groups,
+        group(),
+        json!([{"op": "Remove", "path": "members", "value": [{"$ref": null, "value": M1}]}]),
+        Ok(with(group(), |g| {
+            g["members"] = json!([{"value": M2, "type": "User"}])
+        })),
+    );
+    check(
+        &groups,
+        group(),
+        json!([{"op": "Add", "path": "members", "value": [{"$ref": null, "value": M1}]}]),
+        Ok(group()),
+    );
+    check(
+        &groups,
+        group(),
+        json!([{"op": "Replace", "path": "displayName", "value": "Guides"}]),
+        Ok(with(group(), |g| g["displayName"] = json!("Guides"))),
+    );
 }
 
 #[test]
 fn malformed_patch_messages_are_refused() {
     let cases = [
         (json!([]), "invalidSyntax"),
-        (json!({"schemas": ["urn:x"], "Operations": [{"op": "add", "path": "title", "value": "x"}]}), "invalidSyntax"),
+        (
+            json!({"schemas": ["urn:x"], "Operations": [{"op": "add", "path": "title", "value": "x"}]}),
+            "invalidSyntax",
+        ),
         (json!({"Operations": []}), "invalidSyntax"),
         (json!({"Operations": [{"path": "title"}]}), "invalidSyntax"),
-        (json!({"Operations": [{"op": "move", "path": "title"}]}), "invalidSyntax"),
+        (
+            json!({"Operations": [{"op": "move", "path": "title"}]}),
+            "invalidSyntax",
+        ),
         (json!({"Operations": [{"op": "remove"}]}), "noTarget"),
-        (json!({"Operations": [{"op": "add", "path": "title"}]}), "invalidValue"),
-        (json!({"Operations": [{"op": "add", "value": "not an object"}]}), "invalidValue"),
-        (json!({"Operations": [{"op": "add", "path": 7, "value": 1}]}), "invalidPath"),
-        (json!({"Operations": [{"op": "add", "path": "a[[", "value": 1}]}), "invalidPath"),
+        (
+            json!({"Operations": [{"op": "add", "path": "title"}]}),
+            "invalidValue",
+        ),
+        (
+            json!({"Operations": [{"op": "add", "value": "not an object"}]}),
+            "invalidValue",
+        ),
+        (
+            json!({"Operations": [{"op": "add", "path": 7, "value": 1}]}),
+            "invalidPath",
+        ),
+        (
+            json!({"Operations": [{"op": "add", "path": "a[[", "value": 1}]}),
+            "invalidPath",
+        ),
     ];
     for (body, scim_type) in cases {
         let err = parse_patch_request(&body).expect_err("malformed");
-        assert_eq!(err.scim_type.map(|t| t.as_str()), Some(scim_type), "{body}: {}", err.detail);
+        assert_eq!(
+            err.scim_type.map(|t| t.as_str()),
+            Some(scim_type),
+            "{body}: {}",
+            err.detail
+        );
     }
 }
 

@@ -110,8 +110,18 @@ pub struct Resp {
 }
 
 impl Client {
-    pub async fn send(&self, method: &str, path: &str, body: Option<serde_json::Value>, headers: &[(&str, &str)]) -> Resp {
-        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.scim) };
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.scim)
+        };
         let mut req = self
             .http
             .request(method.parse().expect("method"), url)
@@ -120,7 +130,9 @@ impl Client {
             req = req.header(*k, *v);
         }
         if let Some(b) = body {
-            req = req.header("Content-Type", "application/scim+json").body(b.to_string());
+            req = req
+                .header("Content-Type", "application/scim+json")
+                .body(b.to_string());
         }
         let resp = req.send().await.expect("request");
         let status = resp.status().as_u16();
@@ -129,9 +141,15 @@ impl Client {
         let body = if bytes.is_empty() {
             serde_json::Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                serde_json::Value::String(String::from_utf8_lossy(&bytes).into())
+            })
         };
-        Resp { status, headers, body }
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
     pub async fn get(&self, path: &str) -> Resp {
         self.send("GET", path, None, &[]).await
