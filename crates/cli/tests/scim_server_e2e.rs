@@ -5,6 +5,8 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
+/// (method, path, body, expected status, expected scimType)
+
 #[tokio::test]
 async fn bad_requests_get_the_right_status_and_scim_type() {
     let server = Server::start(&["--max-body-bytes", "65536"]);
@@ -331,15 +333,27 @@ async fn what_microsoft_entra_sends_is_accepted() {
         .await;
     assert_eq!(r.body["totalResults"], 1);
 
-    // Members must exist.
+    // Members need not exist (RFC 7644 §3.5.2; provisioning may add one before creating it).
     let r = c
         .patch(
             &gpath,
             patch(json!([{"op": "Add", "path": "members", "value": [{"value": "ghost"}]}])),
         )
         .await;
-    assert_eq!(r.status, 400);
-    assert_eq!(r.body["scimType"], "invalidValue");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let members = c.get(&gpath).await.body["members"].clone();
+    let ghost = members
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["value"] == "ghost"));
+    assert_eq!(ghost.map(|m| &m["type"]), Some(&json!("User")), "{members}");
+    let r = c
+        .patch(
+            &gpath,
+            patch(json!([{"op": "Remove", "path": "members[value eq \"ghost\"]"}])),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.get("members").is_none(), "{}", r.body);
 
     // Deleting a user removes it from groups.
     c.patch(

@@ -36,9 +36,9 @@ impl From<StoreError> for ApiError {
             StoreError::Uniqueness(what) => {
                 ScimError::uniqueness(format!("{what} is already taken by another resource"))
             }
-            StoreError::InvalidMember(id) => ScimError::invalid_value(format!(
-                "member \"{id}\" is not a User or Group of this service provider"
-            )),
+            StoreError::InvalidMember(entry) => {
+                ScimError::invalid_value(format!("a member entry has no \"value\": {entry}"))
+            }
             StoreError::Backend(msg) => {
                 tracing::error!(message = "Store failed.", error = %msg);
                 ScimError::new(500, None, "the server could not complete the request")

@@ -28,13 +28,32 @@ fn arb_json() -> impl Strategy<Value = Value> {
 fn arb_key() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "userName", "DisplayName", "name", "name.givenName", "emails", "emails.value",
-            "emails[type eq \"work\"].value", "emails[type eq \"work\"]", "phoneNumbers[type eq \"mobile\"].value",
-            "active", "title", "groups", "members", "members[value eq \"x\"]", "addresses[type eq \"work\"].locality",
+            "userName",
+            "DisplayName",
+            "name",
+            "name.givenName",
+            "emails",
+            "emails.value",
+            "emails[type eq \"work\"].value",
+            "emails[type eq \"work\"]",
+            "phoneNumbers[type eq \"mobile\"].value",
+            "active",
+            "title",
+            "groups",
+            "members",
+            "members[value eq \"x\"]",
+            "addresses[type eq \"work\"].locality",
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
-            "manager", "value", "type", "primary", "id", "meta", "schemas", "x509Certificates",
+            "manager",
+            "value",
+            "type",
+            "primary",
+            "id",
+            "meta",
+            "schemas",
+            "x509Certificates",
         ])
         .prop_map(str::to_string),
         "[a-zA-Z.:\\[\\]\" ]{0,30}",
@@ -43,7 +62,9 @@ fn arb_key() -> impl Strategy<Value = String> {
 
 fn arb_op() -> impl Strategy<Value = Value> {
     (
-        prop::sample::select(vec!["add", "Add", "remove", "Remove", "replace", "REPLACE", "move"]),
+        prop::sample::select(vec![
+            "add", "Add", "remove", "Remove", "replace", "REPLACE", "move",
+        ]),
         prop::option::of(arb_key()),
         prop::option::of(arb_json()),
     )

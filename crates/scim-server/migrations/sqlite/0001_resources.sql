@@ -29,9 +29,13 @@ CREATE TABLE emails (
 ) WITHOUT ROWID;
 CREATE INDEX emails_tenant_value ON emails (tenant, value, resource_seq);
 
+-- Group membership by member id. A member need not exist (yet): it is
+-- joined to `resources` on (tenant, id) when read. `member_type` is the kind
+-- of the member when it was written, or the client's type for an unknown id.
 CREATE TABLE members (
-    group_seq  INTEGER NOT NULL REFERENCES resources (seq) ON DELETE CASCADE,
-    member_seq INTEGER NOT NULL REFERENCES resources (seq) ON DELETE CASCADE,
-    PRIMARY KEY (group_seq, member_seq)
+    group_seq   INTEGER NOT NULL REFERENCES resources (seq) ON DELETE CASCADE,
+    member_id   TEXT    NOT NULL,
+    member_type TEXT    NOT NULL,          -- 'User' | 'Group'
+    PRIMARY KEY (group_seq, member_id)
 ) WITHOUT ROWID;
-CREATE INDEX members_member_seq ON members (member_seq, group_seq);
+CREATE INDEX members_member_id ON members (member_id, group_seq);

@@ -2,30 +2,73 @@
 //! observes. Every check runs in tenants of its own (random names), so the
 //! suite can run repeatedly against the same database.
 
+use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::{
-    IndexedAttr, IndexedFilter, ReadOptions, ResourceKind, ResourceStore, StoreError,
-    StoredResource,
+    IndexedAttr, IndexedFilter, PostgresStore, ReadOptions, ResourceKind, ResourceStore,
+    SqliteStore, StoreError, StoredResource,
 };
 
 use IndexedAttr::*;
 use ResourceKind::*;
 
+/// What the suite needs beyond [`ResourceStore`]: creating a resource under
+/// a chosen id, so that a group can list a member before it exists.
+#[async_trait]
+pub trait ConformanceStore: ResourceStore {
+    /// Like [`ResourceStore::create`], under `id` instead of a fresh uuid.
+    async fn create_with_id(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        id: &str,
+        data: Value,
+    ) -> Result<StoredResource, StoreError>;
+}
+
+#[async_trait]
+impl ConformanceStore for SqliteStore {
+    async fn create_with_id(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        id: &str,
+        data: Value,
+    ) -> Result<StoredResource, StoreError> {
+        self.insert(tenant, kind, id.to_string(), data).await
+    }
+}
+
+#[async_trait]
+impl ConformanceStore for PostgresStore {
+    async fn create_with_id(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        id: &str,
+        data: Value,
+    ) -> Result<StoredResource, StoreError> {
+        self.insert(tenant, kind, id.to_string(), data).await
+    }
+}
+
 /// Runs every check against `store`. Panics on the first failure.
-pub async fn conformance_suite(store: &dyn ResourceStore) {
-    crud(store).await;
-    preconditions(store).await;
-    concurrent_conditional_writes(store).await;
-    user_name_uniqueness(store).await;
-    indexed_filters(store).await;
-    paging(store).await;
-    scan_keyset(store).await;
-    members(store).await;
-    member_validation_is_atomic(store).await;
-    deletion_cascades(store).await;
-    tenant_isolation(store).await;
-    failed_writes_leave_nothing(store).await;
+pub async fn conformance_suite<S: ConformanceStore>(store: &S) {
+    let dyn_store: &dyn ResourceStore = store;
+    crud(dyn_store).await;
+    preconditions(dyn_store).await;
+    concurrent_conditional_writes(dyn_store).await;
+    user_name_uniqueness(dyn_store).await;
+    indexed_filters(dyn_store).await;
+    paging(dyn_store).await;
+    scan_keyset(dyn_store).await;
+    members(dyn_store).await;
+    dangling_members(dyn_store).await;
+    member_created_later(store).await;
+    deletion_cascades(dyn_store).await;
+    tenant_isolation(dyn_store).await;
+    failed_writes_leave_nothing(dyn_store).await;
 }
 
 fn tenant(name: &str) -> String {
@@ -46,6 +89,19 @@ fn user(name: &str) -> Value {
 
 fn group(name: &str, members: &[&str]) -> Value {
     let members: Vec<Value> = members.iter().map(|m| json!({ "value": m })).collect();
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": name,
+        "members": members,
+    })
+}
+
+/// Groups with members given as (value, type) pairs.
+fn typed_group(name: &str, members: &[(&str, &str)]) -> Value {
+    let members: Vec<Value> = members
+        .iter()
+        .map(|(v, t)| json!({ "value": v, "type": t }))
+        .collect();
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
         "displayName": name,
@@ -531,7 +587,7 @@ pub async fn scan_keyset(store: &dyn ResourceStore) {
     assert_eq!(ids(&next), vec![late.id]);
 }
 
-/// Members: validation, de-duplication, display, type, groups on users.
+/// Members: de-duplication, display, type, groups on users.
 pub async fn members(store: &dyn ResourceStore) {
     let t = tenant("members");
     let mut u1 = user("u1");
@@ -695,35 +751,90 @@ pub async fn members(store: &dyn ResourceStore) {
     assert_eq!(with_groups, vec!["u2"]);
 }
 
-/// An unknown member (or one of another tenant) fails the whole write.
-pub async fn member_validation_is_atomic(store: &dyn ResourceStore) {
-    let t = tenant("invalid");
-    let other = tenant("invalid-other");
+/// Members that do not exist (unknown ids, ids of another tenant) are
+/// accepted and listed with their type and without display; only an entry
+/// without a string value fails the write, and then nothing is written.
+pub async fn dangling_members(store: &dyn ResourceStore) {
+    let t = tenant("dangling");
+    let other = tenant("dangling-other");
     let u = store.create(&t, User, user("real")).await.expect("user");
     let foreign = store
         .create(&other, User, user("foreign"))
         .await
         .expect("foreign");
 
-    let mut data = group("Bad", &[&u.id, "ghost"]);
-    data["externalId"] = json!("bad-group");
-    match store.create(&t, Group, data).await {
-        Err(StoreError::InvalidMember(id)) => assert_eq!(id, "ghost"),
-        other => panic!("unknown member: {other:?}"),
-    }
-    match store.create(&t, Group, group("Bad", &[&foreign.id])).await {
-        Err(StoreError::InvalidMember(id)) => assert_eq!(id, foreign.id),
-        other => panic!("member of another tenant: {other:?}"),
-    }
+    let mut data = typed_group(
+        "Mixed",
+        &[
+            (&u.id, "Group"),
+            ("ghost", "group"),
+            ("phantom", "Robot"),
+            (&foreign.id, "User"),
+        ],
+    );
+    data["members"]
+        .as_array_mut()
+        .expect("members")
+        .push(json!({"value": "untyped"}));
+    data["members"]
+        .as_array_mut()
+        .expect("members")
+        .push(json!({"value": "ghost", "type": "User"}));
+    let g = store
+        .create(&t, Group, data)
+        .await
+        .expect("dangling accepted");
+    assert!(g.data.get("members").is_none());
+    let full = get(store, &t, Group, &g.id).await;
+    let members = full.data["members"].as_array().expect("members").clone();
+    assert_eq!(members.len(), 5, "duplicates collapsed: {members:?}");
+    // The existing member first (in resource order), then the others by id.
     assert_eq!(
-        store.count(&t, Group).await.expect("count"),
-        0,
-        "nothing written"
+        members[0],
+        json!({"value": u.id, "display": "real", "type": "User"}),
+        "an existing member's kind wins over the client's type"
+    );
+    let find = |id: &str| {
+        members
+            .iter()
+            .find(|m| m["value"] == id)
+            .unwrap_or_else(|| panic!("member {id} in {members:?}"))
+            .clone()
+    };
+    assert_eq!(
+        find("ghost"),
+        json!({"value": "ghost", "type": "Group"}),
+        "type is canonical, first occurrence wins"
+    );
+    assert_eq!(find("phantom"), json!({"value": "phantom", "type": "User"}));
+    assert_eq!(find("untyped"), json!({"value": "untyped", "type": "User"}));
+    assert_eq!(
+        find(&foreign.id),
+        json!({"value": foreign.id, "type": "User"}),
+        "another tenant's resource is not shown"
+    );
+    assert_eq!(
+        get(store, &t, User, &u.id).await.data["groups"],
+        json!([{"value": g.id, "display": "Mixed", "type": "direct"}])
     );
     assert!(
-        list_all(store, &t, Group, Some(&eq(ExternalId, "bad-group")))
+        get(store, &other, User, &foreign.id)
             .await
-            .is_empty()
+            .data
+            .get("groups")
+            .is_none(),
+        "a group of another tenant is not listed"
+    );
+
+    // Replace keeps accepting them.
+    let r = store
+        .replace(&t, Group, &g.id, group("Mixed", &["ghost"]), Some(1))
+        .await
+        .expect("replace with dangling");
+    assert_eq!(r.version, 2);
+    assert_eq!(
+        get(store, &t, Group, &g.id).await.data["members"],
+        json!([{"value": "ghost", "type": "User"}])
     );
     assert!(get(store, &t, User, &u.id)
         .await
@@ -731,31 +842,147 @@ pub async fn member_validation_is_atomic(store: &dyn ResourceStore) {
         .get("groups")
         .is_none());
 
-    let g = store
-        .create(&t, Group, group("Good", &[&u.id]))
-        .await
-        .expect("good");
-    match store
-        .replace(&t, Group, &g.id, group("Changed", &["ghost"]), None)
-        .await
-    {
-        Err(StoreError::InvalidMember(id)) => assert_eq!(id, "ghost"),
-        other => panic!("replace with unknown member: {other:?}"),
+    // A member entry without a string value fails the whole write.
+    for bad_member in [
+        json!({"display": "no value"}),
+        json!({"value": 7}),
+        json!({"value": null, "type": "User"}),
+        json!("just-a-string"),
+    ] {
+        let mut bad = group("Bad", &[&u.id, "ghost"]);
+        bad["externalId"] = json!("bad-group");
+        bad["members"]
+            .as_array_mut()
+            .expect("members")
+            .push(bad_member.clone());
+        match store.create(&t, Group, bad.clone()).await {
+            Err(StoreError::InvalidMember(entry)) => {
+                assert_eq!(entry, bad_member.to_string())
+            }
+            other => panic!("member {bad_member}: {other:?}"),
+        }
+        match store.replace(&t, Group, &g.id, bad, None).await {
+            Err(StoreError::InvalidMember(_)) => {}
+            other => panic!("replace with member {bad_member}: {other:?}"),
+        }
     }
+    assert_eq!(store.count(&t, Group).await.expect("count"), 1);
+    assert!(
+        list_all(store, &t, Group, Some(&eq(ExternalId, "bad-group")))
+            .await
+            .is_empty(),
+        "nothing written"
+    );
     let after = get(store, &t, Group, &g.id).await;
-    assert_eq!(after.version, 1);
-    assert_eq!(after.data["displayName"], "Good");
+    assert_eq!(after.version, 2);
     assert_eq!(
         after.data["members"],
-        json!([{"value": u.id, "display": "real", "type": "User"}])
+        json!([{"value": "ghost", "type": "User"}])
+    );
+    assert!(get(store, &t, User, &u.id)
+        .await
+        .data
+        .get("groups")
+        .is_none());
+}
+
+/// A group written before its member exists shows the member once it is
+/// created, and the member lists the group; deleting it leaves the group.
+pub async fn member_created_later<S: ConformanceStore>(store: &S) {
+    let t = tenant("later");
+    let other = tenant("later-other");
+    let dyn_store: &dyn ResourceStore = store;
+    let later_user = uuid::Uuid::new_v4().to_string();
+    let later_group = uuid::Uuid::new_v4().to_string();
+    let g = store
+        .create(
+            &t,
+            Group,
+            typed_group("Early", &[(&later_user, "Group"), (&later_group, "")]),
+        )
+        .await
+        .expect("group first");
+    let by_value = |v: Value| {
+        let mut items = v.as_array().cloned().unwrap_or_default();
+        items.sort_by_key(|m| m["value"].as_str().map(str::to_string));
+        items
+    };
+    assert_eq!(
+        by_value(get(dyn_store, &t, Group, &g.id).await.data["members"].clone()),
+        by_value(json!([
+            {"value": later_user, "type": "Group"},
+            {"value": later_group, "type": "User"},
+        ]))
     );
 
-    // A member entry without a string value is invalid too.
-    let bad = json!({"displayName": "x", "members": [{"display": "no value"}]});
-    assert!(matches!(
-        store.create(&t, Group, bad).await,
-        Err(StoreError::InvalidMember(_))
-    ));
+    // The same ids in another tenant resolve nothing here.
+    store
+        .create_with_id(&other, User, &later_user, user("elsewhere"))
+        .await
+        .expect("other tenant");
+    let still = get(dyn_store, &t, Group, &g.id).await;
+    assert!(
+        still.data["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .all(|m| m.get("display").is_none()),
+        "{still:?}"
+    );
+    assert!(get(dyn_store, &other, User, &later_user)
+        .await
+        .data
+        .get("groups")
+        .is_none());
+
+    let mut data = user("late");
+    data["displayName"] = json!("Late Comer");
+    store
+        .create_with_id(&t, User, &later_user, data)
+        .await
+        .expect("user later");
+    store
+        .create_with_id(&t, Group, &later_group, group("Late Group", &[]))
+        .await
+        .expect("group later");
+    let members = get(dyn_store, &t, Group, &g.id).await.data["members"].clone();
+    let mut members = members.as_array().expect("members").clone();
+    members.sort_by_key(|m| m["display"].as_str().map(str::to_string));
+    assert_eq!(
+        members,
+        vec![
+            json!({"value": later_user, "display": "Late Comer", "type": "User"}),
+            json!({"value": later_group, "display": "Late Group", "type": "Group"}),
+        ],
+        "the resource's kind wins over the type written"
+    );
+    assert_eq!(
+        get(dyn_store, &t, User, &later_user).await.data["groups"],
+        json!([{"value": g.id, "display": "Early", "type": "direct"}])
+    );
+    let (_, page) = store
+        .list(
+            &t,
+            User,
+            Some(&eq(Id, &later_user)),
+            0,
+            10,
+            ReadOptions::ALL,
+        )
+        .await
+        .expect("list");
+    assert_eq!(page[0].data["groups"][0]["value"], json!(g.id));
+
+    // Deleting it removes the membership here, not the other tenant's user.
+    store
+        .delete(&t, User, &later_user, None)
+        .await
+        .expect("delete");
+    assert_eq!(
+        get(dyn_store, &t, Group, &g.id).await.data["members"],
+        json!([{"value": later_group, "display": "Late Group", "type": "Group"}])
+    );
+    get(dyn_store, &other, User, &later_user).await;
 }
 
 /// Deleting a user or group removes its memberships.
@@ -890,6 +1117,55 @@ pub async fn tenant_isolation(store: &dyn ResourceStore) {
         .expect("scan");
     assert_eq!(ids(&scanned), vec![ub.id.clone()]);
     assert_eq!(get(store, &a, User, &ua.id).await.data["userName"], "same");
+
+    // A group of b listing a's ids: neither display nor kind come from a,
+    // and a's user does not list b's group.
+    let gb = store
+        .create(&b, Group, group("GB", &[&ua.id, &ga.id, &ub.id]))
+        .await
+        .expect("gb");
+    let members = get(store, &b, Group, &gb.id).await.data["members"].clone();
+    assert_eq!(
+        members[0],
+        json!({"value": ub.id, "display": "same", "type": "User"})
+    );
+    let mut rest = members.as_array().expect("members")[1..].to_vec();
+    rest.sort_by_key(|m| m["value"].as_str().map(str::to_string));
+    let mut want = vec![
+        json!({"value": ua.id, "type": "User"}),
+        json!({"value": ga.id, "type": "User"}),
+    ];
+    want.sort_by_key(|m| m["value"].as_str().map(str::to_string));
+    assert_eq!(rest, want);
+    assert_eq!(
+        get(store, &a, User, &ua.id).await.data["groups"],
+        json!([{"value": ga.id, "display": "G", "type": "direct"}])
+    );
+    assert_eq!(
+        get(store, &b, User, &ub.id).await.data["groups"],
+        json!([{"value": gb.id, "display": "GB", "type": "direct"}])
+    );
+    // Deleting a's user leaves b's group alone (and the other way round).
+    store
+        .delete(&a, User, &ua.id, None)
+        .await
+        .expect("delete ua");
+    assert_eq!(get(store, &b, Group, &gb.id).await.data["members"], members);
+    assert!(get(store, &a, Group, &ga.id)
+        .await
+        .data
+        .get("members")
+        .is_none());
+    store
+        .delete(&b, User, &ub.id, None)
+        .await
+        .expect("delete ub");
+    assert_eq!(
+        get(store, &b, Group, &gb.id).await.data["members"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
 }
 
 /// A write that fails (uniqueness) leaves no index rows behind.

@@ -6,8 +6,14 @@
 //! columns, and keeps group membership in a table of its own so that
 //! `members` (on groups) and `groups` (on users) always reflect the current
 //! state of the referenced resources.
+//!
+//! Members are kept by id and need not exist (RFC 7644 §3.5.2 does not ask
+//! servers to check them, and provisioning flows add a member before creating
+//! it): a member that exists in the group's tenant is shown with its display,
+//! one that does not is listed with the type it was written with. Members are
+//! joined by id on read, so a member created later resolves by itself.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -33,6 +39,17 @@ impl ResourceKind {
         match self {
             ResourceKind::User => "User",
             ResourceKind::Group => "Group",
+        }
+    }
+
+    /// A client-given `members[].type`: "User" or "Group" in any case.
+    fn from_member_type(s: &str) -> Option<Self> {
+        if s.eq_ignore_ascii_case("User") {
+            Some(ResourceKind::User)
+        } else if s.eq_ignore_ascii_case("Group") {
+            Some(ResourceKind::Group)
+        } else {
+            None
         }
     }
 
@@ -69,7 +86,8 @@ pub struct StoredResource {
 /// What to attach on read.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReadOptions {
-    /// Groups: attach `members: [{value, display, type}]`.
+    /// Groups: attach `members: [{value, display, type}]` (`display` only for
+    /// members that exist in the tenant).
     pub with_members: bool,
     /// Users: attach `groups: [{value, display, type: "direct"}]`.
     pub with_groups: bool,
@@ -119,7 +137,8 @@ pub enum StoreError {
     PreconditionFailed { current_version: i64 },
     #[error("{0} is already taken")]
     Uniqueness(String),
-    #[error("member {0:?} does not exist")]
+    /// A `members` entry without a string `value` (the entry as JSON).
+    #[error("member entry {0} has no \"value\"")]
     InvalidMember(String),
     #[error("store backend error: {0}")]
     Backend(String),
@@ -225,8 +244,68 @@ pub(crate) struct Prepared {
     pub display_name: Option<String>,
     pub display: Option<String>,
     pub emails: Vec<String>,
-    /// Groups only: member ids, duplicates collapsed, first occurrence order.
-    pub members: Option<Vec<String>>,
+    /// Groups only: members, duplicates collapsed, first occurrence order.
+    pub members: Option<Vec<MemberRef>>,
+}
+
+/// A group member as written, before the store looks the id up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MemberRef {
+    pub id: String,
+    /// The type stored when no resource of the tenant has this id: the
+    /// client's `type` when it is "User" or "Group", else User. A resource
+    /// that exists decides its own type.
+    pub fallback_kind: ResourceKind,
+}
+
+/// Member ids and fallback types as two parallel lists, for binding.
+pub(crate) fn member_columns(members: &[MemberRef]) -> (Vec<String>, Vec<&'static str>) {
+    members
+        .iter()
+        .map(|m| (m.id.clone(), m.fallback_kind.as_str()))
+        .unzip()
+}
+
+/// The `members` of a group as [`MemberRef`]s. Only an entry without a
+/// string `value` is refused; ids are not checked here (nor anywhere).
+fn parse_members(members_json: Option<Value>) -> Result<Vec<MemberRef>, StoreError> {
+    let items = match members_json {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        // A single entry, as the server's normalisation accepts one.
+        Some(single) => vec![single],
+    };
+    let mut position: HashMap<String, usize> = HashMap::new();
+    // (id, client-given type) in first occurrence order.
+    let mut out: Vec<(String, Option<ResourceKind>)> = Vec::new();
+    for item in items {
+        let Some(id) = item.get("value").and_then(Value::as_str) else {
+            return Err(StoreError::InvalidMember(item.to_string()));
+        };
+        let given = item
+            .get("type")
+            .and_then(Value::as_str)
+            .and_then(ResourceKind::from_member_type);
+        match position.get(id) {
+            // A duplicate may carry the type the first occurrence lacked.
+            Some(&i) => {
+                if let Some(first) = out.get_mut(i) {
+                    first.1 = first.1.or(given);
+                }
+            }
+            None => {
+                position.insert(id.to_string(), out.len());
+                out.push((id.to_string(), given));
+            }
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|(id, given)| MemberRef {
+            id,
+            fallback_kind: given.unwrap_or(ResourceKind::User),
+        })
+        .collect())
 }
 
 fn str_attr<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
@@ -248,34 +327,7 @@ pub(crate) fn prepare(kind: ResourceKind, data: Value) -> Result<Prepared, Store
 
     let members = match kind {
         ResourceKind::User => None,
-        ResourceKind::Group => {
-            let mut seen = HashSet::new();
-            let mut ids = Vec::new();
-            match members_json {
-                None | Some(Value::Null) => {}
-                Some(Value::Array(items)) => {
-                    for item in items {
-                        let value = match &item {
-                            Value::Object(m) => m.get("value").cloned(),
-                            _ => None,
-                        };
-                        match value {
-                            Some(Value::String(id)) => {
-                                if seen.insert(id.clone()) {
-                                    ids.push(id);
-                                }
-                            }
-                            Some(other) => {
-                                return Err(StoreError::InvalidMember(other.to_string()))
-                            }
-                            None => return Err(StoreError::InvalidMember(item.to_string())),
-                        }
-                    }
-                }
-                Some(other) => return Err(StoreError::InvalidMember(other.to_string())),
-            }
-            Some(ids)
-        }
+        ResourceKind::Group => Some(parse_members(members_json)?),
     };
 
     let user_name = match kind {

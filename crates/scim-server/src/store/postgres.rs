@@ -12,9 +12,9 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::Row;
 
 use super::{
-    attach, clamp_i64, now_timestamp, parse_data, prepare, reference, where_clause, Prepared,
-    ReadOptions, ResourceKind, ResourceStore, SqlArgs, StoreError, StoredResource,
-    RESOURCE_COLUMNS,
+    attach, clamp_i64, member_columns, now_timestamp, parse_data, prepare, reference, where_clause,
+    MemberRef, Prepared, ReadOptions, ResourceKind, ResourceStore, SqlArgs, StoreError,
+    StoredResource, RESOURCE_COLUMNS,
 };
 
 const POOL_SIZE: u32 = 16;
@@ -80,9 +80,15 @@ fn resource_from_row(row: &PgRow) -> Result<StoredResource, StoreError> {
     })
 }
 
-/// Attaches `members` (groups) and `groups` (users) as `opts` asks.
+/// Removes id `$1` from every group of tenant `$2`.
+const REMOVE_MEMBERSHIPS: &str = "DELETE FROM members m WHERE m.member_id = $1 \
+     AND EXISTS (SELECT 1 FROM resources g WHERE g.seq = m.group_seq AND g.tenant = $2)";
+
+/// Attaches `members` (groups) and `groups` (users) as `opts` asks. All
+/// `resources` are of `tenant`.
 async fn attach_refs(
     conn: &mut PgConnection,
+    tenant: &str,
     resources: &mut [StoredResource],
     opts: ReadOptions,
 ) -> Result<(), StoreError> {
@@ -91,21 +97,25 @@ async fn attach_refs(
         .filter(|r| r.kind == ResourceKind::Group && opts.with_members)
         .map(|r| r.seq)
         .collect();
-    let users: Vec<i64> = resources
+    let users: HashMap<&str, i64> = resources
         .iter()
         .filter(|r| r.kind == ResourceKind::User && opts.with_groups)
-        .map(|r| r.seq)
+        .map(|r| (r.id.as_str(), r.seq))
         .collect();
     let mut refs: HashMap<i64, Vec<Value>> = HashMap::new();
     if !groups.is_empty() {
+        // Every stored member, with the display and kind of the resource of
+        // that id when it exists in the tenant, else its stored type.
         let rows = sqlx::query(
-            "SELECT m.group_seq AS owner, r.id, r.kind, r.display \
+            "SELECT m.group_seq AS owner, m.member_id AS id, \
+             COALESCE(r.kind, m.member_type) AS kind, r.display \
              FROM members m \
-             JOIN resources r ON r.seq = m.member_seq \
+             LEFT JOIN resources r ON r.tenant = $2 AND r.id = m.member_id \
              WHERE m.group_seq = ANY($1) \
-             ORDER BY m.group_seq, r.seq",
+             ORDER BY m.group_seq, r.seq NULLS LAST, m.member_id",
         )
         .bind(&groups[..])
+        .bind(tenant)
         .fetch_all(&mut *conn)
         .await?;
         for row in rows {
@@ -120,24 +130,28 @@ async fn attach_refs(
         }
     }
     if !users.is_empty() {
+        let ids: Vec<&str> = users.keys().copied().collect();
         let rows = sqlx::query(
-            "SELECT m.member_seq AS owner, g.id, g.display \
+            "SELECT m.member_id AS owner, g.id, g.display \
              FROM members m \
              JOIN resources g ON g.seq = m.group_seq \
-             WHERE m.member_seq = ANY($1) \
-             ORDER BY m.member_seq, g.seq",
+             WHERE m.member_id = ANY($1) AND g.tenant = $2 \
+             ORDER BY m.member_id, g.seq",
         )
-        .bind(&users[..])
+        .bind(&ids[..])
+        .bind(tenant)
         .fetch_all(&mut *conn)
         .await?;
         for row in rows {
-            refs.entry(row.try_get("owner")?)
-                .or_default()
-                .push(reference(
-                    row.try_get("id")?,
-                    row.try_get("display")?,
-                    "direct",
-                ));
+            let owner: String = row.try_get("owner")?;
+            let Some(&seq) = users.get(owner.as_str()) else {
+                continue;
+            };
+            refs.entry(seq).or_default().push(reference(
+                row.try_get("id")?,
+                row.try_get("display")?,
+                "direct",
+            ));
         }
     }
     for r in resources.iter_mut() {
@@ -173,38 +187,31 @@ async fn write_emails(
     Ok(())
 }
 
-/// Validates the member ids (all must exist in the tenant) and writes the
-/// member rows of group `seq`.
+/// Writes the member rows of group `seq`. Ids need not exist; each row's
+/// type is the kind of the tenant's resource with that id, if any, else the
+/// member's fallback type.
 async fn write_members(
     conn: &mut PgConnection,
     tenant: &str,
     seq: i64,
-    members: &[String],
+    members: &[MemberRef],
 ) -> Result<(), StoreError> {
     if members.is_empty() {
         return Ok(());
     }
-    let rows = sqlx::query(
-        "SELECT u.id, r.seq FROM unnest($1::text[]) WITH ORDINALITY AS u(id, ord) \
-         LEFT JOIN resources r ON r.tenant = $2 AND r.id = u.id \
-         ORDER BY u.ord",
+    let (ids, fallbacks) = member_columns(members);
+    sqlx::query(
+        "INSERT INTO members (group_seq, member_id, member_type) \
+         SELECT $1, u.id, COALESCE(r.kind, u.fallback) \
+         FROM unnest($2::text[], $3::text[]) AS u(id, fallback) \
+         LEFT JOIN resources r ON r.tenant = $4 AND r.id = u.id",
     )
-    .bind(members)
+    .bind(seq)
+    .bind(&ids[..])
+    .bind(&fallbacks[..])
     .bind(tenant)
-    .fetch_all(&mut *conn)
+    .execute(&mut *conn)
     .await?;
-    let mut seqs = Vec::with_capacity(rows.len());
-    for row in rows {
-        match row.try_get::<Option<i64>, _>("seq")? {
-            Some(s) => seqs.push(s),
-            None => return Err(StoreError::InvalidMember(row.try_get("id")?)),
-        }
-    }
-    sqlx::query("INSERT INTO members (group_seq, member_seq) SELECT $1, unnest($2::bigint[])")
-        .bind(seq)
-        .bind(&seqs[..])
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
 
@@ -230,42 +237,16 @@ async fn current_version(
 }
 
 impl PostgresStore {
-    async fn fetch_page(
-        conn: &mut PgConnection,
-        sql: &str,
-        args: &SqlArgs,
-        ints: &[i64],
-        opts: ReadOptions,
-    ) -> Result<Vec<StoredResource>, StoreError> {
-        let mut q = sqlx::query(sql);
-        for t in &args.texts {
-            q = q.bind(t.as_str());
-        }
-        for i in ints {
-            q = q.bind(*i);
-        }
-        let rows = q.fetch_all(&mut *conn).await?;
-        let mut out = rows
-            .iter()
-            .map(resource_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        if opts.with_members || opts.with_groups {
-            attach_refs(conn, &mut out, opts).await?;
-        }
-        Ok(out)
-    }
-}
-
-#[async_trait]
-impl ResourceStore for PostgresStore {
-    async fn create(
+    /// Stores a new resource under `id` (create's body; the conformance suite
+    /// also uses it to create a resource whose id a group already lists).
+    pub(super) async fn insert(
         &self,
         tenant: &str,
         kind: ResourceKind,
+        id: String,
         data: Value,
     ) -> Result<StoredResource, StoreError> {
         let p = prepare(kind, data)?;
-        let id = uuid::Uuid::new_v4().to_string();
         let now = now_timestamp()?;
         let mut tx = self.pool.begin().await?;
         let seq: i64 = sqlx::query_scalar(
@@ -299,6 +280,47 @@ impl ResourceStore for PostgresStore {
             seq,
         })
     }
+}
+
+impl PostgresStore {
+    async fn fetch_page(
+        conn: &mut PgConnection,
+        tenant: &str,
+        sql: &str,
+        args: &SqlArgs,
+        ints: &[i64],
+        opts: ReadOptions,
+    ) -> Result<Vec<StoredResource>, StoreError> {
+        let mut q = sqlx::query(sql);
+        for t in &args.texts {
+            q = q.bind(t.as_str());
+        }
+        for i in ints {
+            q = q.bind(*i);
+        }
+        let rows = q.fetch_all(&mut *conn).await?;
+        let mut out = rows
+            .iter()
+            .map(resource_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        if opts.with_members || opts.with_groups {
+            attach_refs(conn, tenant, &mut out, opts).await?;
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl ResourceStore for PostgresStore {
+    async fn create(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        data: Value,
+    ) -> Result<StoredResource, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        self.insert(tenant, kind, id, data).await
+    }
 
     async fn get(
         &self,
@@ -313,7 +335,7 @@ impl ResourceStore for PostgresStore {
         );
         let mut args = SqlArgs::new(tenant, kind);
         args.push(id.to_string());
-        let mut page = Self::fetch_page(&mut conn, &sql, &args, &[], opts).await?;
+        let mut page = Self::fetch_page(&mut conn, tenant, &sql, &args, &[], opts).await?;
         page.pop().ok_or(StoreError::NotFound)
     }
 
@@ -384,7 +406,8 @@ impl ResourceStore for PostgresStore {
         expected_version: Option<i64>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        // Emails and memberships (both directions) go with it: ON DELETE CASCADE.
+        // Its emails, and its own member rows if it is a group, go with it:
+        // ON DELETE CASCADE.
         let done = sqlx::query(
             "DELETE FROM resources WHERE tenant = $1 AND kind = $2 AND id = $3 \
              AND ($4::bigint IS NULL OR version = $4)",
@@ -398,6 +421,12 @@ impl ResourceStore for PostgresStore {
         if done.rows_affected() == 0 {
             return Err(current_version(&mut tx, tenant, kind, id).await?);
         }
+        // Members are kept by id, without a foreign key: leave the groups.
+        sqlx::query(REMOVE_MEMBERSHIPS)
+            .bind(id)
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -434,6 +463,7 @@ impl ResourceStore for PostgresStore {
             );
             Self::fetch_page(
                 &mut tx,
+                tenant,
                 &sql,
                 &args,
                 &[clamp_i64(limit), clamp_i64(offset)],
@@ -465,8 +495,15 @@ impl ResourceStore for PostgresStore {
             args.next_placeholder(1)
         );
         let mut tx = self.pool.begin().await?;
-        let page =
-            Self::fetch_page(&mut tx, &sql, &args, &[after_seq, clamp_i64(limit)], opts).await?;
+        let page = Self::fetch_page(
+            &mut tx,
+            tenant,
+            &sql,
+            &args,
+            &[after_seq, clamp_i64(limit)],
+            opts,
+        )
+        .await?;
         tx.commit().await?;
         Ok(page)
     }

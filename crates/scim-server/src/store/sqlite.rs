@@ -17,8 +17,8 @@ use sqlx::sqlite::{
 use sqlx::Row;
 
 use super::{
-    attach, clamp_i64, now_timestamp, parse_data, prepare, reference, where_clause, Prepared,
-    ReadOptions, ResourceKind, ResourceStore, SqlArgs, StoreError, StoredResource,
+    attach, clamp_i64, now_timestamp, parse_data, prepare, reference, where_clause, MemberRef,
+    Prepared, ReadOptions, ResourceKind, ResourceStore, SqlArgs, StoreError, StoredResource,
     RESOURCE_COLUMNS,
 };
 
@@ -95,14 +95,43 @@ impl SqliteStore {
             q = q.bind(t.as_str());
         }
         let rows = q.bind(100_i64).bind(0_i64).fetch_all(&self.read).await?;
-        let mut out = String::new();
-        for row in rows {
-            let detail: String = row.try_get("detail")?;
-            out.push_str(&detail);
-            out.push('\n');
-        }
-        Ok(out)
+        plan_text(&rows)
     }
+
+    /// `EXPLAIN QUERY PLAN` of the membership queries: members of groups,
+    /// groups of users, and the clean-up when a resource is deleted; for
+    /// tests that check they are answered from indexes.
+    pub async fn explain_memberships(&self, tenant: &str) -> Result<Vec<String>, StoreError> {
+        let mut plans = Vec::new();
+        for (sql, list) in [
+            (MEMBERS_OF_GROUPS, "[1, 2]"),
+            (GROUPS_OF_USERS, "[\"a\", \"b\"]"),
+        ] {
+            let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .bind(list)
+                .bind(tenant)
+                .fetch_all(&self.read)
+                .await?;
+            plans.push(plan_text(&rows)?);
+        }
+        let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {REMOVE_MEMBERSHIPS}"))
+            .bind("a")
+            .bind(tenant)
+            .fetch_all(&self.read)
+            .await?;
+        plans.push(plan_text(&rows)?);
+        Ok(plans)
+    }
+}
+
+fn plan_text(rows: &[SqliteRow]) -> Result<String, StoreError> {
+    let mut out = String::new();
+    for row in rows {
+        let detail: String = row.try_get("detail")?;
+        out.push_str(&detail);
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 fn resource_from_row(row: &SqliteRow) -> Result<StoredResource, StoreError> {
@@ -123,9 +152,33 @@ fn seqs_json(seqs: &[i64]) -> Result<String, StoreError> {
     serde_json::to_string(seqs).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
-/// Attaches `members` (groups) and `groups` (users) as `opts` asks.
+/// Members of the groups whose seqs are in JSON array `$1`, in tenant `$2`:
+/// every stored member, with the display and kind of the resource of that id
+/// when it exists in the tenant, else its stored type.
+const MEMBERS_OF_GROUPS: &str = "SELECT m.group_seq AS owner, m.member_id AS id, \
+     COALESCE(r.kind, m.member_type) AS kind, r.display \
+     FROM json_each($1) j \
+     JOIN members m ON m.group_seq = j.value \
+     LEFT JOIN resources r ON r.tenant = $2 AND r.id = m.member_id \
+     ORDER BY m.group_seq, r.seq NULLS LAST, m.member_id";
+
+/// Groups of tenant `$2` that list the ids in JSON array `$1` as members.
+const GROUPS_OF_USERS: &str = "SELECT m.member_id AS owner, g.id, g.display \
+     FROM json_each($1) j \
+     JOIN members m ON m.member_id = j.value \
+     JOIN resources g ON g.seq = m.group_seq \
+     WHERE g.tenant = $2 \
+     ORDER BY m.member_id, g.seq";
+
+/// Removes id `$1` from every group of tenant `$2`.
+const REMOVE_MEMBERSHIPS: &str = "DELETE FROM members WHERE member_id = $1 \
+     AND EXISTS (SELECT 1 FROM resources g WHERE g.seq = members.group_seq AND g.tenant = $2)";
+
+/// Attaches `members` (groups) and `groups` (users) as `opts` asks. All
+/// `resources` are of `tenant`.
 async fn attach_refs(
     conn: &mut SqliteConnection,
+    tenant: &str,
     resources: &mut [StoredResource],
     opts: ReadOptions,
 ) -> Result<(), StoreError> {
@@ -134,23 +187,18 @@ async fn attach_refs(
         .filter(|r| r.kind == ResourceKind::Group && opts.with_members)
         .map(|r| r.seq)
         .collect();
-    let users: Vec<i64> = resources
+    let users: HashMap<&str, i64> = resources
         .iter()
         .filter(|r| r.kind == ResourceKind::User && opts.with_groups)
-        .map(|r| r.seq)
+        .map(|r| (r.id.as_str(), r.seq))
         .collect();
     let mut refs: HashMap<i64, Vec<Value>> = HashMap::new();
     if !groups.is_empty() {
-        let rows = sqlx::query(
-            "SELECT m.group_seq AS owner, r.id, r.kind, r.display \
-             FROM json_each($1) j \
-             JOIN members m ON m.group_seq = j.value \
-             JOIN resources r ON r.seq = m.member_seq \
-             ORDER BY m.group_seq, r.seq",
-        )
-        .bind(seqs_json(&groups)?)
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows = sqlx::query(MEMBERS_OF_GROUPS)
+            .bind(seqs_json(&groups)?)
+            .bind(tenant)
+            .fetch_all(&mut *conn)
+            .await?;
         for row in rows {
             let kind: String = row.try_get("kind")?;
             refs.entry(row.try_get("owner")?)
@@ -163,24 +211,23 @@ async fn attach_refs(
         }
     }
     if !users.is_empty() {
-        let rows = sqlx::query(
-            "SELECT m.member_seq AS owner, g.id, g.display \
-             FROM json_each($1) j \
-             JOIN members m ON m.member_seq = j.value \
-             JOIN resources g ON g.seq = m.group_seq \
-             ORDER BY m.member_seq, g.seq",
-        )
-        .bind(seqs_json(&users)?)
-        .fetch_all(&mut *conn)
-        .await?;
+        let ids: Vec<&str> = users.keys().copied().collect();
+        let ids = serde_json::to_string(&ids).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let rows = sqlx::query(GROUPS_OF_USERS)
+            .bind(ids)
+            .bind(tenant)
+            .fetch_all(&mut *conn)
+            .await?;
         for row in rows {
-            refs.entry(row.try_get("owner")?)
-                .or_default()
-                .push(reference(
-                    row.try_get("id")?,
-                    row.try_get("display")?,
-                    "direct",
-                ));
+            let owner: String = row.try_get("owner")?;
+            let Some(&seq) = users.get(owner.as_str()) else {
+                continue;
+            };
+            refs.entry(seq).or_default().push(reference(
+                row.try_get("id")?,
+                row.try_get("display")?,
+                "direct",
+            ));
         }
     }
     for r in resources.iter_mut() {
@@ -218,39 +265,33 @@ async fn write_emails(
     Ok(())
 }
 
-/// Validates the member ids (all must exist in the tenant) and writes the
-/// member rows of group `seq`.
+/// Writes the member rows of group `seq`. Ids need not exist; each row's
+/// type is the kind of the tenant's resource with that id, if any, else the
+/// member's fallback type.
 async fn write_members(
     conn: &mut SqliteConnection,
     tenant: &str,
     seq: i64,
-    members: &[String],
+    members: &[MemberRef],
 ) -> Result<(), StoreError> {
     if members.is_empty() {
         return Ok(());
     }
-    let ids = serde_json::to_string(members).map_err(|e| StoreError::Backend(e.to_string()))?;
-    let rows = sqlx::query(
-        "SELECT j.value AS id, r.seq AS seq FROM json_each($1) j \
-         LEFT JOIN resources r ON r.tenant = $2 AND r.id = j.value \
-         ORDER BY j.key",
-    )
-    .bind(&ids)
-    .bind(tenant)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut seqs = Vec::with_capacity(rows.len());
-    for row in rows {
-        match row.try_get::<Option<i64>, _>("seq")? {
-            Some(s) => seqs.push(s),
-            None => return Err(StoreError::InvalidMember(row.try_get("id")?)),
-        }
-    }
+    let pairs: Vec<(&str, &str)> = members
+        .iter()
+        .map(|m| (m.id.as_str(), m.fallback_kind.as_str()))
+        .collect();
+    let pairs = serde_json::to_string(&pairs).map_err(|e| StoreError::Backend(e.to_string()))?;
     sqlx::query(
-        "INSERT INTO members (group_seq, member_seq) SELECT $1, j.value FROM json_each($2) j",
+        "INSERT INTO members (group_seq, member_id, member_type) \
+         SELECT $1, p.id, COALESCE(r.kind, p.fallback) \
+         FROM (SELECT json_extract(j.value, '$[0]') AS id, json_extract(j.value, '$[1]') AS fallback \
+               FROM json_each($2) j) p \
+         LEFT JOIN resources r ON r.tenant = $3 AND r.id = p.id",
     )
     .bind(seq)
-    .bind(seqs_json(&seqs)?)
+    .bind(pairs)
+    .bind(tenant)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -278,42 +319,16 @@ async fn current_version(
 }
 
 impl SqliteStore {
-    async fn fetch_page(
-        conn: &mut SqliteConnection,
-        sql: &str,
-        args: &SqlArgs,
-        ints: &[i64],
-        opts: ReadOptions,
-    ) -> Result<Vec<StoredResource>, StoreError> {
-        let mut q = sqlx::query(sql);
-        for t in &args.texts {
-            q = q.bind(t.as_str());
-        }
-        for i in ints {
-            q = q.bind(*i);
-        }
-        let rows = q.fetch_all(&mut *conn).await?;
-        let mut out = rows
-            .iter()
-            .map(resource_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        if opts.with_members || opts.with_groups {
-            attach_refs(conn, &mut out, opts).await?;
-        }
-        Ok(out)
-    }
-}
-
-#[async_trait]
-impl ResourceStore for SqliteStore {
-    async fn create(
+    /// Stores a new resource under `id` (create's body; the conformance suite
+    /// also uses it to create a resource whose id a group already lists).
+    pub(super) async fn insert(
         &self,
         tenant: &str,
         kind: ResourceKind,
+        id: String,
         data: Value,
     ) -> Result<StoredResource, StoreError> {
         let p = prepare(kind, data)?;
-        let id = uuid::Uuid::new_v4().to_string();
         let now = now_timestamp()?;
         let mut tx = self.write.begin().await?;
         let seq: i64 = sqlx::query_scalar(
@@ -347,6 +362,47 @@ impl ResourceStore for SqliteStore {
             seq,
         })
     }
+}
+
+impl SqliteStore {
+    async fn fetch_page(
+        conn: &mut SqliteConnection,
+        tenant: &str,
+        sql: &str,
+        args: &SqlArgs,
+        ints: &[i64],
+        opts: ReadOptions,
+    ) -> Result<Vec<StoredResource>, StoreError> {
+        let mut q = sqlx::query(sql);
+        for t in &args.texts {
+            q = q.bind(t.as_str());
+        }
+        for i in ints {
+            q = q.bind(*i);
+        }
+        let rows = q.fetch_all(&mut *conn).await?;
+        let mut out = rows
+            .iter()
+            .map(resource_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        if opts.with_members || opts.with_groups {
+            attach_refs(conn, tenant, &mut out, opts).await?;
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl ResourceStore for SqliteStore {
+    async fn create(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        data: Value,
+    ) -> Result<StoredResource, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        self.insert(tenant, kind, id, data).await
+    }
 
     async fn get(
         &self,
@@ -361,7 +417,7 @@ impl ResourceStore for SqliteStore {
         );
         let mut args = SqlArgs::new(tenant, kind);
         args.push(id.to_string());
-        let mut page = Self::fetch_page(&mut conn, &sql, &args, &[], opts).await?;
+        let mut page = Self::fetch_page(&mut conn, tenant, &sql, &args, &[], opts).await?;
         page.pop().ok_or(StoreError::NotFound)
     }
 
@@ -432,7 +488,8 @@ impl ResourceStore for SqliteStore {
         expected_version: Option<i64>,
     ) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
-        // Emails and memberships (both directions) go with it: ON DELETE CASCADE.
+        // Its emails, and its own member rows if it is a group, go with it:
+        // ON DELETE CASCADE.
         let done = sqlx::query(
             "DELETE FROM resources WHERE tenant = $1 AND kind = $2 AND id = $3 \
              AND ($4 IS NULL OR version = $4)",
@@ -446,6 +503,12 @@ impl ResourceStore for SqliteStore {
         if done.rows_affected() == 0 {
             return Err(current_version(&mut tx, tenant, kind, id).await?);
         }
+        // Members are kept by id, without a foreign key: leave the groups.
+        sqlx::query(REMOVE_MEMBERSHIPS)
+            .bind(id)
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -479,6 +542,7 @@ impl ResourceStore for SqliteStore {
             );
             Self::fetch_page(
                 &mut tx,
+                tenant,
                 &sql,
                 &args,
                 &[clamp_i64(limit), clamp_i64(offset)],
@@ -510,8 +574,15 @@ impl ResourceStore for SqliteStore {
             args.next_placeholder(1)
         );
         let mut tx = self.read.begin().await?;
-        let page =
-            Self::fetch_page(&mut tx, &sql, &args, &[after_seq, clamp_i64(limit)], opts).await?;
+        let page = Self::fetch_page(
+            &mut tx,
+            tenant,
+            &sql,
+            &args,
+            &[after_seq, clamp_i64(limit)],
+            opts,
+        )
+        .await?;
         tx.commit().await?;
         Ok(page)
     }

@@ -114,6 +114,52 @@ async fn sqlite_indexed_filters_use_indexes() {
     }
 }
 
+/// Members of groups, groups of users and the clean-up on delete are
+/// answered from indexes.
+#[tokio::test]
+async fn sqlite_membership_queries_use_indexes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open_sqlite(dir.path()).await.expect("open");
+    for i in 0..50 {
+        let u = store
+            .create(
+                "t",
+                ResourceKind::User,
+                json!({"userName": format!("u{i}")}),
+            )
+            .await
+            .expect("user");
+        let members = json!([{"value": u.id}, {"value": format!("ghost{i}")}]);
+        store
+            .create(
+                "t",
+                ResourceKind::Group,
+                json!({"displayName": format!("g{i}"), "members": members}),
+            )
+            .await
+            .expect("group");
+    }
+    for plan in store.explain_memberships("t").await.expect("explain") {
+        if std::env::var_os("STORE_PLANS").is_some() {
+            eprintln!("{plan}");
+        }
+        // Only the bound JSON list (`j`) is scanned; members and resources
+        // are searched by key.
+        let scans = plan
+            .lines()
+            .any(|l| l.starts_with("SCAN ") && !l.starts_with("SCAN j VIRTUAL TABLE"));
+        assert!(!scans, "scan in:\n{plan}");
+        assert!(
+            plan.contains("SEARCH m") || plan.contains("SEARCH members"),
+            "{plan}"
+        );
+        assert!(
+            plan.contains("members_member_id") || plan.contains("PRIMARY KEY (group_seq=?)"),
+            "{plan}"
+        );
+    }
+}
+
 /// Runs the conformance suite against PostgreSQL at `TEST_DATABASE_URL`, in a
 /// schema of its own that is dropped afterwards.
 #[tokio::test]
@@ -195,7 +241,59 @@ fn prepare_extracts_index_columns() {
         json!({"displayName": "G", "members": [{"value": "1"}, {"value": "2", "type": "User"}, {"value": "1"}]}),
     )
     .expect("prepare group");
-    assert_eq!(g.members, Some(vec!["1".to_string(), "2".to_string()]));
+    let member = |id: &str, fallback_kind| MemberRef {
+        id: id.to_string(),
+        fallback_kind,
+    };
+    assert_eq!(
+        g.members,
+        Some(vec![
+            member("1", ResourceKind::User),
+            member("2", ResourceKind::User)
+        ])
+    );
     assert!(g.data.get("members").is_none());
     assert!(g.user_name.is_none());
+}
+
+#[test]
+fn prepare_keeps_unknown_members_with_a_canonical_type() {
+    let g = prepare(
+        ResourceKind::Group,
+        json!({"members": [
+            {"value": "a", "type": "group"},
+            {"value": "b", "type": "Robot"},
+            {"value": "c"},
+            {"value": "c", "type": "GROUP"},
+            {"value": "a", "type": "User"},
+        ]}),
+    )
+    .expect("prepare");
+    let got: Vec<(String, ResourceKind)> = g
+        .members
+        .expect("members")
+        .into_iter()
+        .map(|m| (m.id, m.fallback_kind))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("a".to_string(), ResourceKind::Group),
+            ("b".to_string(), ResourceKind::User),
+            ("c".to_string(), ResourceKind::Group),
+        ]
+    );
+    let single =
+        prepare(ResourceKind::Group, json!({"members": {"value": "x"}})).expect("a single entry");
+    assert_eq!(single.members.map(|m| m.len()), Some(1));
+    for bad in [
+        json!([{"type": "User"}]),
+        json!([{"value": 1}]),
+        json!(["x"]),
+    ] {
+        match prepare(ResourceKind::Group, json!({ "members": bad })) {
+            Err(StoreError::InvalidMember(_)) => {}
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
 }
