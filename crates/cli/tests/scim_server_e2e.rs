@@ -5,8 +5,6 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-/// (method, path, body, expected status, expected scimType)
-
 #[tokio::test]
 async fn bad_requests_get_the_right_status_and_scim_type() {
     let server = Server::start(&["--max-body-bytes", "65536"]);
