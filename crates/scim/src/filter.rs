@@ -578,14 +578,17 @@ impl<'a> Parser<'a> {
             let sub_start = self.pos + 1;
             let end = scan_path_token(self.s, sub_start);
             let tok = self.s.get(sub_start..end).unwrap_or("");
-            if tok.is_empty() || tok.contains('.') || tok.contains(':') {
-                return Err(FilterError::new(
-                    "expected a sub-attribute name after \"].\"",
-                    sub_start,
-                ));
-            }
+            let sub = match parse_path_token(tok, sub_start) {
+                Ok(p) if !tok.is_empty() && p.urn.is_none() && p.sub.is_none() => p,
+                _ => {
+                    return Err(FilterError::new(
+                        "expected a sub-attribute name after \"].\"",
+                        sub_start,
+                    ))
+                }
+            };
             self.pos = end;
-            let condition = self.parse_condition(AttrPath::new(tok), tok)?;
+            let condition = self.parse_condition(sub, tok)?;
             return Ok(Filter::ValuePath {
                 attr,
                 filter: Box::new(Filter::And(Box::new(inner), Box::new(condition))),

@@ -501,3 +501,13 @@ fn invalid_paths() {
     assert_eq!(err("emails[type eq 1]").position, 6);
     assert_eq!(err("(").message, "expected an attribute name, found '('");
 }
+
+/// Found by `cargo fuzz run filter`: an invalid name after `].` must be refused, not printed
+/// into a filter that no longer parses.
+#[test]
+fn fuzz_regressions() {
+    let input = "ot\r\t[ge\n\new         2 \t\t].NN$$$33NNNzt\rgt\r-5";
+    if let Ok(f) = Filter::parse(input) {
+        assert_eq!(Filter::parse(&f.to_string()), Ok(f));
+    }
+}
