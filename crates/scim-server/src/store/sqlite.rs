@@ -146,7 +146,8 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
     }
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-         PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;",
+         PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY; \
+         PRAGMA mmap_size = 268435456;",
     )?;
     if read_only {
         conn.execute_batch("PRAGMA query_only = ON;")?;
