@@ -31,6 +31,9 @@ pub struct ScimServerArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
+    /// Most resources a sorted query may gather before it answers 400 tooMany.
+    #[arg(long, default_value_t = 100_000)]
+    max_sort_resources: usize,
     /// Share of requests (0 to 1) answered with --fault-status.
     #[arg(long, default_value_t = 0.0)]
     fault_rate: f64,
@@ -108,6 +111,7 @@ pub async fn run(args: ScimServerArgs) -> anyhow::Result<()> {
     let config = ServerConfig {
         token: args.token,
         max_body_bytes: args.max_body_bytes,
+        max_in_memory: args.max_sort_resources.max(1),
         user_extensions,
         faults: FaultConfig {
             fault_rate: args.fault_rate,

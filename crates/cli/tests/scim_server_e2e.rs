@@ -5,9 +5,6 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-/// (method, path, body, expected status, expected scimType)
-type BadRequestCase<'a> = (&'a str, String, Option<Value>, u16, Option<&'a str>);
-
 #[tokio::test]
 async fn bad_requests_get_the_right_status_and_scim_type() {
     let server = Server::start(&["--max-body-bytes", "65536"]);
@@ -18,8 +15,9 @@ async fn bad_requests_get_the_right_status_and_scim_type() {
     let user_path = format!("/Users/{id}");
 
     // (method, path, body, expected status, expected scimType)
+    type Case<'a> = (&'a str, String, Option<Value>, u16, Option<&'a str>);
     let big = "x".repeat(70_000);
-    let cases: Vec<BadRequestCase> = vec![
+    let cases: Vec<Case> = vec![
         (
             "POST",
             "/Users".into(),
@@ -766,4 +764,26 @@ async fn fault_injection_misbehaves_on_request() {
         .expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--fault-rate must be between 0 and 1"));
+}
+
+#[tokio::test]
+async fn sorting_more_than_the_server_will_gather_is_too_many() {
+    let server = Server::start(&["--max-sort-resources", "2"]);
+    let c = server.client();
+    for name in ["a@x.com", "b@x.com", "c@x.com"] {
+        assert_eq!(c.post("/Users", user(name)).await.status, 201);
+    }
+    let r = c.get("/Users?sortBy=userName").await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["scimType"], "tooMany");
+    // Narrowed by a filter, the same sort is fine; unsorted lists page through everything.
+    let r = c
+        .get("/Users?sortBy=userName&filter=userName%20eq%20%22b@x.com%22")
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["totalResults"], 1);
+    assert_eq!(
+        c.get("/Users?count=1&startIndex=3").await.body["Resources"][0]["userName"],
+        "c@x.com"
+    );
 }

@@ -156,13 +156,10 @@ pub async fn run(
         after = last.seq;
         let done = (chunk.len() as u64) < SCAN_CHUNK;
         for r in chunk {
+            // An exact push-down already selected precisely the matches.
             let hit = match &q.filter {
-                None => true,
-                Some(f) if exact => {
-                    let _ = f;
-                    true
-                }
-                Some(f) => f.matches(&with_common(&r), rt),
+                Some(f) if !exact => f.matches(&with_common(&r), rt),
+                _ => true,
             };
             if !hit {
                 continue;

@@ -167,7 +167,9 @@ async fn written(
         with_members: stored.kind == ResourceKind::Group && !projection.omits(rt, "members"),
         with_groups: stored.kind == ResourceKind::User && !projection.omits(rt, "groups"),
     };
-    let fresh = if opts.with_groups || opts.with_members {
+    // A user's groups were carried over by the write, except on create.
+    let needs_read = opts.with_members || (opts.with_groups && status == StatusCode::CREATED);
+    let fresh = if needs_read {
         match state
             .store
             .get(&ctx.tenant, stored.kind, &stored.id, opts)

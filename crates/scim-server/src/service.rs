@@ -25,11 +25,24 @@ pub fn location(ctx: &Ctx, kind: ResourceKind, id: &str) -> String {
     format!("{}/{}/{id}", ctx.base_url, endpoint(kind))
 }
 
+/// What a write reads first: a group's members (PATCH works on them) and a user's groups
+/// (a user write does not change them, so they are carried into the response).
 fn read_all() -> ReadOptions {
     ReadOptions {
         with_members: true,
-        with_groups: false,
+        with_groups: true,
     }
+}
+
+/// Carries the computed `groups` of a user over to the result of a write.
+fn carry_groups(current: &StoredResource, mut written: StoredResource) -> StoredResource {
+    if let (Some(groups), Some(data)) = (
+        current.data.get("groups").cloned(),
+        written.data.as_object_mut(),
+    ) {
+        data.insert("groups".into(), groups);
+    }
+    written
 }
 
 fn expected_version(m: IfMatch) -> ApiResult<Option<i64>> {
@@ -88,10 +101,11 @@ pub async fn replace(
     let old = current.data.as_object().cloned().unwrap_or_default();
     check_immutable(rt, &old, &data)?;
     let version = expected.unwrap_or(current.version);
-    Ok(state
+    let written = state
         .store
         .replace(&ctx.tenant, kind, id, Value::Object(data), Some(version))
-        .await?)
+        .await?;
+    Ok(carry_groups(&current, written))
 }
 
 pub async fn patch(
@@ -140,7 +154,7 @@ pub async fn patch(
             {
                 continue
             }
-            other => return Ok(other?),
+            other => return Ok(carry_groups(&current, other?)),
         }
     }
 }
