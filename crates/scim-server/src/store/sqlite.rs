@@ -1,47 +1,96 @@
-//! SQLite backend: one file `DIR/scim.db` in WAL mode, a single writer
-//! connection (writes never contend for the lock, so no SQLITE_BUSY) and a
-//! small pool of reader connections.
+//! SQLite backend over rusqlite: one file `DIR/scim.db` in WAL mode.
+//!
+//! Writes go to ONE writer thread that owns the write connection. Callers
+//! send it jobs; it takes one, drains whatever else is queued, and runs the
+//! lot in one transaction (group commit), each job inside a savepoint of its
+//! own so that a failing job leaves the others alone. A caller hears back
+//! only after the transaction committed.
+//!
+//! Reads run on a small pool of `query_only` connections, each store call as
+//! one blocking task: one thread hop per call, not per statement or row.
+//! `members` and `groups` come with the resources, as a JSON array built by
+//! a correlated subquery of the same statement.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Statement};
 use serde_json::Value;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
-};
-use sqlx::Row;
+use tokio::sync::{oneshot, Semaphore};
 
 use super::{
-    attach, clamp_i64, now_timestamp, parse_data, prepare, reference, where_clause, MemberRef,
-    Prepared, ReadOptions, ResourceKind, ResourceStore, SqlArgs, StoreError, StoredResource,
-    RESOURCE_COLUMNS,
+    attach, clamp_i64, now_timestamp, parse_data, prepare, reference, where_clause, IndexedFilter,
+    MemberRef, Prepared, ReadOptions, ResourceKind, ResourceStore, SqlArgs, StoreError,
+    StoredResource, RESOURCE_COLUMNS,
 };
 
-const READERS: u32 = 4;
+/// Read connections (and so concurrent reads).
+const READERS: usize = 4;
+/// Most write jobs in one group commit.
+const BATCH_MAX: usize = 256;
+/// Prepared statements each connection keeps (filters vary the SQL).
+const STATEMENT_CACHE: usize = 128;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn migrator() -> Migrator {
-    Migrator {
-        migrations: Cow::Owned(vec![Migration::new(
-            1,
-            Cow::Borrowed("resources"),
-            MigrationType::Simple,
-            Cow::Borrowed(include_str!("../../migrations/sqlite/0001_resources.sql")),
-            false,
-        )]),
-        ..Migrator::DEFAULT
+/// `PRAGMA user_version` after the migrations below.
+const SCHEMA_VERSION: i64 = 1;
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_resources.sql")];
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(err, msg) = &e {
+            if err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                && msg.as_deref().is_some_and(|m| m.contains("user_name"))
+            {
+                return StoreError::Uniqueness("userName".to_string());
+            }
+        }
+        StoreError::Backend(e.to_string())
     }
 }
 
-/// Resource store over SQLite.
-#[derive(Debug, Clone)]
+impl From<rusqlite::types::FromSqlError> for StoreError {
+    fn from(e: rusqlite::types::FromSqlError) -> Self {
+        StoreError::Backend(format!("unexpected column value: {e}"))
+    }
+}
+
+/// Resource store over SQLite. Cheap to clone; the writer thread stops when
+/// the last clone is dropped.
+#[derive(Clone)]
 pub struct SqliteStore {
-    pub(super) write: SqlitePool,
-    pub(super) read: SqlitePool,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<mpsc::Sender<Box<dyn WriteJob>>>,
+    readers: Mutex<Vec<Connection>>,
+    /// One permit per read connection.
+    read_permits: Arc<Semaphore>,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves the data (a Vec or a Sender)
+    // intact, so carry on.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn backend(what: &str) -> impl FnOnce(String) -> StoreError + '_ {
+    move |e| StoreError::Backend(format!("{what}: {e}"))
 }
 
 /// Opens (creating if missing) `data_dir/scim.db` and runs the migrations.
@@ -49,227 +98,543 @@ pub async fn open_sqlite(data_dir: &Path) -> Result<SqliteStore, StoreError> {
     tokio::fs::create_dir_all(data_dir)
         .await
         .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", data_dir.display())))?;
-    let options = SqliteConnectOptions::new()
-        .filename(data_dir.join("scim.db"))
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10))
-        .pragma("cache_size", "-16384")
-        .pragma("temp_store", "memory");
-    let write = SqlitePoolOptions::new()
-        .max_connections(1)
-        .min_connections(1)
-        .acquire_timeout(Duration::from_secs(60))
-        .connect_with(options.clone())
-        .await?;
-    migrator().run(&write).await?;
-    let read = SqlitePoolOptions::new()
-        .max_connections(READERS)
-        .acquire_timeout(Duration::from_secs(60))
-        .connect_with(options)
-        .await?;
-    Ok(SqliteStore { write, read })
-}
-
-impl SqliteStore {
-    /// `EXPLAIN QUERY PLAN` of the page query `list` runs for `filter`; for
-    /// tests that check the indexes answer the filters.
-    pub async fn explain_list(
-        &self,
-        tenant: &str,
-        kind: ResourceKind,
-        filter: Option<&super::IndexedFilter>,
-    ) -> Result<String, StoreError> {
-        let mut args = SqlArgs::new(tenant, kind);
-        let cond = where_clause(filter, &mut args);
-        let sql = format!(
-            "EXPLAIN QUERY PLAN SELECT {RESOURCE_COLUMNS} FROM resources r WHERE {cond} \
-             ORDER BY r.seq LIMIT {} OFFSET {}",
-            args.next_placeholder(0),
-            args.next_placeholder(1)
-        );
-        let mut q = sqlx::query(&sql);
-        for t in &args.texts {
-            q = q.bind(t.as_str());
-        }
-        let rows = q.bind(100_i64).bind(0_i64).fetch_all(&self.read).await?;
-        plan_text(&rows)
-    }
-
-    /// `EXPLAIN QUERY PLAN` of the membership queries: members of groups,
-    /// groups of users, and the clean-up when a resource is deleted; for
-    /// tests that check they are answered from indexes.
-    pub async fn explain_memberships(&self, tenant: &str) -> Result<Vec<String>, StoreError> {
-        let mut plans = Vec::new();
-        for (sql, list) in [
-            (MEMBERS_OF_GROUPS, "[1, 2]"),
-            (GROUPS_OF_USERS, "[\"a\", \"b\"]"),
-        ] {
-            let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .bind(list)
-                .bind(tenant)
-                .fetch_all(&self.read)
-                .await?;
-            plans.push(plan_text(&rows)?);
-        }
-        let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {REMOVE_MEMBERSHIPS}"))
-            .bind("a")
-            .bind(tenant)
-            .fetch_all(&self.read)
-            .await?;
-        plans.push(plan_text(&rows)?);
-        Ok(plans)
-    }
-}
-
-fn plan_text(rows: &[SqliteRow]) -> Result<String, StoreError> {
-    let mut out = String::new();
-    for row in rows {
-        let detail: String = row.try_get("detail")?;
-        out.push_str(&detail);
-        out.push('\n');
-    }
-    Ok(out)
-}
-
-fn resource_from_row(row: &SqliteRow) -> Result<StoredResource, StoreError> {
-    let data: String = row.try_get("data")?;
-    let kind: String = row.try_get("kind")?;
-    Ok(StoredResource {
-        id: row.try_get("id")?,
-        kind: ResourceKind::parse(&kind)?,
-        data: parse_data(&data)?,
-        version: row.try_get("version")?,
-        created: row.try_get("created")?,
-        last_modified: row.try_get("last_modified")?,
-        seq: row.try_get("seq")?,
+    let path = data_dir.join("scim.db");
+    let opened = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+            let write = open_connection(&path, false)?;
+            migrate(&write)?;
+            let readers = (0..READERS)
+                .map(|_| open_connection(&path, true))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((write, readers))
+        })
+        .await
+        .map_err(|e| backend("opening the database failed")(e.to_string()))?
+    };
+    let (write, readers) = opened?;
+    let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
+    thread::Builder::new()
+        .name("sqlite-writer".to_string())
+        .spawn(move || writer_loop(write, rx))
+        .map_err(|e| StoreError::Backend(format!("cannot start the SQLite writer: {e}")))?;
+    Ok(SqliteStore {
+        inner: Arc::new(Inner {
+            path,
+            writer: Mutex::new(tx),
+            readers: Mutex::new(readers),
+            read_permits: Arc::new(Semaphore::new(READERS)),
+        }),
     })
 }
 
-fn seqs_json(seqs: &[i64]) -> Result<String, StoreError> {
-    serde_json::to_string(seqs).map_err(|e| StoreError::Backend(e.to_string()))
+fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // journal_mode answers with a row; the others do not.
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Backend(format!(
+            "cannot put {} in WAL mode (it is in {mode:?} mode)",
+            path.display()
+        )));
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY; \
+         PRAGMA mmap_size = 268435456;",
+    )?;
+    if read_only {
+        conn.execute_batch("PRAGMA query_only = ON;")?;
+    }
+    Ok(conn)
 }
 
-/// Members of the groups whose seqs are in JSON array `$1`, in tenant `$2`:
-/// every stored member, with the display and kind of the resource of that id
-/// when it exists in the tenant, else its stored type.
-const MEMBERS_OF_GROUPS: &str = "SELECT m.group_seq AS owner, m.member_id AS id, \
-     COALESCE(r.kind, m.member_type) AS kind, r.display \
-     FROM json_each($1) j \
-     JOIN members m ON m.group_seq = j.value \
-     LEFT JOIN resources r ON r.tenant = $2 AND r.id = m.member_id \
-     ORDER BY m.group_seq, r.seq NULLS LAST, m.member_id";
-
-/// Groups of tenant `$2` that list the ids in JSON array `$1` as members.
-const GROUPS_OF_USERS: &str = "SELECT m.member_id AS owner, g.id, g.display \
-     FROM json_each($1) j \
-     JOIN members m ON m.member_id = j.value \
-     JOIN resources g ON g.seq = m.group_seq \
-     WHERE g.tenant = $2 \
-     ORDER BY m.member_id, g.seq";
-
-/// Removes id `$1` from every group of tenant `$2`.
-const REMOVE_MEMBERSHIPS: &str = "DELETE FROM members WHERE member_id = $1 \
-     AND EXISTS (SELECT 1 FROM resources g WHERE g.seq = members.group_seq AND g.tenant = $2)";
-
-/// Attaches `members` (groups) and `groups` (users) as `opts` asks. All
-/// `resources` are of `tenant`.
-async fn attach_refs(
-    conn: &mut SqliteConnection,
-    tenant: &str,
-    resources: &mut [StoredResource],
-    opts: ReadOptions,
-) -> Result<(), StoreError> {
-    let groups: Vec<i64> = resources
-        .iter()
-        .filter(|r| r.kind == ResourceKind::Group && opts.with_members)
-        .map(|r| r.seq)
-        .collect();
-    let users: HashMap<&str, i64> = resources
-        .iter()
-        .filter(|r| r.kind == ResourceKind::User && opts.with_groups)
-        .map(|r| (r.id.as_str(), r.seq))
-        .collect();
-    let mut refs: HashMap<i64, Vec<Value>> = HashMap::new();
-    if !groups.is_empty() {
-        let rows = sqlx::query(MEMBERS_OF_GROUPS)
-            .bind(seqs_json(&groups)?)
-            .bind(tenant)
-            .fetch_all(&mut *conn)
-            .await?;
-        for row in rows {
-            let kind: String = row.try_get("kind")?;
-            refs.entry(row.try_get("owner")?)
-                .or_default()
-                .push(reference(
-                    row.try_get("id")?,
-                    row.try_get("display")?,
-                    &kind,
+/// Applies the migrations the database lacks, tracked in `PRAGMA user_version`.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let current = |conn: &Connection| -> Result<i64, StoreError> {
+        Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    };
+    if current(conn)? >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    // IMMEDIATE: two processes opening a new database migrate one by one.
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| -> Result<(), StoreError> {
+        let from = current(conn)?;
+        if from == 0 {
+            let legacy: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'resources')",
+                [],
+                |r| r.get(0),
+            )?;
+            if legacy {
+                return Err(StoreError::Backend(
+                    "scim.db was created by an older provisio (schema without user_version); \
+                     start from an empty data directory"
+                        .to_string(),
                 ));
+            }
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate() {
+            let version = i64::try_from(i + 1).unwrap_or(i64::MAX);
+            if version > from {
+                conn.execute_batch(sql)
+                    .map_err(|e| StoreError::Backend(format!("migration {version} failed: {e}")))?;
+            }
+        }
+        conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
         }
     }
-    if !users.is_empty() {
-        let ids: Vec<&str> = users.keys().copied().collect();
-        let ids = serde_json::to_string(&ids).map_err(|e| StoreError::Backend(e.to_string()))?;
-        let rows = sqlx::query(GROUPS_OF_USERS)
-            .bind(ids)
-            .bind(tenant)
-            .fetch_all(&mut *conn)
-            .await?;
-        for row in rows {
-            let owner: String = row.try_get("owner")?;
-            let Some(&seq) = users.get(owner.as_str()) else {
-                continue;
-            };
-            refs.entry(seq).or_default().push(reference(
-                row.try_get("id")?,
-                row.try_get("display")?,
-                "direct",
-            ));
+}
+
+// ---------------------------------------------------------------------------
+// The writer thread.
+// ---------------------------------------------------------------------------
+
+/// A write the writer thread runs inside a savepoint of the batch
+/// transaction, and answers once the batch is over.
+trait WriteJob: Send {
+    /// Runs the write; false if it failed (its savepoint is rolled back).
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Sends the reply: the job's own error, or `batch` if the transaction
+    /// as a whole failed, or the job's result.
+    fn finish(self: Box<Self>, batch: Option<&StoreError>);
+}
+
+struct Job<R, F> {
+    work: Option<F>,
+    result: Option<Result<R, StoreError>>,
+    reply: oneshot::Sender<Result<R, StoreError>>,
+}
+
+impl<R, F> WriteJob for Job<R, F>
+where
+    R: Send,
+    F: FnOnce(&Connection) -> Result<R, StoreError> + Send,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let result = work(conn);
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn finish(self: Box<Self>, batch: Option<&StoreError>) {
+        let reply = match (self.result, batch) {
+            (Some(Err(e)), _) => Err(e),
+            (_, Some(e)) => Err(StoreError::Backend(format!("write not committed: {e}"))),
+            (Some(Ok(r)), None) => Ok(r),
+            (None, None) => Err(StoreError::Backend("write did not run".to_string())),
+        };
+        // The caller may have gone away; the write stands regardless.
+        let _ = self.reply.send(reply);
+    }
+}
+
+fn exec(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
+fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
+    let mut batch: Vec<Box<dyn WriteJob>> = Vec::with_capacity(BATCH_MAX);
+    while let Ok(first) = jobs.recv() {
+        batch.push(first);
+        while batch.len() < BATCH_MAX {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let outcome = run_batch(&conn, &mut batch);
+        if outcome.is_err() && !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for job in batch.drain(..) {
+            job.finish(outcome.as_ref().err());
         }
     }
-    for r in resources.iter_mut() {
-        if let Some(items) = refs.remove(&r.seq) {
-            let key = match r.kind {
-                ResourceKind::Group => "members",
-                ResourceKind::User => "groups",
+}
+
+/// Runs `batch` in one transaction, one savepoint per job.
+fn run_batch(conn: &Connection, batch: &mut [Box<dyn WriteJob>]) -> Result<(), StoreError> {
+    exec(conn, "BEGIN IMMEDIATE")?;
+    for job in batch.iter_mut() {
+        exec(conn, "SAVEPOINT job")?;
+        if job.run(conn) {
+            exec(conn, "RELEASE job")?;
+        } else {
+            if conn.is_autocommit() {
+                // SQLite rolled the whole transaction back (e.g. on an I/O
+                // error): the jobs before this one are gone too.
+                return Err(StoreError::Backend(
+                    "the transaction was rolled back".to_string(),
+                ));
+            }
+            exec(conn, "ROLLBACK TO job")?;
+            exec(conn, "RELEASE job")?;
+        }
+    }
+    exec(conn, "COMMIT")
+}
+
+impl SqliteStore {
+    /// Runs `work` on the writer thread; resolves once its batch committed.
+    async fn write<R, F>(&self, work: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(Job {
+            work: Some(work),
+            result: None,
+            reply,
+        });
+        lock(&self.inner.writer)
+            .send(job)
+            .map_err(|_| StoreError::Backend("the SQLite writer has stopped".to_string()))?;
+        answer.await.map_err(|_| {
+            StoreError::Backend("the SQLite writer stopped before answering".to_string())
+        })?
+    }
+
+    /// Runs `work` on a read connection, on the blocking pool.
+    async fn read<R, F>(&self, work: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let permit = Arc::clone(&self.inner.read_permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Backend(format!("reader pool closed: {e}")))?;
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let popped = lock(&inner.readers).pop();
+            // A reader lost to a panic is replaced.
+            let conn = match popped {
+                Some(c) => c,
+                None => open_connection(&inner.path, true)?,
             };
-            attach(&mut r.data, key, items);
+            let result = work(&conn);
+            lock(&inner.readers).push(conn);
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("read task failed: {e}")))?
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Reads.
+// ---------------------------------------------------------------------------
+
+/// `members` of group `r`, as a JSON array of `[id, kind, display]`: every
+/// stored member, with the kind and display of the tenant's resource of that
+/// id when it exists, else its stored type. Existing members first, in
+/// creation order, then the others by id.
+const MEMBERS_OF_GROUP: &str = "(SELECT json_group_array(json_array(m.member_id, \
+     COALESCE(x.kind, m.member_type), x.display) ORDER BY x.seq NULLS LAST, m.member_id) \
+     FROM members m LEFT JOIN resources x ON x.tenant = $1 AND x.id = m.member_id \
+     WHERE m.group_seq = r.seq)";
+
+/// `groups` of user `r`, as a JSON array of `[id, display]`: the tenant's
+/// groups that list its id, in creation order.
+const GROUPS_OF_USER: &str =
+    "(SELECT json_group_array(json_array(g.id, g.display) ORDER BY g.seq) \
+     FROM members m JOIN resources g ON g.seq = m.group_seq \
+     WHERE m.member_id = r.id AND g.tenant = $1)";
+
+/// Removes id `?1` from every group of tenant `?2`.
+const REMOVE_MEMBERSHIPS: &str = "DELETE FROM members WHERE member_id = ?1 \
+     AND EXISTS (SELECT 1 FROM resources g WHERE g.seq = members.group_seq AND g.tenant = ?2)";
+
+/// The select list of every resource read: [`RESOURCE_COLUMNS`], the total
+/// (or NULL) and the attached references (or NULL).
+fn select_list(kind: ResourceKind, opts: ReadOptions, total: &str) -> String {
+    let refs = match kind {
+        ResourceKind::Group if opts.with_members => MEMBERS_OF_GROUP,
+        ResourceKind::User if opts.with_groups => GROUPS_OF_USER,
+        _ => "NULL",
+    };
+    format!("{RESOURCE_COLUMNS}, {total}, {refs}")
+}
+
+const TOTAL_COLUMN: usize = 7;
+const REFS_COLUMN: usize = 8;
+
+fn get_sql(kind: ResourceKind, opts: ReadOptions) -> String {
+    format!(
+        "SELECT {} FROM resources r WHERE r.tenant = $1 AND r.kind = $2 AND r.id = $3",
+        select_list(kind, opts, "NULL")
+    )
+}
+
+/// The page statement of `list`: with a filter, the page and the total of
+/// matches (`COUNT(*) OVER ()`, over seqs only) in one statement; without
+/// one, the page alone (the count is separate).
+fn list_sql(
+    kind: ResourceKind,
+    filter: Option<&IndexedFilter>,
+    opts: ReadOptions,
+    args: &mut SqlArgs,
+) -> (String, String) {
+    let cond = where_clause(filter, args);
+    let limit = args.next_placeholder(0);
+    let offset = args.next_placeholder(1);
+    let sql = if filter.is_some() {
+        format!(
+            "SELECT {} FROM (SELECT r.seq, COUNT(*) OVER () AS total FROM resources r \
+             WHERE {cond} ORDER BY r.seq LIMIT {limit} OFFSET {offset}) p \
+             JOIN resources r ON r.seq = p.seq ORDER BY r.seq",
+            select_list(kind, opts, "p.total")
+        )
+    } else {
+        format!(
+            "SELECT {} FROM resources r WHERE {cond} ORDER BY r.seq LIMIT {limit} OFFSET {offset}",
+            select_list(kind, opts, "NULL")
+        )
+    };
+    (sql, cond)
+}
+
+/// Binds `$1`..`$N` (the texts) and then the integers, by name: a filter
+/// need not use every placeholder.
+fn bind(stmt: &mut Statement<'_>, args: &SqlArgs, ints: &[i64]) -> Result<(), StoreError> {
+    for (i, text) in args.texts.iter().enumerate() {
+        if let Some(idx) = stmt.parameter_index(&format!("${}", i + 1))? {
+            stmt.raw_bind_parameter(idx, text.as_str())?;
+        }
+    }
+    for (i, v) in ints.iter().enumerate() {
+        let name = format!("${}", args.texts.len() + 1 + i);
+        if let Some(idx) = stmt.parameter_index(&name)? {
+            stmt.raw_bind_parameter(idx, *v)?;
         }
     }
     Ok(())
 }
 
-/// Writes the email index rows of a resource.
-async fn write_emails(
-    conn: &mut SqliteConnection,
-    tenant: &str,
-    seq: i64,
-    p: &Prepared,
-) -> Result<(), StoreError> {
+/// Runs a resource statement: the resources with refs attached, and the
+/// total of the first row (if the statement selects one).
+fn fetch(
+    conn: &Connection,
+    sql: &str,
+    args: &SqlArgs,
+    ints: &[i64],
+) -> Result<(Vec<StoredResource>, Option<i64>), StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    bind(&mut stmt, args, ints)?;
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    let mut total = None;
+    while let Some(row) = rows.next()? {
+        if total.is_none() {
+            total = row.get::<_, Option<i64>>(TOTAL_COLUMN)?;
+        }
+        out.push(resource_from_row(row)?);
+    }
+    Ok((out, total))
+}
+
+fn resource_from_row(row: &Row<'_>) -> Result<StoredResource, StoreError> {
+    let kind = ResourceKind::parse(row.get_ref(2)?.as_str()?)?;
+    let mut data = parse_data(row.get_ref(3)?.as_str()?)?;
+    if let Some(refs) = row.get_ref(REFS_COLUMN)?.as_str_or_null()? {
+        attach_refs(&mut data, kind, refs)?;
+    }
+    Ok(StoredResource {
+        seq: row.get(0)?,
+        id: row.get(1)?,
+        kind,
+        data,
+        version: row.get(4)?,
+        created: row.get(5)?,
+        last_modified: row.get(6)?,
+    })
+}
+
+/// Attaches the JSON array of [`MEMBERS_OF_GROUP`] / [`GROUPS_OF_USER`].
+fn attach_refs(data: &mut Value, kind: ResourceKind, refs: &str) -> Result<(), StoreError> {
+    let bad = |e: serde_json::Error| StoreError::Backend(format!("bad reference list: {e}"));
+    match kind {
+        ResourceKind::Group => {
+            let items: Vec<(String, String, Option<String>)> =
+                serde_json::from_str(refs).map_err(bad)?;
+            let items = items
+                .into_iter()
+                .map(|(id, ty, display)| reference(id, display, &ty))
+                .collect();
+            attach(data, "members", items);
+        }
+        ResourceKind::User => {
+            let items: Vec<(String, Option<String>)> = serde_json::from_str(refs).map_err(bad)?;
+            let items = items
+                .into_iter()
+                .map(|(id, display)| reference(id, display, "direct"))
+                .collect();
+            attach(data, "groups", items);
+        }
+    }
+    Ok(())
+}
+
+fn count_sql(cond: &str) -> String {
+    format!("SELECT COUNT(*) FROM resources r WHERE {cond}")
+}
+
+fn count_matches(conn: &Connection, cond: &str, args: &SqlArgs) -> Result<u64, StoreError> {
+    let mut stmt = conn.prepare_cached(&count_sql(cond))?;
+    bind(&mut stmt, args, &[])?;
+    let mut rows = stmt.raw_query();
+    let n: i64 = match rows.next()? {
+        Some(row) => row.get(0)?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Runs `f` in one read transaction (one snapshot).
+fn in_read_tx<R>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<R, StoreError>,
+) -> Result<R, StoreError> {
+    exec(conn, "BEGIN")?;
+    let result = f(conn);
+    // A read transaction has nothing to keep: COMMIT only ends it.
+    let end = exec(conn, "COMMIT");
+    if end.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    let r = result?;
+    end?;
+    Ok(r)
+}
+
+fn plan_text(
+    conn: &Connection,
+    sql: &str,
+    args: &SqlArgs,
+    ints: &[i64],
+) -> Result<String, StoreError> {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+    bind(&mut stmt, args, ints)?;
+    let mut rows = stmt.raw_query();
+    let mut out = String::new();
+    while let Some(row) = rows.next()? {
+        // Columns: id, parent, notused, detail.
+        out.push_str(row.get_ref(3)?.as_str()?);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+impl SqliteStore {
+    /// `EXPLAIN QUERY PLAN` of the page statement `list` runs for `filter`;
+    /// for tests that check the indexes answer the filters.
+    pub async fn explain_list(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        filter: Option<&IndexedFilter>,
+    ) -> Result<String, StoreError> {
+        let mut args = SqlArgs::new(tenant, kind);
+        let (sql, _) = list_sql(kind, filter, ReadOptions::ALL, &mut args);
+        self.read(move |conn| plan_text(conn, &sql, &args, &[100, 0]))
+            .await
+    }
+
+    /// `EXPLAIN QUERY PLAN` of reading a group with its members, a user with
+    /// its groups, and of the clean-up when a resource is deleted; for tests
+    /// that check they are answered from indexes.
+    pub async fn explain_memberships(&self, tenant: &str) -> Result<Vec<String>, StoreError> {
+        let tenant = tenant.to_string();
+        self.read(move |conn| {
+            let mut plans = Vec::new();
+            for kind in [ResourceKind::Group, ResourceKind::User] {
+                let mut args = SqlArgs::new(&tenant, kind);
+                args.push("x".to_string());
+                plans.push(plan_text(
+                    conn,
+                    &get_sql(kind, ReadOptions::ALL),
+                    &args,
+                    &[],
+                )?);
+            }
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {REMOVE_MEMBERSHIPS}"))?;
+            let mut rows = stmt.query(rusqlite::params!["x", tenant])?;
+            let mut out = String::new();
+            while let Some(row) = rows.next()? {
+                out.push_str(row.get_ref(3)?.as_str()?);
+                out.push('\n');
+            }
+            plans.push(out);
+            Ok(plans)
+        })
+        .await
+    }
+
+    /// The value of `PRAGMA name` on the write connection (`write`) or a
+    /// read connection; for tests.
+    pub async fn pragma(&self, name: &str, write: bool) -> Result<String, StoreError> {
+        let sql = format!("PRAGMA {name}");
+        let query = move |conn: &Connection| -> Result<String, StoreError> {
+            Ok(conn
+                .query_row(&sql, [], |r| r.get::<_, rusqlite::types::Value>(0))
+                .map(|v| match v {
+                    rusqlite::types::Value::Integer(i) => i.to_string(),
+                    rusqlite::types::Value::Text(t) => t,
+                    other => format!("{other:?}"),
+                })?)
+        };
+        if write {
+            self.write(query).await
+        } else {
+            self.read(query).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Writes (run on the writer thread).
+// ---------------------------------------------------------------------------
+
+/// Writes the email index rows of resource `seq`.
+fn write_emails(conn: &Connection, tenant: &str, seq: i64, p: &Prepared) -> Result<(), StoreError> {
     if p.emails.is_empty() {
         return Ok(());
     }
-    let values =
-        serde_json::to_string(&p.emails).map_err(|e| StoreError::Backend(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO emails (resource_seq, tenant, value) SELECT $1, $2, j.value FROM json_each($3) j",
-    )
-    .bind(seq)
-    .bind(tenant)
-    .bind(values)
-    .execute(&mut *conn)
-    .await?;
+    let mut stmt = conn
+        .prepare_cached("INSERT INTO emails (resource_seq, tenant, value) VALUES (?1, ?2, ?3)")?;
+    for value in &p.emails {
+        stmt.execute(rusqlite::params![seq, tenant, value])?;
+    }
     Ok(())
 }
 
 /// Writes the member rows of group `seq`. Ids need not exist; each row's
 /// type is the kind of the tenant's resource with that id, if any, else the
 /// member's fallback type.
-async fn write_members(
-    conn: &mut SqliteConnection,
+fn write_members(
+    conn: &Connection,
     tenant: &str,
     seq: i64,
     members: &[MemberRef],
@@ -277,41 +642,34 @@ async fn write_members(
     if members.is_empty() {
         return Ok(());
     }
-    let pairs: Vec<(&str, &str)> = members
-        .iter()
-        .map(|m| (m.id.as_str(), m.fallback_kind.as_str()))
-        .collect();
-    let pairs = serde_json::to_string(&pairs).map_err(|e| StoreError::Backend(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO members (group_seq, member_id, member_type) \
-         SELECT $1, p.id, COALESCE(r.kind, p.fallback) \
-         FROM (SELECT json_extract(j.value, '$[0]') AS id, json_extract(j.value, '$[1]') AS fallback \
-               FROM json_each($2) j) p \
-         LEFT JOIN resources r ON r.tenant = $3 AND r.id = p.id",
-    )
-    .bind(seq)
-    .bind(pairs)
-    .bind(tenant)
-    .execute(&mut *conn)
-    .await?;
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO members (group_seq, member_id, member_type) VALUES (?1, ?2, \
+         COALESCE((SELECT kind FROM resources WHERE tenant = ?3 AND id = ?2), ?4))",
+    )?;
+    for m in members {
+        stmt.execute(rusqlite::params![
+            seq,
+            m.id,
+            tenant,
+            m.fallback_kind.as_str()
+        ])?;
+    }
     Ok(())
 }
 
-/// Version of `id`, for telling NotFound from PreconditionFailed.
-async fn current_version(
-    conn: &mut SqliteConnection,
+/// NotFound or PreconditionFailed for a conditional write that matched no row.
+fn write_miss(
+    conn: &Connection,
     tenant: &str,
     kind: ResourceKind,
     id: &str,
 ) -> Result<StoreError, StoreError> {
-    let v: Option<i64> = sqlx::query_scalar(
-        "SELECT version FROM resources WHERE tenant = $1 AND kind = $2 AND id = $3",
-    )
-    .bind(tenant)
-    .bind(kind.as_str())
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let v: Option<i64> = conn
+        .prepare_cached(
+            "SELECT version FROM resources WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
+        )?
+        .query_row(rusqlite::params![tenant, kind.as_str(), id], |r| r.get(0))
+        .optional()?;
     Ok(match v {
         Some(current_version) => StoreError::PreconditionFailed { current_version },
         None => StoreError::NotFound,
@@ -330,65 +688,43 @@ impl SqliteStore {
     ) -> Result<StoredResource, StoreError> {
         let p = prepare(kind, data)?;
         let now = now_timestamp()?;
-        let mut tx = self.write.begin().await?;
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO resources (tenant, kind, id, data, version, created, last_modified, \
-             user_name, external_id, display_name, display) \
-             VALUES ($1, $2, $3, $4, 1, $5, $5, $6, $7, $8, $9) RETURNING seq",
-        )
-        .bind(tenant)
-        .bind(kind.as_str())
-        .bind(&id)
-        .bind(&p.data_text)
-        .bind(&now)
-        .bind(&p.user_name)
-        .bind(&p.external_id)
-        .bind(&p.display_name)
-        .bind(&p.display)
-        .fetch_one(&mut *tx)
-        .await?;
-        write_emails(&mut tx, tenant, seq, &p).await?;
-        if let Some(members) = &p.members {
-            write_members(&mut tx, tenant, seq, members).await?;
-        }
-        tx.commit().await?;
-        Ok(StoredResource {
-            id,
-            kind,
-            data: p.data,
-            version: 1,
-            created: now.clone(),
-            last_modified: now,
-            seq,
+        let tenant = tenant.to_string();
+        self.write(move |conn| {
+            let seq: i64 = conn
+                .prepare_cached(
+                    "INSERT INTO resources (tenant, kind, id, data, version, created, \
+                     last_modified, user_name, external_id, display_name, display) \
+                     VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5, ?6, ?7, ?8, ?9) RETURNING seq",
+                )?
+                .query_row(
+                    rusqlite::params![
+                        tenant,
+                        kind.as_str(),
+                        id,
+                        p.data_text,
+                        now,
+                        p.user_name,
+                        p.external_id,
+                        p.display_name,
+                        p.display
+                    ],
+                    |r| r.get(0),
+                )?;
+            write_emails(conn, &tenant, seq, &p)?;
+            if let Some(members) = &p.members {
+                write_members(conn, &tenant, seq, members)?;
+            }
+            Ok(StoredResource {
+                id,
+                kind,
+                data: p.data,
+                version: 1,
+                created: now.clone(),
+                last_modified: now,
+                seq,
+            })
         })
-    }
-}
-
-impl SqliteStore {
-    async fn fetch_page(
-        conn: &mut SqliteConnection,
-        tenant: &str,
-        sql: &str,
-        args: &SqlArgs,
-        ints: &[i64],
-        opts: ReadOptions,
-    ) -> Result<Vec<StoredResource>, StoreError> {
-        let mut q = sqlx::query(sql);
-        for t in &args.texts {
-            q = q.bind(t.as_str());
-        }
-        for i in ints {
-            q = q.bind(*i);
-        }
-        let rows = q.fetch_all(&mut *conn).await?;
-        let mut out = rows
-            .iter()
-            .map(resource_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        if opts.with_members || opts.with_groups {
-            attach_refs(conn, tenant, &mut out, opts).await?;
-        }
-        Ok(out)
+        .await
     }
 }
 
@@ -411,14 +747,11 @@ impl ResourceStore for SqliteStore {
         id: &str,
         opts: ReadOptions,
     ) -> Result<StoredResource, StoreError> {
-        let mut conn = self.read.acquire().await?;
-        let sql = format!(
-            "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE r.tenant = $1 AND r.kind = $2 AND r.id = $3"
-        );
         let mut args = SqlArgs::new(tenant, kind);
         args.push(id.to_string());
-        let mut page = Self::fetch_page(&mut conn, tenant, &sql, &args, &[], opts).await?;
-        page.pop().ok_or(StoreError::NotFound)
+        let sql = get_sql(kind, opts);
+        let (mut found, _) = self.read(move |conn| fetch(conn, &sql, &args, &[])).await?;
+        found.pop().ok_or(StoreError::NotFound)
     }
 
     async fn replace(
@@ -431,53 +764,54 @@ impl ResourceStore for SqliteStore {
     ) -> Result<StoredResource, StoreError> {
         let p = prepare(kind, data)?;
         let now = now_timestamp()?;
-        let mut tx = self.write.begin().await?;
-        let row = sqlx::query(
-            "UPDATE resources SET data = $1, version = version + 1, last_modified = $2, \
-             user_name = $3, external_id = $4, display_name = $5, display = $6 \
-             WHERE tenant = $7 AND kind = $8 AND id = $9 AND ($10 IS NULL OR version = $10) \
-             RETURNING seq, version, created",
-        )
-        .bind(&p.data_text)
-        .bind(&now)
-        .bind(&p.user_name)
-        .bind(&p.external_id)
-        .bind(&p.display_name)
-        .bind(&p.display)
-        .bind(tenant)
-        .bind(kind.as_str())
-        .bind(id)
-        .bind(expected_version)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            return Err(current_version(&mut tx, tenant, kind, id).await?);
-        };
-        let seq: i64 = row.try_get("seq")?;
-        let version: i64 = row.try_get("version")?;
-        let created: String = row.try_get("created")?;
-        sqlx::query("DELETE FROM emails WHERE resource_seq = $1")
-            .bind(seq)
-            .execute(&mut *tx)
-            .await?;
-        write_emails(&mut tx, tenant, seq, &p).await?;
-        if let Some(members) = &p.members {
-            sqlx::query("DELETE FROM members WHERE group_seq = $1")
-                .bind(seq)
-                .execute(&mut *tx)
-                .await?;
-            write_members(&mut tx, tenant, seq, members).await?;
-        }
-        tx.commit().await?;
-        Ok(StoredResource {
-            id: id.to_string(),
-            kind,
-            data: p.data,
-            version,
-            created,
-            last_modified: now,
-            seq,
+        let tenant = tenant.to_string();
+        let id = id.to_string();
+        self.write(move |conn| {
+            let row = conn
+                .prepare_cached(
+                    "UPDATE resources SET data = ?1, version = version + 1, last_modified = ?2, \
+                     user_name = ?3, external_id = ?4, display_name = ?5, display = ?6 \
+                     WHERE tenant = ?7 AND kind = ?8 AND id = ?9 AND (?10 IS NULL OR version = ?10) \
+                     RETURNING seq, version, created",
+                )?
+                .query_row(
+                    rusqlite::params![
+                        p.data_text,
+                        now,
+                        p.user_name,
+                        p.external_id,
+                        p.display_name,
+                        p.display,
+                        tenant,
+                        kind.as_str(),
+                        id,
+                        expected_version
+                    ],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)),
+                )
+                .optional()?;
+            let Some((seq, version, created)) = row else {
+                return Err(write_miss(conn, &tenant, kind, &id)?);
+            };
+            conn.prepare_cached("DELETE FROM emails WHERE resource_seq = ?1")?
+                .execute([seq])?;
+            write_emails(conn, &tenant, seq, &p)?;
+            if let Some(members) = &p.members {
+                conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?
+                    .execute([seq])?;
+                write_members(conn, &tenant, seq, members)?;
+            }
+            Ok(StoredResource {
+                id,
+                kind,
+                data: p.data,
+                version,
+                created,
+                last_modified: now,
+                seq,
+            })
         })
+        .await
     }
 
     async fn delete(
@@ -487,78 +821,73 @@ impl ResourceStore for SqliteStore {
         id: &str,
         expected_version: Option<i64>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
-        // Its emails, and its own member rows if it is a group, go with it:
-        // ON DELETE CASCADE.
-        let done = sqlx::query(
-            "DELETE FROM resources WHERE tenant = $1 AND kind = $2 AND id = $3 \
-             AND ($4 IS NULL OR version = $4)",
-        )
-        .bind(tenant)
-        .bind(kind.as_str())
-        .bind(id)
-        .bind(expected_version)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(current_version(&mut tx, tenant, kind, id).await?);
-        }
-        // Members are kept by id, without a foreign key: leave the groups.
-        sqlx::query(REMOVE_MEMBERSHIPS)
-            .bind(id)
-            .bind(tenant)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        let tenant = tenant.to_string();
+        let id = id.to_string();
+        self.write(move |conn| {
+            // Its emails, and its own member rows if it is a group, go with
+            // it: ON DELETE CASCADE.
+            let done = conn
+                .prepare_cached(
+                    "DELETE FROM resources WHERE tenant = ?1 AND kind = ?2 AND id = ?3 \
+                     AND (?4 IS NULL OR version = ?4)",
+                )?
+                .execute(rusqlite::params![
+                    tenant,
+                    kind.as_str(),
+                    id,
+                    expected_version
+                ])?;
+            if done == 0 {
+                return Err(write_miss(conn, &tenant, kind, &id)?);
+            }
+            // Members are kept by id, without a foreign key: leave the groups.
+            conn.prepare_cached(REMOVE_MEMBERSHIPS)?
+                .execute(rusqlite::params![id, tenant])?;
+            Ok(())
+        })
+        .await
     }
 
     async fn list(
         &self,
         tenant: &str,
         kind: ResourceKind,
-        filter: Option<&super::IndexedFilter>,
+        filter: Option<&IndexedFilter>,
         offset: u64,
         limit: u64,
         opts: ReadOptions,
     ) -> Result<(u64, Vec<StoredResource>), StoreError> {
         let mut args = SqlArgs::new(tenant, kind);
-        let cond = where_clause(filter, &mut args);
-        // One read transaction: total and page come from the same snapshot.
-        let mut tx = self.read.begin().await?;
-        let count_sql = format!("SELECT COUNT(*) FROM resources r WHERE {cond}");
-        let mut q = sqlx::query_scalar(&count_sql);
-        for t in &args.texts {
-            q = q.bind(t.as_str());
-        }
-        let total: i64 = q.fetch_one(&mut *tx).await?;
-        let page = if limit == 0 || offset >= u64::try_from(total).unwrap_or(0) {
-            Vec::new()
-        } else {
-            let sql = format!(
-                "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE {cond} ORDER BY r.seq LIMIT {} OFFSET {}",
-                args.next_placeholder(0),
-                args.next_placeholder(1)
-            );
-            Self::fetch_page(
-                &mut tx,
-                tenant,
-                &sql,
-                &args,
-                &[clamp_i64(limit), clamp_i64(offset)],
-                opts,
-            )
-            .await?
-        };
-        tx.commit().await?;
-        Ok((u64::try_from(total).unwrap_or(0), page))
+        let (sql, cond) = list_sql(kind, filter, opts, &mut args);
+        let ints = [clamp_i64(limit), clamp_i64(offset)];
+        let filtered = filter.is_some();
+        self.read(move |conn| {
+            // One read transaction: total and page come from one snapshot.
+            in_read_tx(conn, |conn| {
+                if !filtered {
+                    let total = count_matches(conn, &cond, &args)?;
+                    if limit == 0 || offset >= total {
+                        return Ok((total, Vec::new()));
+                    }
+                    let (page, _) = fetch(conn, &sql, &args, &ints)?;
+                    return Ok((total, page));
+                }
+                let (page, total) = fetch(conn, &sql, &args, &ints)?;
+                match total {
+                    Some(total) => Ok((u64::try_from(total).unwrap_or(0), page)),
+                    // No row: past the end (or limit 0); the total still counts.
+                    None => Ok((count_matches(conn, &cond, &args)?, page)),
+                }
+            })
+        })
+        .await
     }
 
     async fn scan(
         &self,
         tenant: &str,
         kind: ResourceKind,
-        filter: Option<&super::IndexedFilter>,
+        filter: Option<&IndexedFilter>,
         after_seq: i64,
         limit: u64,
         opts: ReadOptions,
@@ -569,31 +898,21 @@ impl ResourceStore for SqliteStore {
         let mut args = SqlArgs::new(tenant, kind);
         let cond = where_clause(filter, &mut args);
         let sql = format!(
-            "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE {cond} AND r.seq > {} ORDER BY r.seq LIMIT {}",
+            "SELECT {} FROM resources r WHERE {cond} AND r.seq > {} ORDER BY r.seq LIMIT {}",
+            select_list(kind, opts, "NULL"),
             args.next_placeholder(0),
             args.next_placeholder(1)
         );
-        let mut tx = self.read.begin().await?;
-        let page = Self::fetch_page(
-            &mut tx,
-            tenant,
-            &sql,
-            &args,
-            &[after_seq, clamp_i64(limit)],
-            opts,
-        )
-        .await?;
-        tx.commit().await?;
+        let ints = [after_seq, clamp_i64(limit)];
+        let (page, _) = self
+            .read(move |conn| fetch(conn, &sql, &args, &ints))
+            .await?;
         Ok(page)
     }
 
     async fn count(&self, tenant: &str, kind: ResourceKind) -> Result<u64, StoreError> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM resources WHERE tenant = $1 AND kind = $2")
-                .bind(tenant)
-                .bind(kind.as_str())
-                .fetch_one(&self.read)
-                .await?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        let args = SqlArgs::new(tenant, kind);
+        self.read(move |conn| count_matches(conn, "r.tenant = $1 AND r.kind = $2", &args))
+            .await
     }
 }
