@@ -6,6 +6,11 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+/// The server allocates many small JSON values per request; profiles showed a fifth of the
+/// time in the system allocator, which mimalloc serves faster.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bench;
 mod scim_server;
 
