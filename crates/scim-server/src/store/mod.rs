@@ -16,6 +16,7 @@
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
+use provisio_scim::error::ScimError;
 use serde_json::{Map, Value};
 
 #[cfg(any(test, feature = "test-suite"))]
@@ -144,6 +145,35 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// The change [`ResourceStore::update`] applies: given the current resource
+/// (with `members`/`groups` as the update's [`ReadOptions`] say), the new
+/// resource data, or `None` when nothing changes, or an error that refuses
+/// the change. It runs inside the store's write transaction (on SQLite on the
+/// writer thread): it must be quick and must not block.
+pub type UpdateFn =
+    Box<dyn FnOnce(&StoredResource) -> Result<Option<Value>, ScimError> + Send + 'static>;
+
+/// What [`ResourceStore::update`] did.
+#[derive(Debug, Clone)]
+pub struct UpdateOutcome {
+    /// The resource after the update, with `members`/`groups` attached as the
+    /// update's [`ReadOptions`] say (as a `get` with them would return it).
+    pub resource: StoredResource,
+    /// False when the change returned `None`: nothing was written and the
+    /// version is the one read.
+    pub changed: bool,
+}
+
+/// Why [`ResourceStore::update`] failed. Either way nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The change refused the update.
+    #[error("update refused: {0}")]
+    Rejected(ScimError),
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &e {
@@ -193,6 +223,24 @@ pub trait ResourceStore: Send + Sync + 'static {
         data: Value,
         expected_version: Option<i64>,
     ) -> Result<StoredResource, StoreError>;
+
+    /// Read-modify-write in one transaction: reads the resource (attaching
+    /// `members`/`groups` as `opts` says), checks `expected_version`
+    /// (PreconditionFailed), runs `change` on it and writes what it returns
+    /// like [`replace`](Self::replace) would (so a group's members become
+    /// the `members` it returns: read them with `opts`). Concurrent updates of one
+    /// resource serialise: none is lost. `change` returning `None` writes
+    /// nothing and keeps the version; an error from it writes nothing and
+    /// comes back as [`UpdateError::Rejected`].
+    async fn update(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        id: &str,
+        opts: ReadOptions,
+        expected_version: Option<i64>,
+        change: UpdateFn,
+    ) -> Result<UpdateOutcome, UpdateError>;
 
     /// Deletes the resource and every membership it takes part in.
     async fn delete(
@@ -496,6 +544,29 @@ pub(crate) fn reference(id: String, display: Option<String>, ty: &str) -> Value 
     }
     m.insert("type".to_string(), Value::String(ty.to_string()));
     Value::Object(m)
+}
+
+/// NotFound for a missing resource, PreconditionFailed when its version is
+/// not `expected`: the start of [`ResourceStore::update`].
+pub(crate) fn check_version(
+    found: Option<StoredResource>,
+    expected: Option<i64>,
+) -> Result<StoredResource, StoreError> {
+    let current = found.ok_or(StoreError::NotFound)?;
+    match expected {
+        Some(v) if v != current.version => Err(StoreError::PreconditionFailed {
+            current_version: current.version,
+        }),
+        _ => Ok(current),
+    }
+}
+
+/// Copies the computed `groups` of user `read` to `written`, the same user
+/// after a write (a user's write does not change the groups it is in).
+pub(crate) fn carry_groups(read: &StoredResource, written: &mut StoredResource) {
+    if let (Some(groups), Some(data)) = (read.data.get("groups"), written.data.as_object_mut()) {
+        data.insert("groups".to_string(), groups.clone());
+    }
 }
 
 /// Sets `key` on the resource data when `items` is non-empty.

@@ -12,6 +12,7 @@
 //! a correlated subquery of the same statement.
 
 use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -24,9 +25,9 @@ use serde_json::Value;
 use tokio::sync::{oneshot, Semaphore};
 
 use super::{
-    attach, clamp_i64, now_timestamp, parse_data, prepare, reference, where_clause, IndexedFilter,
-    MemberRef, Prepared, ReadOptions, ResourceKind, ResourceStore, SqlArgs, StoreError,
-    StoredResource, RESOURCE_COLUMNS,
+    attach, carry_groups, check_version, clamp_i64, now_timestamp, parse_data, prepare, reference,
+    where_clause, IndexedFilter, MemberRef, Prepared, ReadOptions, ResourceKind, ResourceStore,
+    SqlArgs, StoreError, StoredResource, UpdateError, UpdateFn, UpdateOutcome, RESOURCE_COLUMNS,
 };
 
 /// Read connections (and so concurrent reads).
@@ -676,6 +677,68 @@ fn write_miss(
     })
 }
 
+/// Replaces resource `id` with `p` (the body of `replace`); `expected_version`
+/// makes it conditional.
+fn replace_row(
+    conn: &Connection,
+    tenant: &str,
+    kind: ResourceKind,
+    id: String,
+    p: Prepared,
+    now: String,
+    expected_version: Option<i64>,
+) -> Result<StoredResource, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "UPDATE resources SET data = ?1, version = version + 1, last_modified = ?2, \
+             user_name = ?3, external_id = ?4, display_name = ?5, display = ?6 \
+             WHERE tenant = ?7 AND kind = ?8 AND id = ?9 AND (?10 IS NULL OR version = ?10) \
+             RETURNING seq, version, created",
+        )?
+        .query_row(
+            rusqlite::params![
+                p.data_text,
+                now,
+                p.user_name,
+                p.external_id,
+                p.display_name,
+                p.display,
+                tenant,
+                kind.as_str(),
+                id,
+                expected_version
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((seq, version, created)) = row else {
+        return Err(write_miss(conn, tenant, kind, &id)?);
+    };
+    conn.prepare_cached("DELETE FROM emails WHERE resource_seq = ?1")?
+        .execute([seq])?;
+    write_emails(conn, tenant, seq, &p)?;
+    if let Some(members) = &p.members {
+        conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?
+            .execute([seq])?;
+        write_members(conn, tenant, seq, members)?;
+    }
+    Ok(StoredResource {
+        id,
+        kind,
+        data: p.data,
+        version,
+        created,
+        last_modified: now,
+        seq,
+    })
+}
+
 impl SqliteStore {
     /// Stores a new resource under `id` (create's body; the conformance suite
     /// also uses it to create a resource whose id a group already lists).
@@ -766,52 +829,62 @@ impl ResourceStore for SqliteStore {
         let now = now_timestamp()?;
         let tenant = tenant.to_string();
         let id = id.to_string();
-        self.write(move |conn| {
-            let row = conn
-                .prepare_cached(
-                    "UPDATE resources SET data = ?1, version = version + 1, last_modified = ?2, \
-                     user_name = ?3, external_id = ?4, display_name = ?5, display = ?6 \
-                     WHERE tenant = ?7 AND kind = ?8 AND id = ?9 AND (?10 IS NULL OR version = ?10) \
-                     RETURNING seq, version, created",
-                )?
-                .query_row(
-                    rusqlite::params![
-                        p.data_text,
-                        now,
-                        p.user_name,
-                        p.external_id,
-                        p.display_name,
-                        p.display,
-                        tenant,
-                        kind.as_str(),
-                        id,
-                        expected_version
-                    ],
-                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)),
-                )
-                .optional()?;
-            let Some((seq, version, created)) = row else {
-                return Err(write_miss(conn, &tenant, kind, &id)?);
-            };
-            conn.prepare_cached("DELETE FROM emails WHERE resource_seq = ?1")?
-                .execute([seq])?;
-            write_emails(conn, &tenant, seq, &p)?;
-            if let Some(members) = &p.members {
-                conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?
-                    .execute([seq])?;
-                write_members(conn, &tenant, seq, members)?;
-            }
-            Ok(StoredResource {
-                id,
-                kind,
-                data: p.data,
-                version,
-                created,
-                last_modified: now,
-                seq,
+        self.write(move |conn| replace_row(conn, &tenant, kind, id, p, now, expected_version))
+            .await
+    }
+
+    async fn update(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        id: &str,
+        opts: ReadOptions,
+        expected_version: Option<i64>,
+        change: UpdateFn,
+    ) -> Result<UpdateOutcome, UpdateError> {
+        let mut args = SqlArgs::new(tenant, kind);
+        args.push(id.to_string());
+        let sql = get_sql(kind, opts);
+        let now = now_timestamp()?;
+        let tenant = tenant.to_string();
+        let id = id.to_string();
+        // The read goes through the write connection, inside the job's
+        // savepoint: nothing else writes between the read and the write.
+        let outcome = self
+            .write(move |conn| {
+                let (mut found, _) = fetch(conn, &sql, &args, &[])?;
+                let current = check_version(found.pop(), expected_version)?;
+                // A panic must not take the writer thread down with it.
+                let changed = panic::catch_unwind(AssertUnwindSafe(|| change(&current)))
+                    .map_err(|_| StoreError::Backend("the update function panicked".to_string()))?;
+                let new = match changed {
+                    Err(rejected) => return Ok(Err(rejected)),
+                    Ok(None) => {
+                        return Ok(Ok(UpdateOutcome {
+                            resource: current,
+                            changed: false,
+                        }))
+                    }
+                    Ok(Some(new)) => new,
+                };
+                let p = prepare(kind, new)?;
+                let mut written =
+                    replace_row(conn, &tenant, kind, id, p, now, Some(current.version))?;
+                if kind == ResourceKind::Group && opts.with_members {
+                    // Members as they now resolve (the group's own display
+                    // may have changed, and it may list itself).
+                    let (mut fresh, _) = fetch(conn, &sql, &args, &[])?;
+                    written = fresh.pop().ok_or(StoreError::NotFound)?;
+                } else if opts.with_groups {
+                    carry_groups(&current, &mut written);
+                }
+                Ok(Ok(UpdateOutcome {
+                    resource: written,
+                    changed: true,
+                }))
             })
-        })
-        .await
+            .await?;
+        outcome.map_err(UpdateError::Rejected)
     }
 
     async fn delete(
