@@ -214,8 +214,7 @@ macro_rules! resource_handlers {
         ) -> ApiResult<Response> {
             let p = params(p)?;
             let stored = service::create(&state, &ctx, $kind, &body).await?;
-            // As stored: members without their display, and no groups.
-            let carries = ReadOptions::NONE;
+            let carries = service::write_read_options();
             written(
                 &state,
                 &ctx,

@@ -24,7 +24,7 @@ pub fn location(ctx: &Ctx, kind: ResourceKind, id: &str) -> String {
 
 /// What a write reads first and returns: a group's members (PATCH works on them, and the
 /// response shows them) and a user's groups (a user write does not change them, so the
-/// store carries them into the result).
+/// store carries them into the result; a new user's are looked up as it is created).
 pub fn write_read_options() -> ReadOptions {
     ReadOptions::ALL
 }
@@ -51,7 +51,7 @@ pub async fn create(
     let data = normalize(rt, body)?;
     Ok(state
         .store
-        .create(&ctx.tenant, kind, Value::Object(data))
+        .create_with(&ctx.tenant, kind, Value::Object(data), write_read_options())
         .await?)
 }
 

@@ -37,7 +37,8 @@ impl ConformanceStore for SqliteStore {
         id: &str,
         data: Value,
     ) -> Result<StoredResource, StoreError> {
-        self.insert(tenant, kind, id.to_string(), data).await
+        self.insert(tenant, kind, id.to_string(), data, ReadOptions::NONE)
+            .await
     }
 }
 
@@ -50,7 +51,8 @@ impl ConformanceStore for PostgresStore {
         id: &str,
         data: Value,
     ) -> Result<StoredResource, StoreError> {
-        self.insert(tenant, kind, id.to_string(), data).await
+        self.insert(tenant, kind, id.to_string(), data, ReadOptions::NONE)
+            .await
     }
 }
 
@@ -60,6 +62,7 @@ pub async fn conformance_suite<S: ConformanceStore>(store: &S) {
     crud(dyn_store).await;
     preconditions(dyn_store).await;
     concurrent_conditional_writes(dyn_store).await;
+    create_with_attaches_references(dyn_store).await;
     updates(dyn_store).await;
     update_results_carry_references(dyn_store).await;
     concurrent_updates_all_land(dyn_store).await;
@@ -1436,4 +1439,41 @@ pub async fn concurrent_updates_all_land(store: &dyn ResourceStore) {
             vec![u.id.clone()]
         );
     }
+}
+
+/// create_with returns `members`/`groups` as a get with the same options would.
+pub async fn create_with_attaches_references(store: &dyn ResourceStore) {
+    let t = tenant("create-with");
+    let u = store
+        .create_with(&t, User, user("first"), ReadOptions::ALL)
+        .await
+        .expect("user");
+    assert_eq!(u.version, 1);
+    assert_eq!(u.data, get(store, &t, User, &u.id).await.data);
+    assert!(u.data.get("groups").is_none(), "in no group yet");
+
+    let g = store
+        .create_with(
+            &t,
+            Group,
+            typed_group("team", &[(&u.id, "User"), ("ghost", "Group")]),
+            ReadOptions::ALL,
+        )
+        .await
+        .expect("group");
+    let fresh = get(store, &t, Group, &g.id).await;
+    assert_eq!(g.data, fresh.data);
+    assert_eq!((g.version, &g.created), (fresh.version, &fresh.created));
+    assert_eq!(g.data["members"][0]["display"], "first");
+    assert_eq!(g.data["members"][1]["type"], "Group");
+
+    let bare = store
+        .create_with(&t, Group, group("bare", &[&u.id]), ReadOptions::NONE)
+        .await
+        .expect("bare group");
+    assert!(bare.data.get("members").is_none());
+    assert_eq!(
+        get(store, &t, Group, &bare.id).await.data["members"][0]["value"],
+        u.id.as_str()
+    );
 }

@@ -73,7 +73,8 @@ pub struct StoredResource {
     /// The resource JSON without `id`/`meta`. For groups `members` is attached
     /// from the members table when [`ReadOptions::with_members`] is set; for
     /// users the read-only `groups` when [`ReadOptions::with_groups`] is set.
-    /// `create` and `replace` return the data as stored, without either.
+    /// `create` and `replace` return the data as stored, without either;
+    /// `create_with` and `update` attach them as their options say.
     pub data: Value,
     /// Starts at 1, +1 on each write; the server turns it into `W/"<version>"`.
     pub version: i64,
@@ -203,6 +204,17 @@ pub trait ResourceStore: Send + Sync + 'static {
         tenant: &str,
         kind: ResourceKind,
         data: Value,
+    ) -> Result<StoredResource, StoreError>;
+
+    /// Like [`create`](Self::create), and attaches `members`/`groups` as
+    /// `opts` says, as a `get` with them right after would: in the same
+    /// transaction, so the caller needs no second read.
+    async fn create_with(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        data: Value,
+        opts: ReadOptions,
     ) -> Result<StoredResource, StoreError>;
 
     async fn get(

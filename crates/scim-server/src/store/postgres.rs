@@ -304,6 +304,7 @@ impl PostgresStore {
         kind: ResourceKind,
         id: String,
         data: Value,
+        opts: ReadOptions,
     ) -> Result<StoredResource, StoreError> {
         let p = prepare(kind, data)?;
         let now = now_timestamp()?;
@@ -328,8 +329,7 @@ impl PostgresStore {
         if let Some(members) = &p.members {
             write_members(&mut tx, tenant, seq, members).await?;
         }
-        tx.commit().await?;
-        Ok(StoredResource {
+        let mut created = StoredResource {
             id,
             kind,
             data: p.data,
@@ -337,7 +337,12 @@ impl PostgresStore {
             created: now.clone(),
             last_modified: now,
             seq,
-        })
+        };
+        if opts.with_members || opts.with_groups {
+            attach_refs(&mut tx, tenant, std::slice::from_mut(&mut created), opts).await?;
+        }
+        tx.commit().await?;
+        Ok(created)
     }
 }
 
@@ -378,7 +383,18 @@ impl ResourceStore for PostgresStore {
         data: Value,
     ) -> Result<StoredResource, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
-        self.insert(tenant, kind, id, data).await
+        self.insert(tenant, kind, id, data, ReadOptions::NONE).await
+    }
+
+    async fn create_with(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        data: Value,
+        opts: ReadOptions,
+    ) -> Result<StoredResource, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        self.insert(tenant, kind, id, data, opts).await
     }
 
     async fn get(

@@ -371,12 +371,17 @@ const REMOVE_MEMBERSHIPS: &str = "DELETE FROM members WHERE member_id = ?1 \
 /// The select list of every resource read: [`RESOURCE_COLUMNS`], the total
 /// (or NULL) and the attached references (or NULL).
 fn select_list(kind: ResourceKind, opts: ReadOptions, total: &str) -> String {
-    let refs = match kind {
-        ResourceKind::Group if opts.with_members => MEMBERS_OF_GROUP,
-        ResourceKind::User if opts.with_groups => GROUPS_OF_USER,
-        _ => "NULL",
-    };
+    let refs = refs_expression(kind, opts).unwrap_or("NULL");
     format!("{RESOURCE_COLUMNS}, {total}, {refs}")
+}
+
+/// The references `opts` asks to attach to a resource `r` of `kind`, if any.
+fn refs_expression(kind: ResourceKind, opts: ReadOptions) -> Option<&'static str> {
+    match kind {
+        ResourceKind::Group if opts.with_members => Some(MEMBERS_OF_GROUP),
+        ResourceKind::User if opts.with_groups => Some(GROUPS_OF_USER),
+        _ => None,
+    }
 }
 
 const TOTAL_COLUMN: usize = 7;
@@ -748,9 +753,14 @@ impl SqliteStore {
         kind: ResourceKind,
         id: String,
         data: Value,
+        opts: ReadOptions,
     ) -> Result<StoredResource, StoreError> {
         let p = prepare(kind, data)?;
         let now = now_timestamp()?;
+        // Only the references: the data is the one just written.
+        let refs_sql = refs_expression(kind, opts)
+            .map(|refs| format!("SELECT {refs} FROM resources r WHERE r.seq = $3"));
+        let args = SqlArgs::new(tenant, kind);
         let tenant = tenant.to_string();
         self.write(move |conn| {
             let seq: i64 = conn
@@ -777,10 +787,21 @@ impl SqliteStore {
             if let Some(members) = &p.members {
                 write_members(conn, &tenant, seq, members)?;
             }
+            let mut data = p.data;
+            if let Some(sql) = &refs_sql {
+                let mut stmt = conn.prepare_cached(sql)?;
+                bind(&mut stmt, &args, &[seq])?;
+                let mut rows = stmt.raw_query();
+                if let Some(row) = rows.next()? {
+                    if let Some(refs) = row.get_ref(0)?.as_str_or_null()? {
+                        attach_refs(&mut data, kind, refs)?;
+                    }
+                }
+            }
             Ok(StoredResource {
                 id,
                 kind,
-                data: p.data,
+                data,
                 version: 1,
                 created: now.clone(),
                 last_modified: now,
@@ -800,7 +821,18 @@ impl ResourceStore for SqliteStore {
         data: Value,
     ) -> Result<StoredResource, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
-        self.insert(tenant, kind, id, data).await
+        self.insert(tenant, kind, id, data, ReadOptions::NONE).await
+    }
+
+    async fn create_with(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        data: Value,
+        opts: ReadOptions,
+    ) -> Result<StoredResource, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        self.insert(tenant, kind, id, data, opts).await
     }
 
     async fn get(
