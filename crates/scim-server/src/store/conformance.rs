@@ -1324,6 +1324,11 @@ pub async fn updates(store: &dyn ResourceStore) {
         .await
         .expect("update v2");
     assert_eq!(out.resource.version, 3);
+    assert_eq!(
+        list_all(store, &t, User, Some(&eq(EmailValue, "new@example.com"))).await,
+        vec![u.id.clone()],
+        "an update that keeps the emails keeps their index"
+    );
 
     // NotFound, also of a resource of the other kind or tenant.
     for (tn, kind, id) in [

@@ -304,6 +304,9 @@ pub(crate) struct Prepared {
     pub display_name: Option<String>,
     pub display: Option<String>,
     pub emails: Vec<String>,
+    /// The stored email index rows already are `emails`: a replace leaves
+    /// them alone. Set by the caller, false from [`prepare`].
+    pub emails_stored: bool,
     /// Groups only: members, duplicates collapsed, first occurrence order.
     pub members: Option<Vec<MemberRef>>,
 }
@@ -372,6 +375,33 @@ fn str_attr<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     obj.get(key).and_then(Value::as_str)
 }
 
+/// The `emails.value`s of a resource as the email index keeps them:
+/// lowercased, duplicates dropped, in order.
+pub(crate) fn email_index(obj: &Map<String, Value>) -> Vec<String> {
+    let mut emails = Vec::new();
+    if let Some(Value::Array(items)) = obj.get("emails") {
+        let mut seen = HashSet::new();
+        for item in items {
+            if let Some(v) = item.get("value").and_then(Value::as_str) {
+                let v = v.to_lowercase();
+                if seen.insert(v.clone()) {
+                    emails.push(v);
+                }
+            }
+        }
+    }
+    emails
+}
+
+/// Whether the email index rows of `current` already are those of `p`, so
+/// an update need not rewrite them.
+pub(crate) fn same_emails(current: &StoredResource, p: &Prepared) -> bool {
+    current
+        .data
+        .as_object()
+        .is_some_and(|obj| email_index(obj) == p.emails)
+}
+
 /// Normalises `data` for storage and extracts the index columns.
 pub(crate) fn prepare(kind: ResourceKind, data: Value) -> Result<Prepared, StoreError> {
     let Value::Object(mut obj) = data else {
@@ -404,18 +434,7 @@ pub(crate) fn prepare(kind: ResourceKind, data: Value) -> Result<Prepared, Store
         })
         .map(str::to_string);
 
-    let mut emails = Vec::new();
-    if let Some(Value::Array(items)) = obj.get("emails") {
-        let mut seen = HashSet::new();
-        for item in items {
-            if let Some(v) = item.get("value").and_then(Value::as_str) {
-                let v = v.to_lowercase();
-                if seen.insert(v.clone()) {
-                    emails.push(v);
-                }
-            }
-        }
-    }
+    let emails = email_index(&obj);
 
     let data = Value::Object(obj);
     let data_text = serde_json::to_string(&data)
@@ -428,6 +447,7 @@ pub(crate) fn prepare(kind: ResourceKind, data: Value) -> Result<Prepared, Store
         display_name,
         display,
         emails,
+        emails_stored: false,
         members,
     })
 }

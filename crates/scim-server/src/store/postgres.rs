@@ -13,7 +13,7 @@ use sqlx::Row;
 
 use super::{
     attach, carry_groups, check_version, clamp_i64, member_columns, now_timestamp, parse_data,
-    prepare, reference, where_clause, MemberRef, Prepared, ReadOptions, ResourceKind,
+    prepare, reference, same_emails, where_clause, MemberRef, Prepared, ReadOptions, ResourceKind,
     ResourceStore, SqlArgs, StoreError, StoredResource, UpdateError, UpdateFn, UpdateOutcome,
     RESOURCE_COLUMNS,
 };
@@ -272,11 +272,13 @@ async fn replace_row(
     let seq: i64 = row.try_get("seq")?;
     let version: i64 = row.try_get("version")?;
     let created: String = row.try_get("created")?;
-    sqlx::query("DELETE FROM emails WHERE resource_seq = $1")
-        .bind(seq)
-        .execute(&mut *conn)
-        .await?;
-    write_emails(conn, tenant, seq, &p).await?;
+    if !p.emails_stored {
+        sqlx::query("DELETE FROM emails WHERE resource_seq = $1")
+            .bind(seq)
+            .execute(&mut *conn)
+            .await?;
+        write_emails(conn, tenant, seq, &p).await?;
+    }
     if let Some(members) = &p.members {
         sqlx::query("DELETE FROM members WHERE group_seq = $1")
             .bind(seq)
@@ -463,9 +465,10 @@ impl ResourceStore for PostgresStore {
             }
             Ok(Some(new)) => new,
         };
-        let p = prepare(kind, new)?;
-        let mut written =
-            replace_row(&mut tx, tenant, kind, id, p, now, Some(current.version)).await?;
+        let mut p = prepare(kind, new)?;
+        p.emails_stored = same_emails(&current, &p);
+        let version = Some(current.version);
+        let mut written = replace_row(&mut tx, tenant, kind, id, p, now, version).await?;
         if kind == ResourceKind::Group && opts.with_members {
             // Members as they now resolve (the group's own display may have
             // changed, and it may list itself).

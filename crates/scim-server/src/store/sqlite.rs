@@ -26,8 +26,9 @@ use tokio::sync::{oneshot, Semaphore};
 
 use super::{
     attach, carry_groups, check_version, clamp_i64, now_timestamp, parse_data, prepare, reference,
-    where_clause, IndexedFilter, MemberRef, Prepared, ReadOptions, ResourceKind, ResourceStore,
-    SqlArgs, StoreError, StoredResource, UpdateError, UpdateFn, UpdateOutcome, RESOURCE_COLUMNS,
+    same_emails, where_clause, IndexedFilter, MemberRef, Prepared, ReadOptions, ResourceKind,
+    ResourceStore, SqlArgs, StoreError, StoredResource, UpdateError, UpdateFn, UpdateOutcome,
+    RESOURCE_COLUMNS,
 };
 
 /// Read connections (and so concurrent reads).
@@ -725,9 +726,11 @@ fn replace_row(
     let Some((seq, version, created)) = row else {
         return Err(write_miss(conn, tenant, kind, &id)?);
     };
-    conn.prepare_cached("DELETE FROM emails WHERE resource_seq = ?1")?
-        .execute([seq])?;
-    write_emails(conn, tenant, seq, &p)?;
+    if !p.emails_stored {
+        conn.prepare_cached("DELETE FROM emails WHERE resource_seq = ?1")?
+            .execute([seq])?;
+        write_emails(conn, tenant, seq, &p)?;
+    }
     if let Some(members) = &p.members {
         conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?
             .execute([seq])?;
@@ -899,9 +902,10 @@ impl ResourceStore for SqliteStore {
                     }
                     Ok(Some(new)) => new,
                 };
-                let p = prepare(kind, new)?;
-                let mut written =
-                    replace_row(conn, &tenant, kind, id, p, now, Some(current.version))?;
+                let mut p = prepare(kind, new)?;
+                p.emails_stored = same_emails(&current, &p);
+                let version = Some(current.version);
+                let mut written = replace_row(conn, &tenant, kind, id, p, now, version)?;
                 if kind == ResourceKind::Group && opts.with_members {
                     // Members as they now resolve (the group's own display
                     // may have changed, and it may list itself).
