@@ -434,6 +434,57 @@ async fn etags_guard_writes_and_save_reads() {
 }
 
 #[tokio::test]
+async fn concurrent_patches_all_land_and_answer_with_computed_attributes() {
+    let server = Server::start(&[]);
+    let c = server.client();
+    let r = c.post("/Users", user("busy@example.com")).await;
+    let id = r.body["id"].as_str().expect("id").to_string();
+    let path = format!("/Users/{id}");
+    let emails_before = r.body["emails"].as_array().map_or(0, Vec::len);
+    let g = c
+        .post(
+            "/Groups",
+            json!({"schemas": [GROUP], "displayName": "Crew", "members": [{"value": id}]}),
+        )
+        .await;
+    assert_eq!(g.status, 201);
+    let gid = g.body["id"].as_str().expect("group id").to_string();
+
+    // Without If-Match, concurrent PATCHes of one user each land once.
+    const N: usize = 20;
+    let patches = (0..N).map(|i| {
+        let body = patch(json!([{"op": "add", "path": "emails",
+            "value": [{"value": format!("e{i}@example.com")}]}]));
+        c.patch(&path, body)
+    });
+    for r in futures::future::join_all(patches).await {
+        assert_eq!(r.status, 200, "{}", r.body);
+        // The response carries the user's groups without a re-read.
+        assert_eq!(r.body["groups"][0]["value"], gid.as_str());
+        assert_eq!(r.body["groups"][0]["display"], "Crew");
+    }
+    let r = c.get(&path).await;
+    assert_eq!(
+        r.body["emails"].as_array().map(Vec::len),
+        Some(emails_before + N)
+    );
+    assert_eq!(r.body["meta"]["version"], format!("W/\"{}\"", 1 + N));
+
+    // A group's PATCH answers with its members as GET shows them.
+    let gpath = format!("/Groups/{gid}");
+    let r = c
+        .patch(
+            &gpath,
+            patch(json!([{"op": "replace", "path": "displayName", "value": "Crew 2"}])),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let fresh = c.get(&gpath).await;
+    assert_eq!(r.body, fresh.body);
+    assert_eq!(r.body["members"][0]["value"], id.as_str());
+}
+
+#[tokio::test]
 async fn lists_sort_page_and_project() {
     let server = Server::start(&[]);
     let c = server.client();

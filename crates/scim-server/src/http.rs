@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use provisio_scim::error::ScimError;
 use serde_json::Value;
 
-use crate::store::StoreError;
+use crate::store::{StoreError, UpdateError};
 use crate::AppState;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
@@ -44,6 +44,15 @@ impl From<StoreError> for ApiError {
                 ScimError::new(500, None, "the server could not complete the request")
             }
         })
+    }
+}
+
+impl From<UpdateError> for ApiError {
+    fn from(e: UpdateError) -> Self {
+        match e {
+            UpdateError::Store(e) => e.into(),
+            UpdateError::Rejected(e) => ApiError(e),
+        }
     }
 }
 

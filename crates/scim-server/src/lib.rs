@@ -94,6 +94,15 @@ impl AppState {
             ResourceKind::Group => &self.groups,
         }
     }
+
+    /// [`resource_type`](Self::resource_type), shared: for work that outlives
+    /// the request's borrow of the state (a store update's change function).
+    pub fn shared_resource_type(&self, kind: ResourceKind) -> Arc<ResourceType> {
+        match kind {
+            ResourceKind::User => Arc::clone(&self.users),
+            ResourceKind::Group => Arc::clone(&self.groups),
+        }
+    }
 }
 
 /// The whole HTTP application: `/scim/v2`, `/tenants/{tenant}/scim/v2`, and `/healthz`.

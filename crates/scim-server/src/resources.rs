@@ -145,12 +145,15 @@ async fn get_one(
     ))
 }
 
-/// After a write, re-read with the computed attributes so the response shows what GET would.
+/// The response to a write. `carries` says which computed attributes `stored` already has
+/// (as a `get` with those options would show them); the others the response needs are
+/// re-read, so that it shows what GET would.
 async fn written(
     state: &AppState,
     ctx: &Ctx,
     status: StatusCode,
     stored: StoredResource,
+    carries: ReadOptions,
     headers: &HeaderMap,
     p: ListParams,
 ) -> ApiResult<Response> {
@@ -167,8 +170,8 @@ async fn written(
         with_members: stored.kind == ResourceKind::Group && !projection.omits(rt, "members"),
         with_groups: stored.kind == ResourceKind::User && !projection.omits(rt, "groups"),
     };
-    // A user's groups were carried over by the write, except on create.
-    let needs_read = opts.with_members || (opts.with_groups && status == StatusCode::CREATED);
+    let needs_read =
+        (opts.with_members && !carries.with_members) || (opts.with_groups && !carries.with_groups);
     let fresh = if needs_read {
         match state
             .store
@@ -211,7 +214,17 @@ macro_rules! resource_handlers {
         ) -> ApiResult<Response> {
             let p = params(p)?;
             let stored = service::create(&state, &ctx, $kind, &body).await?;
-            written(&state, &ctx, StatusCode::CREATED, stored, &headers, p).await
+            let carries = service::write_read_options();
+            written(
+                &state,
+                &ctx,
+                StatusCode::CREATED,
+                stored,
+                carries,
+                &headers,
+                p,
+            )
+            .await
         }
         pub async fn $get(
             State(state): State<AppState>,
@@ -233,7 +246,8 @@ macro_rules! resource_handlers {
             let p = params(p)?;
             let stored =
                 service::replace(&state, &ctx, $kind, &id, &body, if_match(&headers)).await?;
-            written(&state, &ctx, StatusCode::OK, stored, &headers, p).await
+            let carries = service::write_read_options();
+            written(&state, &ctx, StatusCode::OK, stored, carries, &headers, p).await
         }
         pub async fn $patch(
             State(state): State<AppState>,
@@ -246,7 +260,8 @@ macro_rules! resource_handlers {
             let p = params(p)?;
             let stored =
                 service::patch(&state, &ctx, $kind, &id, &body, if_match(&headers)).await?;
-            written(&state, &ctx, StatusCode::OK, stored, &headers, p).await
+            let carries = service::write_read_options();
+            written(&state, &ctx, StatusCode::OK, stored, carries, &headers, p).await
         }
         pub async fn $delete(
             State(state): State<AppState>,

@@ -8,11 +8,8 @@ use provisio_scim::resource::{check_immutable, normalize};
 use serde_json::{json, Map, Value};
 
 use crate::http::{etag, ApiError, ApiResult, Ctx, IfMatch};
-use crate::store::{ReadOptions, ResourceKind, StoreError, StoredResource};
+use crate::store::{ReadOptions, ResourceKind, StoredResource, UpdateFn};
 use crate::AppState;
-
-/// How often a PATCH without `If-Match` re-reads and re-applies after losing a race.
-const PATCH_RETRIES: usize = 8;
 
 pub fn endpoint(kind: ResourceKind) -> &'static str {
     match kind {
@@ -25,24 +22,11 @@ pub fn location(ctx: &Ctx, kind: ResourceKind, id: &str) -> String {
     format!("{}/{}/{id}", ctx.base_url, endpoint(kind))
 }
 
-/// What a write reads first: a group's members (PATCH works on them) and a user's groups
-/// (a user write does not change them, so they are carried into the response).
-fn read_all() -> ReadOptions {
-    ReadOptions {
-        with_members: true,
-        with_groups: true,
-    }
-}
-
-/// Carries the computed `groups` of a user over to the result of a write.
-fn carry_groups(current: &StoredResource, mut written: StoredResource) -> StoredResource {
-    if let (Some(groups), Some(data)) = (
-        current.data.get("groups").cloned(),
-        written.data.as_object_mut(),
-    ) {
-        data.insert("groups".into(), groups);
-    }
-    written
+/// What a write reads first and returns: a group's members (PATCH works on them, and the
+/// response shows them) and a user's groups (a user write does not change them, so the
+/// store carries them into the result; a new user's are looked up as it is created).
+pub fn write_read_options() -> ReadOptions {
+    ReadOptions::ALL
 }
 
 fn expected_version(m: IfMatch) -> ApiResult<Option<i64>> {
@@ -67,7 +51,7 @@ pub async fn create(
     let data = normalize(rt, body)?;
     Ok(state
         .store
-        .create(&ctx.tenant, kind, Value::Object(data))
+        .create_with(&ctx.tenant, kind, Value::Object(data), write_read_options())
         .await?)
 }
 
@@ -79,9 +63,9 @@ pub async fn replace(
     body: &Value,
     if_match: IfMatch,
 ) -> ApiResult<StoredResource> {
-    let rt = state.resource_type(kind);
+    let rt = state.shared_resource_type(kind);
     let expected = expected_version(if_match)?;
-    let data = normalize(rt, body)?;
+    let data = normalize(&rt, body)?;
     if let Some(body_id) = body.get("id").and_then(Value::as_str) {
         if body_id != id {
             return Err(ApiError(ScimError::mutability(format!(
@@ -89,25 +73,28 @@ pub async fn replace(
             ))));
         }
     }
-    let current = state.store.get(&ctx.tenant, kind, id, read_all()).await?;
-    if let Some(v) = expected {
-        if v != current.version {
-            return Err(StoreError::PreconditionFailed {
-                current_version: current.version,
-            }
-            .into());
-        }
-    }
-    let old = current.data.as_object().cloned().unwrap_or_default();
-    check_immutable(rt, &old, &data)?;
-    let version = expected.unwrap_or(current.version);
-    let written = state
+    // A PUT always writes, even the same data: a new version.
+    let change: UpdateFn = Box::new(move |current: &StoredResource| {
+        let empty = Map::new();
+        check_immutable(&rt, current.data.as_object().unwrap_or(&empty), &data)?;
+        Ok(Some(Value::Object(data)))
+    });
+    let outcome = state
         .store
-        .replace(&ctx.tenant, kind, id, Value::Object(data), Some(version))
+        .update(
+            &ctx.tenant,
+            kind,
+            id,
+            write_read_options(),
+            expected,
+            change,
+        )
         .await?;
-    Ok(carry_groups(&current, written))
+    Ok(outcome.resource)
 }
 
+/// Applies a PATCH in one store transaction (read, apply, write), so concurrent PATCHes of
+/// one resource all land without retries.
 pub async fn patch(
     state: &AppState,
     ctx: &Ctx,
@@ -116,47 +103,29 @@ pub async fn patch(
     body: &Value,
     if_match: IfMatch,
 ) -> ApiResult<StoredResource> {
-    let rt = state.resource_type(kind);
+    let rt = state.shared_resource_type(kind);
     let ops = parse_patch_request(body)?;
     let expected = expected_version(if_match)?;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let current = state.store.get(&ctx.tenant, kind, id, read_all()).await?;
-        if let Some(v) = expected {
-            if v != current.version {
-                return Err(StoreError::PreconditionFailed {
-                    current_version: current.version,
-                }
-                .into());
-            }
-        }
-        let old = current.data.as_object().cloned().unwrap_or_default();
-        let new = apply_patch(rt, &old, &ops, rt)?;
-        let unchanged = normalize(rt, &current.data).is_ok_and(|before| before == new);
-        if unchanged {
-            // Nothing changes: no new version, as a client polling ETags would expect.
-            return Ok(current);
-        }
-        match state
-            .store
-            .replace(
-                &ctx.tenant,
-                kind,
-                id,
-                Value::Object(new),
-                Some(current.version),
-            )
-            .await
-        {
-            Err(StoreError::PreconditionFailed { .. })
-                if expected.is_none() && attempt < PATCH_RETRIES =>
-            {
-                continue
-            }
-            other => return Ok(carry_groups(&current, other?)),
-        }
-    }
+    let change: UpdateFn = Box::new(move |current: &StoredResource| {
+        let empty = Map::new();
+        let old = current.data.as_object().unwrap_or(&empty);
+        let new = apply_patch(&rt, old, &ops, &*rt)?;
+        let unchanged = normalize(&rt, &current.data).is_ok_and(|before| before == new);
+        // Nothing changes: no new version, as a client polling ETags would expect.
+        Ok((!unchanged).then_some(Value::Object(new)))
+    });
+    let outcome = state
+        .store
+        .update(
+            &ctx.tenant,
+            kind,
+            id,
+            write_read_options(),
+            expected,
+            change,
+        )
+        .await?;
+    Ok(outcome.resource)
 }
 
 pub async fn delete(

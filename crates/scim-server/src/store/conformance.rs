@@ -3,11 +3,12 @@
 //! suite can run repeatedly against the same database.
 
 use async_trait::async_trait;
+use provisio_scim::error::ScimError;
 use serde_json::{json, Value};
 
 use super::{
     IndexedAttr, IndexedFilter, PostgresStore, ReadOptions, ResourceKind, ResourceStore,
-    SqliteStore, StoreError, StoredResource,
+    SqliteStore, StoreError, StoredResource, UpdateError, UpdateFn, UpdateOutcome,
 };
 
 use IndexedAttr::*;
@@ -36,7 +37,8 @@ impl ConformanceStore for SqliteStore {
         id: &str,
         data: Value,
     ) -> Result<StoredResource, StoreError> {
-        self.insert(tenant, kind, id.to_string(), data).await
+        self.insert(tenant, kind, id.to_string(), data, ReadOptions::NONE)
+            .await
     }
 }
 
@@ -49,7 +51,8 @@ impl ConformanceStore for PostgresStore {
         id: &str,
         data: Value,
     ) -> Result<StoredResource, StoreError> {
-        self.insert(tenant, kind, id.to_string(), data).await
+        self.insert(tenant, kind, id.to_string(), data, ReadOptions::NONE)
+            .await
     }
 }
 
@@ -59,6 +62,10 @@ pub async fn conformance_suite<S: ConformanceStore>(store: &S) {
     crud(dyn_store).await;
     preconditions(dyn_store).await;
     concurrent_conditional_writes(dyn_store).await;
+    create_with_attaches_references(dyn_store).await;
+    updates(dyn_store).await;
+    update_results_carry_references(dyn_store).await;
+    concurrent_updates_all_land(dyn_store).await;
     user_name_uniqueness(dyn_store).await;
     indexed_filters(dyn_store).await;
     paging(dyn_store).await;
@@ -1202,4 +1209,276 @@ pub async fn failed_writes_leave_nothing(store: &dyn ResourceStore) {
             .is_empty()
     );
     assert_eq!(get(store, &t, User, &other.id).await.version, 1);
+}
+
+/// An update that sets `key` to `value` on the resource data.
+fn set(key: &'static str, value: Value) -> UpdateFn {
+    Box::new(move |current: &StoredResource| {
+        let mut data = current.data.clone();
+        data[key] = value;
+        Ok(Some(data))
+    })
+}
+
+async fn update(
+    store: &dyn ResourceStore,
+    t: &str,
+    kind: ResourceKind,
+    id: &str,
+    expected_version: Option<i64>,
+    change: UpdateFn,
+) -> Result<UpdateOutcome, UpdateError> {
+    store
+        .update(t, kind, id, ReadOptions::ALL, expected_version, change)
+        .await
+}
+
+/// update: applies and bumps the version, `None` keeps it, a rejected or
+/// failing change writes nothing, expected_version, NotFound.
+pub async fn updates(store: &dyn ResourceStore) {
+    let t = tenant("update");
+    let mut d = user("upd");
+    d["emails"] = json!([{"value": "old@example.com"}]);
+    let u = store.create(&t, User, d).await.expect("create");
+
+    // Applies: the change sees the current resource, the result is what get shows.
+    let change: UpdateFn = Box::new(|current: &StoredResource| {
+        assert_eq!(current.version, 1);
+        assert_eq!(current.data["userName"], "upd");
+        let mut data = current.data.clone();
+        data["nickName"] = json!("u");
+        data["emails"] = json!([{"value": "new@example.com"}]);
+        Ok(Some(data))
+    });
+    let out = update(store, &t, User, &u.id, None, change)
+        .await
+        .expect("update");
+    assert!(out.changed);
+    assert_eq!(out.resource.version, 2);
+    assert_eq!(out.resource.id, u.id);
+    assert_eq!(out.resource.created, u.created);
+    assert_timestamp(&out.resource.last_modified);
+    let now = get(store, &t, User, &u.id).await;
+    assert_eq!(now.version, 2);
+    assert_eq!(now.data, out.resource.data);
+    assert_eq!(now.data["nickName"], "u");
+    assert_eq!(now.last_modified, out.resource.last_modified);
+    assert!(
+        list_all(store, &t, User, Some(&eq(EmailValue, "old@example.com")))
+            .await
+            .is_empty(),
+        "the email index follows the update"
+    );
+    assert_eq!(
+        list_all(store, &t, User, Some(&eq(EmailValue, "NEW@example.com"))).await,
+        vec![u.id.clone()]
+    );
+
+    // None: nothing written, the version kept, the current resource returned.
+    let out = update(store, &t, User, &u.id, Some(2), Box::new(|_| Ok(None)))
+        .await
+        .expect("no-op update");
+    assert!(!out.changed);
+    assert_eq!(out.resource.version, 2);
+    assert_eq!(out.resource.data, now.data);
+    assert_eq!(out.resource.last_modified, now.last_modified);
+    assert_eq!(get(store, &t, User, &u.id).await.version, 2);
+
+    // Rejected: the closure's error comes back, nothing is written.
+    let reject: UpdateFn = Box::new(|_| Err(ScimError::mutability("no")));
+    match update(store, &t, User, &u.id, None, reject).await {
+        Err(UpdateError::Rejected(e)) => assert_eq!(e, ScimError::mutability("no")),
+        other => panic!("rejected update: {other:?}"),
+    }
+    let after = get(store, &t, User, &u.id).await;
+    assert_eq!((after.version, &after.data), (2, &now.data));
+
+    // A change the store refuses (userName taken) writes nothing either.
+    store.create(&t, User, user("taken")).await.expect("taken");
+    let clash: UpdateFn = Box::new(|current: &StoredResource| {
+        let mut data = current.data.clone();
+        data["userName"] = json!("TAKEN");
+        data["emails"] = json!([{"value": "ghost@example.com"}]);
+        Ok(Some(data))
+    });
+    match update(store, &t, User, &u.id, None, clash).await {
+        Err(UpdateError::Store(StoreError::Uniqueness(_))) => {}
+        other => panic!("clashing update: {other:?}"),
+    }
+    let after = get(store, &t, User, &u.id).await;
+    assert_eq!((after.version, &after.data), (2, &now.data));
+    assert!(
+        list_all(store, &t, User, Some(&eq(EmailValue, "ghost@example.com")))
+            .await
+            .is_empty()
+    );
+
+    // expected_version: a mismatch fails before the change runs.
+    let never: UpdateFn = Box::new(|_| panic!("the change ran despite a version mismatch"));
+    match update(store, &t, User, &u.id, Some(1), never).await {
+        Err(UpdateError::Store(StoreError::PreconditionFailed { current_version: 2 })) => {}
+        other => panic!("stale update: {other:?}"),
+    }
+    assert_eq!(get(store, &t, User, &u.id).await.version, 2);
+    let out = update(store, &t, User, &u.id, Some(2), set("title", json!("t")))
+        .await
+        .expect("update v2");
+    assert_eq!(out.resource.version, 3);
+    assert_eq!(
+        list_all(store, &t, User, Some(&eq(EmailValue, "new@example.com"))).await,
+        vec![u.id.clone()],
+        "an update that keeps the emails keeps their index"
+    );
+
+    // NotFound, also of a resource of the other kind or tenant.
+    for (tn, kind, id) in [
+        (t.as_str(), User, "missing"),
+        (t.as_str(), Group, u.id.as_str()),
+        ("other-tenant", User, u.id.as_str()),
+    ] {
+        let never: UpdateFn = Box::new(|_| panic!("the change ran on a missing resource"));
+        match update(store, tn, kind, id, None, never).await {
+            Err(UpdateError::Store(StoreError::NotFound)) => {}
+            other => panic!("update of missing {kind:?} {id} in {tn}: {other:?}"),
+        }
+    }
+}
+
+/// update returns `members`/`groups` as a get with the same options would.
+pub async fn update_results_carry_references(store: &dyn ResourceStore) {
+    let t = tenant("update-refs");
+    let u = store.create(&t, User, user("member")).await.expect("user");
+    let g = store
+        .create(&t, Group, group("team", &[&u.id]))
+        .await
+        .expect("group");
+
+    // A user's groups come with it.
+    let out = update(store, &t, User, &u.id, None, set("title", json!("x")))
+        .await
+        .expect("user update");
+    let fresh = get(store, &t, User, &u.id).await;
+    assert_eq!(out.resource.data, fresh.data);
+    assert_eq!(out.resource.data["groups"][0]["value"], g.id.as_str());
+    assert_eq!(out.resource.data["groups"][0]["display"], "team");
+
+    // The change sees a group's members; the result shows them as they now
+    // resolve (the group lists itself, under its new display).
+    let (uid, gid) = (u.id.clone(), g.id.clone());
+    let change: UpdateFn = Box::new(move |current: &StoredResource| {
+        assert_eq!(current.data["members"][0]["value"], uid.as_str());
+        let mut data = current.data.clone();
+        data["displayName"] = json!("renamed");
+        data["members"] = json!([{"value": uid}, {"value": gid, "type": "Group"}]);
+        Ok(Some(data))
+    });
+    let out = update(store, &t, Group, &g.id, None, change)
+        .await
+        .expect("group update");
+    let fresh = get(store, &t, Group, &g.id).await;
+    assert_eq!(out.resource.data, fresh.data);
+    assert_eq!(out.resource.version, fresh.version);
+    let members = out.resource.data["members"].as_array().cloned();
+    assert_eq!(members.map(|m| m.len()), Some(2));
+    assert_eq!(out.resource.data["members"][0]["display"], "member");
+    assert_eq!(out.resource.data["members"][1]["display"], "renamed");
+    assert_eq!(out.resource.data["members"][1]["type"], "Group");
+
+    // Without the options, nothing is attached (and a user's groups stay).
+    let out = store
+        .update(&t, User, &u.id, ReadOptions::NONE, None, set("x", json!(1)))
+        .await
+        .expect("bare update");
+    assert!(out.resource.data.get("groups").is_none());
+    assert_eq!(
+        get(store, &t, User, &u.id).await.data["groups"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "groups kept"
+    );
+}
+
+/// Concurrent updates of one resource serialise: every one of them lands.
+pub async fn concurrent_updates_all_land(store: &dyn ResourceStore) {
+    let t = tenant("update-race");
+    let u = store.create(&t, User, user("busy")).await.expect("create");
+    const N: usize = 50;
+    let attempts = (0..N).map(|i| {
+        let change: UpdateFn = Box::new(move |current: &StoredResource| {
+            let mut data = current.data.clone();
+            let mut emails = data["emails"].as_array().cloned().unwrap_or_default();
+            emails.push(json!({ "value": format!("e{i}@example.com") }));
+            data["emails"] = Value::Array(emails);
+            Ok(Some(data))
+        });
+        update(store, &t, User, &u.id, None, change)
+    });
+    let results = futures::future::join_all(attempts).await;
+    let mut versions: Vec<i64> = results
+        .iter()
+        .map(|r| match r {
+            Ok(out) => out.resource.version,
+            Err(e) => panic!("concurrent update failed: {e:?}"),
+        })
+        .collect();
+    versions.sort_unstable();
+    let expected: Vec<i64> = (2..=1 + N as i64).collect();
+    assert_eq!(versions, expected, "each update saw the one before");
+    let now = get(store, &t, User, &u.id).await;
+    assert_eq!(now.version, 1 + N as i64);
+    assert_eq!(
+        now.data["emails"].as_array().map(Vec::len),
+        Some(N),
+        "no update lost"
+    );
+    for i in [0, N / 2, N - 1] {
+        assert_eq!(
+            list_all(
+                store,
+                &t,
+                User,
+                Some(&eq(EmailValue, &format!("e{i}@example.com")))
+            )
+            .await,
+            vec![u.id.clone()]
+        );
+    }
+}
+
+/// create_with returns `members`/`groups` as a get with the same options would.
+pub async fn create_with_attaches_references(store: &dyn ResourceStore) {
+    let t = tenant("create-with");
+    let u = store
+        .create_with(&t, User, user("first"), ReadOptions::ALL)
+        .await
+        .expect("user");
+    assert_eq!(u.version, 1);
+    assert_eq!(u.data, get(store, &t, User, &u.id).await.data);
+    assert!(u.data.get("groups").is_none(), "in no group yet");
+
+    let g = store
+        .create_with(
+            &t,
+            Group,
+            typed_group("team", &[(&u.id, "User"), ("ghost", "Group")]),
+            ReadOptions::ALL,
+        )
+        .await
+        .expect("group");
+    let fresh = get(store, &t, Group, &g.id).await;
+    assert_eq!(g.data, fresh.data);
+    assert_eq!((g.version, &g.created), (fresh.version, &fresh.created));
+    assert_eq!(g.data["members"][0]["display"], "first");
+    assert_eq!(g.data["members"][1]["type"], "Group");
+
+    let bare = store
+        .create_with(&t, Group, group("bare", &[&u.id]), ReadOptions::NONE)
+        .await
+        .expect("bare group");
+    assert!(bare.data.get("members").is_none());
+    assert_eq!(
+        get(store, &t, Group, &bare.id).await.data["members"][0]["value"],
+        u.id.as_str()
+    );
 }

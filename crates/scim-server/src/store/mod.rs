@@ -16,6 +16,7 @@
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
+use provisio_scim::error::ScimError;
 use serde_json::{Map, Value};
 
 #[cfg(any(test, feature = "test-suite"))]
@@ -72,7 +73,8 @@ pub struct StoredResource {
     /// The resource JSON without `id`/`meta`. For groups `members` is attached
     /// from the members table when [`ReadOptions::with_members`] is set; for
     /// users the read-only `groups` when [`ReadOptions::with_groups`] is set.
-    /// `create` and `replace` return the data as stored, without either.
+    /// `create` and `replace` return the data as stored, without either;
+    /// `create_with` and `update` attach them as their options say.
     pub data: Value,
     /// Starts at 1, +1 on each write; the server turns it into `W/"<version>"`.
     pub version: i64,
@@ -144,6 +146,35 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// The change [`ResourceStore::update`] applies: given the current resource
+/// (with `members`/`groups` as the update's [`ReadOptions`] say), the new
+/// resource data, or `None` when nothing changes, or an error that refuses
+/// the change. It runs inside the store's write transaction (on SQLite on the
+/// writer thread): it must be quick and must not block.
+pub type UpdateFn =
+    Box<dyn FnOnce(&StoredResource) -> Result<Option<Value>, ScimError> + Send + 'static>;
+
+/// What [`ResourceStore::update`] did.
+#[derive(Debug, Clone)]
+pub struct UpdateOutcome {
+    /// The resource after the update, with `members`/`groups` attached as the
+    /// update's [`ReadOptions`] say (as a `get` with them would return it).
+    pub resource: StoredResource,
+    /// False when the change returned `None`: nothing was written and the
+    /// version is the one read.
+    pub changed: bool,
+}
+
+/// Why [`ResourceStore::update`] failed. Either way nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The change refused the update.
+    #[error("update refused: {0}")]
+    Rejected(ScimError),
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &e {
@@ -175,6 +206,17 @@ pub trait ResourceStore: Send + Sync + 'static {
         data: Value,
     ) -> Result<StoredResource, StoreError>;
 
+    /// Like [`create`](Self::create), and attaches `members`/`groups` as
+    /// `opts` says, as a `get` with them right after would: in the same
+    /// transaction, so the caller needs no second read.
+    async fn create_with(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        data: Value,
+        opts: ReadOptions,
+    ) -> Result<StoredResource, StoreError>;
+
     async fn get(
         &self,
         tenant: &str,
@@ -193,6 +235,24 @@ pub trait ResourceStore: Send + Sync + 'static {
         data: Value,
         expected_version: Option<i64>,
     ) -> Result<StoredResource, StoreError>;
+
+    /// Read-modify-write in one transaction: reads the resource (attaching
+    /// `members`/`groups` as `opts` says), checks `expected_version`
+    /// (PreconditionFailed), runs `change` on it and writes what it returns
+    /// like [`replace`](Self::replace) would (so a group's members become
+    /// the `members` it returns: read them with `opts`). Concurrent updates of one
+    /// resource serialise: none is lost. `change` returning `None` writes
+    /// nothing and keeps the version; an error from it writes nothing and
+    /// comes back as [`UpdateError::Rejected`].
+    async fn update(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        id: &str,
+        opts: ReadOptions,
+        expected_version: Option<i64>,
+        change: UpdateFn,
+    ) -> Result<UpdateOutcome, UpdateError>;
 
     /// Deletes the resource and every membership it takes part in.
     async fn delete(
@@ -244,6 +304,9 @@ pub(crate) struct Prepared {
     pub display_name: Option<String>,
     pub display: Option<String>,
     pub emails: Vec<String>,
+    /// The stored email index rows already are `emails`: a replace leaves
+    /// them alone. Set by the caller, false from [`prepare`].
+    pub emails_stored: bool,
     /// Groups only: members, duplicates collapsed, first occurrence order.
     pub members: Option<Vec<MemberRef>>,
 }
@@ -312,6 +375,33 @@ fn str_attr<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     obj.get(key).and_then(Value::as_str)
 }
 
+/// The `emails.value`s of a resource as the email index keeps them:
+/// lowercased, duplicates dropped, in order.
+pub(crate) fn email_index(obj: &Map<String, Value>) -> Vec<String> {
+    let mut emails = Vec::new();
+    if let Some(Value::Array(items)) = obj.get("emails") {
+        let mut seen = HashSet::new();
+        for item in items {
+            if let Some(v) = item.get("value").and_then(Value::as_str) {
+                let v = v.to_lowercase();
+                if seen.insert(v.clone()) {
+                    emails.push(v);
+                }
+            }
+        }
+    }
+    emails
+}
+
+/// Whether the email index rows of `current` already are those of `p`, so
+/// an update need not rewrite them.
+pub(crate) fn same_emails(current: &StoredResource, p: &Prepared) -> bool {
+    current
+        .data
+        .as_object()
+        .is_some_and(|obj| email_index(obj) == p.emails)
+}
+
 /// Normalises `data` for storage and extracts the index columns.
 pub(crate) fn prepare(kind: ResourceKind, data: Value) -> Result<Prepared, StoreError> {
     let Value::Object(mut obj) = data else {
@@ -344,18 +434,7 @@ pub(crate) fn prepare(kind: ResourceKind, data: Value) -> Result<Prepared, Store
         })
         .map(str::to_string);
 
-    let mut emails = Vec::new();
-    if let Some(Value::Array(items)) = obj.get("emails") {
-        let mut seen = HashSet::new();
-        for item in items {
-            if let Some(v) = item.get("value").and_then(Value::as_str) {
-                let v = v.to_lowercase();
-                if seen.insert(v.clone()) {
-                    emails.push(v);
-                }
-            }
-        }
-    }
+    let emails = email_index(&obj);
 
     let data = Value::Object(obj);
     let data_text = serde_json::to_string(&data)
@@ -368,6 +447,7 @@ pub(crate) fn prepare(kind: ResourceKind, data: Value) -> Result<Prepared, Store
         display_name,
         display,
         emails,
+        emails_stored: false,
         members,
     })
 }
@@ -496,6 +576,29 @@ pub(crate) fn reference(id: String, display: Option<String>, ty: &str) -> Value 
     }
     m.insert("type".to_string(), Value::String(ty.to_string()));
     Value::Object(m)
+}
+
+/// NotFound for a missing resource, PreconditionFailed when its version is
+/// not `expected`: the start of [`ResourceStore::update`].
+pub(crate) fn check_version(
+    found: Option<StoredResource>,
+    expected: Option<i64>,
+) -> Result<StoredResource, StoreError> {
+    let current = found.ok_or(StoreError::NotFound)?;
+    match expected {
+        Some(v) if v != current.version => Err(StoreError::PreconditionFailed {
+            current_version: current.version,
+        }),
+        _ => Ok(current),
+    }
+}
+
+/// Copies the computed `groups` of user `read` to `written`, the same user
+/// after a write (a user's write does not change the groups it is in).
+pub(crate) fn carry_groups(read: &StoredResource, written: &mut StoredResource) {
+    if let (Some(groups), Some(data)) = (read.data.get("groups"), written.data.as_object_mut()) {
+        data.insert("groups".to_string(), groups.clone());
+    }
 }
 
 /// Sets `key` on the resource data when `items` is non-empty.

@@ -12,9 +12,10 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::Row;
 
 use super::{
-    attach, clamp_i64, member_columns, now_timestamp, parse_data, prepare, reference, where_clause,
-    MemberRef, Prepared, ReadOptions, ResourceKind, ResourceStore, SqlArgs, StoreError,
-    StoredResource, RESOURCE_COLUMNS,
+    attach, carry_groups, check_version, clamp_i64, member_columns, now_timestamp, parse_data,
+    prepare, reference, same_emails, where_clause, MemberRef, Prepared, ReadOptions, ResourceKind,
+    ResourceStore, SqlArgs, StoreError, StoredResource, UpdateError, UpdateFn, UpdateOutcome,
+    RESOURCE_COLUMNS,
 };
 
 const POOL_SIZE: u32 = 16;
@@ -236,6 +237,66 @@ async fn current_version(
     })
 }
 
+/// Replaces resource `id` with `p` (the body of `replace`); `expected_version`
+/// makes it conditional.
+async fn replace_row(
+    conn: &mut PgConnection,
+    tenant: &str,
+    kind: ResourceKind,
+    id: &str,
+    p: Prepared,
+    now: String,
+    expected_version: Option<i64>,
+) -> Result<StoredResource, StoreError> {
+    let row = sqlx::query(
+        "UPDATE resources SET data = $1, version = version + 1, last_modified = $2, \
+         user_name = $3, external_id = $4, display_name = $5, display = $6 \
+         WHERE tenant = $7 AND kind = $8 AND id = $9 AND ($10::bigint IS NULL OR version = $10) \
+         RETURNING seq, version, created",
+    )
+    .bind(&p.data_text)
+    .bind(&now)
+    .bind(&p.user_name)
+    .bind(&p.external_id)
+    .bind(&p.display_name)
+    .bind(&p.display)
+    .bind(tenant)
+    .bind(kind.as_str())
+    .bind(id)
+    .bind(expected_version)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Err(current_version(conn, tenant, kind, id).await?);
+    };
+    let seq: i64 = row.try_get("seq")?;
+    let version: i64 = row.try_get("version")?;
+    let created: String = row.try_get("created")?;
+    if !p.emails_stored {
+        sqlx::query("DELETE FROM emails WHERE resource_seq = $1")
+            .bind(seq)
+            .execute(&mut *conn)
+            .await?;
+        write_emails(conn, tenant, seq, &p).await?;
+    }
+    if let Some(members) = &p.members {
+        sqlx::query("DELETE FROM members WHERE group_seq = $1")
+            .bind(seq)
+            .execute(&mut *conn)
+            .await?;
+        write_members(conn, tenant, seq, members).await?;
+    }
+    Ok(StoredResource {
+        id: id.to_string(),
+        kind,
+        data: p.data,
+        version,
+        created,
+        last_modified: now,
+        seq,
+    })
+}
+
 impl PostgresStore {
     /// Stores a new resource under `id` (create's body; the conformance suite
     /// also uses it to create a resource whose id a group already lists).
@@ -245,6 +306,7 @@ impl PostgresStore {
         kind: ResourceKind,
         id: String,
         data: Value,
+        opts: ReadOptions,
     ) -> Result<StoredResource, StoreError> {
         let p = prepare(kind, data)?;
         let now = now_timestamp()?;
@@ -269,8 +331,7 @@ impl PostgresStore {
         if let Some(members) = &p.members {
             write_members(&mut tx, tenant, seq, members).await?;
         }
-        tx.commit().await?;
-        Ok(StoredResource {
+        let mut created = StoredResource {
             id,
             kind,
             data: p.data,
@@ -278,7 +339,12 @@ impl PostgresStore {
             created: now.clone(),
             last_modified: now,
             seq,
-        })
+        };
+        if opts.with_members || opts.with_groups {
+            attach_refs(&mut tx, tenant, std::slice::from_mut(&mut created), opts).await?;
+        }
+        tx.commit().await?;
+        Ok(created)
     }
 }
 
@@ -319,7 +385,18 @@ impl ResourceStore for PostgresStore {
         data: Value,
     ) -> Result<StoredResource, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
-        self.insert(tenant, kind, id, data).await
+        self.insert(tenant, kind, id, data, ReadOptions::NONE).await
+    }
+
+    async fn create_with(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        data: Value,
+        opts: ReadOptions,
+    ) -> Result<StoredResource, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        self.insert(tenant, kind, id, data, opts).await
     }
 
     async fn get(
@@ -350,51 +427,59 @@ impl ResourceStore for PostgresStore {
         let p = prepare(kind, data)?;
         let now = now_timestamp()?;
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
-            "UPDATE resources SET data = $1, version = version + 1, last_modified = $2, \
-             user_name = $3, external_id = $4, display_name = $5, display = $6 \
-             WHERE tenant = $7 AND kind = $8 AND id = $9 AND ($10::bigint IS NULL OR version = $10) \
-             RETURNING seq, version, created",
-        )
-        .bind(&p.data_text)
-        .bind(&now)
-        .bind(&p.user_name)
-        .bind(&p.external_id)
-        .bind(&p.display_name)
-        .bind(&p.display)
-        .bind(tenant)
-        .bind(kind.as_str())
-        .bind(id)
-        .bind(expected_version)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            return Err(current_version(&mut tx, tenant, kind, id).await?);
-        };
-        let seq: i64 = row.try_get("seq")?;
-        let version: i64 = row.try_get("version")?;
-        let created: String = row.try_get("created")?;
-        sqlx::query("DELETE FROM emails WHERE resource_seq = $1")
-            .bind(seq)
-            .execute(&mut *tx)
-            .await?;
-        write_emails(&mut tx, tenant, seq, &p).await?;
-        if let Some(members) = &p.members {
-            sqlx::query("DELETE FROM members WHERE group_seq = $1")
-                .bind(seq)
-                .execute(&mut *tx)
-                .await?;
-            write_members(&mut tx, tenant, seq, members).await?;
-        }
+        let written = replace_row(&mut tx, tenant, kind, id, p, now, expected_version).await?;
         tx.commit().await?;
-        Ok(StoredResource {
-            id: id.to_string(),
-            kind,
-            data: p.data,
-            version,
-            created,
-            last_modified: now,
-            seq,
+        Ok(written)
+    }
+
+    async fn update(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        id: &str,
+        opts: ReadOptions,
+        expected_version: Option<i64>,
+        change: UpdateFn,
+    ) -> Result<UpdateOutcome, UpdateError> {
+        let now = now_timestamp()?;
+        let mut args = SqlArgs::new(tenant, kind);
+        args.push(id.to_string());
+        // The row lock makes concurrent updates of the resource wait for
+        // each other; each then reads what the previous one committed.
+        let sql = format!(
+            "SELECT {RESOURCE_COLUMNS} FROM resources r \
+             WHERE r.tenant = $1 AND r.kind = $2 AND r.id = $3 FOR UPDATE"
+        );
+        // Dropping the transaction on any early return rolls it back.
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let mut found = Self::fetch_page(&mut tx, tenant, &sql, &args, &[], opts).await?;
+        let current = check_version(found.pop(), expected_version)?;
+        let new = match change(&current) {
+            Err(rejected) => return Err(UpdateError::Rejected(rejected)),
+            Ok(None) => {
+                tx.commit().await.map_err(StoreError::from)?;
+                return Ok(UpdateOutcome {
+                    resource: current,
+                    changed: false,
+                });
+            }
+            Ok(Some(new)) => new,
+        };
+        let mut p = prepare(kind, new)?;
+        p.emails_stored = same_emails(&current, &p);
+        let version = Some(current.version);
+        let mut written = replace_row(&mut tx, tenant, kind, id, p, now, version).await?;
+        if kind == ResourceKind::Group && opts.with_members {
+            // Members as they now resolve (the group's own display may have
+            // changed, and it may list itself).
+            attach_refs(&mut tx, tenant, std::slice::from_mut(&mut written), opts).await?;
+        } else if opts.with_groups {
+            carry_groups(&current, &mut written);
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(UpdateOutcome {
+            resource: written,
+            changed: true,
         })
     }
 

@@ -12,6 +12,7 @@
 //! a correlated subquery of the same statement.
 
 use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -24,9 +25,10 @@ use serde_json::Value;
 use tokio::sync::{oneshot, Semaphore};
 
 use super::{
-    attach, clamp_i64, now_timestamp, parse_data, prepare, reference, where_clause, IndexedFilter,
-    MemberRef, Prepared, ReadOptions, ResourceKind, ResourceStore, SqlArgs, StoreError,
-    StoredResource, RESOURCE_COLUMNS,
+    attach, carry_groups, check_version, clamp_i64, now_timestamp, parse_data, prepare, reference,
+    same_emails, where_clause, IndexedFilter, MemberRef, Prepared, ReadOptions, ResourceKind,
+    ResourceStore, SqlArgs, StoreError, StoredResource, UpdateError, UpdateFn, UpdateOutcome,
+    RESOURCE_COLUMNS,
 };
 
 /// Read connections (and so concurrent reads).
@@ -370,12 +372,17 @@ const REMOVE_MEMBERSHIPS: &str = "DELETE FROM members WHERE member_id = ?1 \
 /// The select list of every resource read: [`RESOURCE_COLUMNS`], the total
 /// (or NULL) and the attached references (or NULL).
 fn select_list(kind: ResourceKind, opts: ReadOptions, total: &str) -> String {
-    let refs = match kind {
-        ResourceKind::Group if opts.with_members => MEMBERS_OF_GROUP,
-        ResourceKind::User if opts.with_groups => GROUPS_OF_USER,
-        _ => "NULL",
-    };
+    let refs = refs_expression(kind, opts).unwrap_or("NULL");
     format!("{RESOURCE_COLUMNS}, {total}, {refs}")
+}
+
+/// The references `opts` asks to attach to a resource `r` of `kind`, if any.
+fn refs_expression(kind: ResourceKind, opts: ReadOptions) -> Option<&'static str> {
+    match kind {
+        ResourceKind::Group if opts.with_members => Some(MEMBERS_OF_GROUP),
+        ResourceKind::User if opts.with_groups => Some(GROUPS_OF_USER),
+        _ => None,
+    }
 }
 
 const TOTAL_COLUMN: usize = 7;
@@ -676,6 +683,70 @@ fn write_miss(
     })
 }
 
+/// Replaces resource `id` with `p` (the body of `replace`); `expected_version`
+/// makes it conditional.
+fn replace_row(
+    conn: &Connection,
+    tenant: &str,
+    kind: ResourceKind,
+    id: String,
+    p: Prepared,
+    now: String,
+    expected_version: Option<i64>,
+) -> Result<StoredResource, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "UPDATE resources SET data = ?1, version = version + 1, last_modified = ?2, \
+             user_name = ?3, external_id = ?4, display_name = ?5, display = ?6 \
+             WHERE tenant = ?7 AND kind = ?8 AND id = ?9 AND (?10 IS NULL OR version = ?10) \
+             RETURNING seq, version, created",
+        )?
+        .query_row(
+            rusqlite::params![
+                p.data_text,
+                now,
+                p.user_name,
+                p.external_id,
+                p.display_name,
+                p.display,
+                tenant,
+                kind.as_str(),
+                id,
+                expected_version
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((seq, version, created)) = row else {
+        return Err(write_miss(conn, tenant, kind, &id)?);
+    };
+    if !p.emails_stored {
+        conn.prepare_cached("DELETE FROM emails WHERE resource_seq = ?1")?
+            .execute([seq])?;
+        write_emails(conn, tenant, seq, &p)?;
+    }
+    if let Some(members) = &p.members {
+        conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?
+            .execute([seq])?;
+        write_members(conn, tenant, seq, members)?;
+    }
+    Ok(StoredResource {
+        id,
+        kind,
+        data: p.data,
+        version,
+        created,
+        last_modified: now,
+        seq,
+    })
+}
+
 impl SqliteStore {
     /// Stores a new resource under `id` (create's body; the conformance suite
     /// also uses it to create a resource whose id a group already lists).
@@ -685,9 +756,14 @@ impl SqliteStore {
         kind: ResourceKind,
         id: String,
         data: Value,
+        opts: ReadOptions,
     ) -> Result<StoredResource, StoreError> {
         let p = prepare(kind, data)?;
         let now = now_timestamp()?;
+        // Only the references: the data is the one just written.
+        let refs_sql = refs_expression(kind, opts)
+            .map(|refs| format!("SELECT {refs} FROM resources r WHERE r.seq = $3"));
+        let args = SqlArgs::new(tenant, kind);
         let tenant = tenant.to_string();
         self.write(move |conn| {
             let seq: i64 = conn
@@ -714,10 +790,21 @@ impl SqliteStore {
             if let Some(members) = &p.members {
                 write_members(conn, &tenant, seq, members)?;
             }
+            let mut data = p.data;
+            if let Some(sql) = &refs_sql {
+                let mut stmt = conn.prepare_cached(sql)?;
+                bind(&mut stmt, &args, &[seq])?;
+                let mut rows = stmt.raw_query();
+                if let Some(row) = rows.next()? {
+                    if let Some(refs) = row.get_ref(0)?.as_str_or_null()? {
+                        attach_refs(&mut data, kind, refs)?;
+                    }
+                }
+            }
             Ok(StoredResource {
                 id,
                 kind,
-                data: p.data,
+                data,
                 version: 1,
                 created: now.clone(),
                 last_modified: now,
@@ -737,7 +824,18 @@ impl ResourceStore for SqliteStore {
         data: Value,
     ) -> Result<StoredResource, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
-        self.insert(tenant, kind, id, data).await
+        self.insert(tenant, kind, id, data, ReadOptions::NONE).await
+    }
+
+    async fn create_with(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        data: Value,
+        opts: ReadOptions,
+    ) -> Result<StoredResource, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        self.insert(tenant, kind, id, data, opts).await
     }
 
     async fn get(
@@ -766,52 +864,63 @@ impl ResourceStore for SqliteStore {
         let now = now_timestamp()?;
         let tenant = tenant.to_string();
         let id = id.to_string();
-        self.write(move |conn| {
-            let row = conn
-                .prepare_cached(
-                    "UPDATE resources SET data = ?1, version = version + 1, last_modified = ?2, \
-                     user_name = ?3, external_id = ?4, display_name = ?5, display = ?6 \
-                     WHERE tenant = ?7 AND kind = ?8 AND id = ?9 AND (?10 IS NULL OR version = ?10) \
-                     RETURNING seq, version, created",
-                )?
-                .query_row(
-                    rusqlite::params![
-                        p.data_text,
-                        now,
-                        p.user_name,
-                        p.external_id,
-                        p.display_name,
-                        p.display,
-                        tenant,
-                        kind.as_str(),
-                        id,
-                        expected_version
-                    ],
-                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)),
-                )
-                .optional()?;
-            let Some((seq, version, created)) = row else {
-                return Err(write_miss(conn, &tenant, kind, &id)?);
-            };
-            conn.prepare_cached("DELETE FROM emails WHERE resource_seq = ?1")?
-                .execute([seq])?;
-            write_emails(conn, &tenant, seq, &p)?;
-            if let Some(members) = &p.members {
-                conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?
-                    .execute([seq])?;
-                write_members(conn, &tenant, seq, members)?;
-            }
-            Ok(StoredResource {
-                id,
-                kind,
-                data: p.data,
-                version,
-                created,
-                last_modified: now,
-                seq,
+        self.write(move |conn| replace_row(conn, &tenant, kind, id, p, now, expected_version))
+            .await
+    }
+
+    async fn update(
+        &self,
+        tenant: &str,
+        kind: ResourceKind,
+        id: &str,
+        opts: ReadOptions,
+        expected_version: Option<i64>,
+        change: UpdateFn,
+    ) -> Result<UpdateOutcome, UpdateError> {
+        let mut args = SqlArgs::new(tenant, kind);
+        args.push(id.to_string());
+        let sql = get_sql(kind, opts);
+        let now = now_timestamp()?;
+        let tenant = tenant.to_string();
+        let id = id.to_string();
+        // The read goes through the write connection, inside the job's
+        // savepoint: nothing else writes between the read and the write.
+        let outcome = self
+            .write(move |conn| {
+                let (mut found, _) = fetch(conn, &sql, &args, &[])?;
+                let current = check_version(found.pop(), expected_version)?;
+                // A panic must not take the writer thread down with it.
+                let changed = panic::catch_unwind(AssertUnwindSafe(|| change(&current)))
+                    .map_err(|_| StoreError::Backend("the update function panicked".to_string()))?;
+                let new = match changed {
+                    Err(rejected) => return Ok(Err(rejected)),
+                    Ok(None) => {
+                        return Ok(Ok(UpdateOutcome {
+                            resource: current,
+                            changed: false,
+                        }))
+                    }
+                    Ok(Some(new)) => new,
+                };
+                let mut p = prepare(kind, new)?;
+                p.emails_stored = same_emails(&current, &p);
+                let version = Some(current.version);
+                let mut written = replace_row(conn, &tenant, kind, id, p, now, version)?;
+                if kind == ResourceKind::Group && opts.with_members {
+                    // Members as they now resolve (the group's own display
+                    // may have changed, and it may list itself).
+                    let (mut fresh, _) = fetch(conn, &sql, &args, &[])?;
+                    written = fresh.pop().ok_or(StoreError::NotFound)?;
+                } else if opts.with_groups {
+                    carry_groups(&current, &mut written);
+                }
+                Ok(Ok(UpdateOutcome {
+                    resource: written,
+                    changed: true,
+                }))
             })
-        })
-        .await
+            .await?;
+        outcome.map_err(UpdateError::Rejected)
     }
 
     async fn delete(
