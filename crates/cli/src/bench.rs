@@ -99,46 +99,43 @@ impl ServerProcess {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
-}
-
+/// Starts the server on 127.0.0.1:0 and reads the address it bound from its first stdout line.
 async fn start_server(
     token: &str,
     database_url: Option<&str>,
 ) -> anyhow::Result<(ServerProcess, String)> {
     let exe = std::env::current_exe().context("finding the provisio binary")?;
     let data = tempfile::tempdir()?;
-    let port = free_port()?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("scim-server")
         .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
+        .arg("127.0.0.1:0")
         .arg("--token")
         .arg(token)
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     match database_url {
         Some(url) => cmd.arg("--database-url").arg(url),
         None => cmd.arg("--data-dir").arg(PathBuf::from(data.path())),
     };
-    let child = cmd.spawn().context("starting provisio scim-server")?;
+    let mut child = cmd.spawn().context("starting provisio scim-server")?;
+    let stdout = child.stdout.take().context("the server's stdout")?;
     let server = ServerProcess { child, _data: data };
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        if Instant::now() > deadline {
-            bail!("the SCIM server did not start within 60 s");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok((server, base))
+    let line = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+                .map(|_| line)
+        }),
+    )
+    .await
+    .context("the SCIM server did not start within 60 s")???;
+    let Some(scim) = line.trim().strip_prefix("listening on ") else {
+        bail!("the SCIM server did not start: {line:?}");
+    };
+    Ok((server, scim.trim_end_matches("/scim/v2").to_string()))
 }
 
 /// Runs `total` requests with `concurrency` in flight; `make` builds request `i`.

@@ -138,6 +138,9 @@ async fn listen(
         .await
         .with_context(|| format!("listening on {addr}"))?;
     let local = listener.local_addr()?;
+    // One line on stdout with the bound address, so that `--listen 127.0.0.1:0` is usable by
+    // scripts and tests (no port races).
+    println!("listening on http://{local}/scim/v2");
     tracing::info!(message = "SCIM server listening.", base_url = %format!("http://{local}/scim/v2"));
     axum::serve(listener, app(store, config))
         .with_graceful_shutdown(async {

@@ -1,8 +1,8 @@
 //! Starting the real `provisio` binary on a loopback port for end-to-end tests.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 pub const TOKEN: &str = "e2e-token";
 
@@ -20,13 +20,6 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
 /// The PostgreSQL URL for tests: `None` when unset outside CI; a panic when CI=true lacks it.
 pub fn postgres_url() -> Option<String> {
     match std::env::var("TEST_DATABASE_URL") {
@@ -42,39 +35,40 @@ pub fn postgres_url() -> Option<String> {
 }
 
 impl Server {
+    /// Starts `provisio scim-server` on 127.0.0.1:0 and reads the bound address from its stdout.
     pub fn start(extra: &[&str]) -> Server {
         let data = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_provisio"));
         cmd.arg("scim-server")
             .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
+            .arg("127.0.0.1:0")
             .arg("--token")
             .arg(TOKEN)
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if !extra.contains(&"--database-url") {
             cmd.arg("--data-dir").arg(data.path());
         }
         cmd.args(extra);
-        let child = cmd.spawn().expect("start provisio scim-server");
-        let base = format!("http://127.0.0.1:{port}");
-        let server = Server {
+        let mut child = cmd.spawn().expect("start provisio scim-server");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the listening line");
+        let scim = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from the server: {line:?}"))
+            .to_string();
+        let base = scim.trim_end_matches("/scim/v2").to_string();
+        Server {
             child,
             _data: data,
-            scim: format!("{base}/scim/v2"),
+            scim,
             base,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(30));
         }
-        server
     }
 
     /// A client for a tenant of its own, so reruns against a shared database never collide.
