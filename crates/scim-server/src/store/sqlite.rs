@@ -106,28 +106,52 @@ pub async fn open_sqlite(data_dir: &Path) -> Result<SqliteStore, StoreError> {
         tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
             let write = open_connection(&path, false)?;
             migrate(&write)?;
+            // The checkpoint thread does this work instead (see `checkpoint_loop`).
+            write.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
             let readers = (0..READERS)
                 .map(|_| open_connection(&path, true))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok((write, readers))
+            let checkpointer = open_connection(&path, false)?;
+            Ok((write, readers, checkpointer))
         })
         .await
         .map_err(|e| backend("opening the database failed")(e.to_string()))?
     };
-    let (write, readers) = opened?;
+    let (write, readers, checkpointer) = opened?;
     let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
     thread::Builder::new()
         .name("sqlite-writer".to_string())
         .spawn(move || writer_loop(write, rx))
         .map_err(|e| StoreError::Backend(format!("cannot start the SQLite writer: {e}")))?;
-    Ok(SqliteStore {
-        inner: Arc::new(Inner {
-            path,
-            writer: Mutex::new(tx),
-            readers: Mutex::new(readers),
-            read_permits: Arc::new(Semaphore::new(READERS)),
-        }),
-    })
+    let inner = Arc::new(Inner {
+        path,
+        writer: Mutex::new(tx),
+        readers: Mutex::new(readers),
+        read_permits: Arc::new(Semaphore::new(READERS)),
+    });
+    let alive = Arc::downgrade(&inner);
+    thread::Builder::new()
+        .name("sqlite-checkpoint".to_string())
+        .spawn(move || checkpoint_loop(checkpointer, alive))
+        .map_err(|e| StoreError::Backend(format!("cannot start the SQLite checkpointer: {e}")))?;
+    Ok(SqliteStore { inner })
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Checkpoints the WAL from its own thread and connection, so that the writer thread never
+/// stalls every queued write behind a checkpoint (and its fsync) at commit time. PASSIVE
+/// checkpoints never block readers or the writer. Ends when the store is dropped.
+fn checkpoint_loop(conn: Connection, alive: std::sync::Weak<Inner>) {
+    while alive.strong_count() > 0 {
+        thread::sleep(CHECKPOINT_EVERY);
+        if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(message = "SQLite checkpoint failed.", %error);
+        }
+    }
+    // A last full checkpoint so the database file is complete when the process ends cleanly.
+    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
 }
 
 fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
@@ -149,7 +173,7 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
          PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY; \
-         PRAGMA mmap_size = 268435456;",
+         PRAGMA mmap_size = 268435456; PRAGMA journal_size_limit = 67108864;",
     )?;
     if read_only {
         conn.execute_batch("PRAGMA query_only = ON;")?;
