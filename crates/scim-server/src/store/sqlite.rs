@@ -170,10 +170,13 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
             path.display()
         )));
     }
+    // No mmap: every connection maps the file again, which counted the same pages up to five
+    // times in the resident size (448 MiB at 100k users with 256 MiB maps) for no measurable
+    // gain once the WAL checkpoints on its own thread.
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
          PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY; \
-         PRAGMA mmap_size = 268435456; PRAGMA journal_size_limit = 67108864;",
+         PRAGMA mmap_size = 0; PRAGMA journal_size_limit = 67108864;",
     )?;
     if read_only {
         conn.execute_batch("PRAGMA query_only = ON;")?;
