@@ -79,6 +79,18 @@ pub async fn replace(
         check_immutable(&rt, current.data.as_object().unwrap_or(&empty), &data)?;
         Ok(Some(Value::Object(data)))
     });
+    run_update(state, ctx, kind, id, expected, change).await
+}
+
+/// Runs `change` between the read and the write of one store transaction.
+async fn run_update(
+    state: &AppState,
+    ctx: &Ctx,
+    kind: ResourceKind,
+    id: &str,
+    expected: Option<i64>,
+    change: UpdateFn,
+) -> ApiResult<StoredResource> {
     let outcome = state
         .store
         .update(
@@ -114,18 +126,7 @@ pub async fn patch(
         // Nothing changes: no new version, as a client polling ETags would expect.
         Ok((!unchanged).then_some(Value::Object(new)))
     });
-    let outcome = state
-        .store
-        .update(
-            &ctx.tenant,
-            kind,
-            id,
-            write_read_options(),
-            expected,
-            change,
-        )
-        .await?;
-    Ok(outcome.resource)
+    run_update(state, ctx, kind, id, expected, change).await
 }
 
 pub async fn delete(
