@@ -129,10 +129,16 @@ fn select_list(kind: ResourceKind, opts: ReadOptions, total: &str) -> String {
 
 const NO_TOTAL: &str = "NULL::bigint";
 
+/// Resource `$3` of kind `$2` of tenant `$1`. The kind is a check on the row
+/// (`|| ''` keeps it out of index conditions): until `resources` has been
+/// analyzed, the planner otherwise prefers a `(tenant, kind, …)` index and
+/// filters the tenant's every resource by id, over the unique `(tenant, id)`.
+const ONE_RESOURCE: &str = "r.tenant = $1 AND r.id = $3 AND r.kind || '' = $2";
+
 /// Reads resource `$3` with what `opts` asks for.
 fn get_sql(kind: ResourceKind, opts: ReadOptions) -> String {
     format!(
-        "SELECT {} FROM resources r WHERE r.tenant = $1 AND r.kind = $2 AND r.id = $3",
+        "SELECT {} FROM resources r WHERE {ONE_RESOURCE}",
         select_list(kind, opts, NO_TOTAL)
     )
 }
@@ -483,8 +489,7 @@ impl ResourceStore for PostgresStore {
         // statement that waited for the lock sees the locked row as
         // committed, but the other tables as of its start.
         let sql = format!(
-            "SELECT {} FROM resources r \
-             WHERE r.tenant = $1 AND r.kind = $2 AND r.id = $3 FOR UPDATE",
+            "SELECT {} FROM resources r WHERE {ONE_RESOURCE} FOR UPDATE",
             select_list(kind, ReadOptions::NONE, NO_TOTAL)
         );
         // Dropping the transaction on any early return rolls it back.
