@@ -534,6 +534,16 @@ pub async fn paging(store: &dyn ResourceStore) {
         .expect("filtered");
     assert_eq!(total, 4);
     assert_eq!(ids(&page), vec![all[2].clone(), all[4].clone()]);
+    let (total, page) = store
+        .list(&t, User, Some(&even), 10, 2, o)
+        .await
+        .expect("filtered past end");
+    assert_eq!((total, page.len()), (4, 0));
+    let (total, page) = store
+        .list(&t, User, Some(&even), 0, 0, o)
+        .await
+        .expect("filtered count only");
+    assert_eq!((total, page.len()), (4, 0));
 
     // Deleting keeps the order of the rest.
     store.delete(&t, User, &all[1], None).await.expect("delete");

@@ -611,5 +611,36 @@ pub(crate) fn attach(data: &mut Value, key: &str, items: Vec<Value>) {
     }
 }
 
+/// Attaches `refs`, the JSON array the backends' reference subqueries build:
+/// `[id, type, display]` per member of a group, `[id, display]` per group of
+/// a user.
+pub(crate) fn attach_ref_json(
+    data: &mut Value,
+    kind: ResourceKind,
+    refs: &str,
+) -> Result<(), StoreError> {
+    let bad = |e: serde_json::Error| StoreError::Backend(format!("bad reference list: {e}"));
+    match kind {
+        ResourceKind::Group => {
+            let items: Vec<(String, String, Option<String>)> =
+                serde_json::from_str(refs).map_err(bad)?;
+            let items = items
+                .into_iter()
+                .map(|(id, ty, display)| reference(id, display, &ty))
+                .collect();
+            attach(data, "members", items);
+        }
+        ResourceKind::User => {
+            let items: Vec<(String, Option<String>)> = serde_json::from_str(refs).map_err(bad)?;
+            let items = items
+                .into_iter()
+                .map(|(id, display)| reference(id, display, "direct"))
+                .collect();
+            attach(data, "groups", items);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,21 +1,25 @@
 //! PostgreSQL backend. Same schema and SQL as SQLite except that lists of
 //! ids travel as arrays (`unnest`) instead of JSON (`json_each`).
+//!
+//! As in SQLite, every read is one statement: `members` and `groups` come
+//! with the resources as a JSON array built by a correlated subquery, and a
+//! list's total comes with its page. Each statement is a loopback round trip,
+//! which costs more than the queries themselves.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgExecutor, PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
 
 use super::{
-    attach, carry_groups, check_version, clamp_i64, member_columns, now_timestamp, parse_data,
-    prepare, reference, same_emails, where_clause, MemberRef, Prepared, ReadOptions, ResourceKind,
-    ResourceStore, SqlArgs, StoreError, StoredResource, UpdateError, UpdateFn, UpdateOutcome,
-    RESOURCE_COLUMNS,
+    attach_ref_json, carry_groups, check_version, clamp_i64, member_columns, now_timestamp,
+    parse_data, prepare, same_emails, where_clause, IndexedFilter, MemberRef, Prepared,
+    ReadOptions, ResourceKind, ResourceStore, SqlArgs, StoreError, StoredResource, UpdateError,
+    UpdateFn, UpdateOutcome, RESOURCE_COLUMNS,
 };
 
 const POOL_SIZE: u32 = 16;
@@ -69,11 +73,16 @@ impl PostgresStore {
 
 fn resource_from_row(row: &PgRow) -> Result<StoredResource, StoreError> {
     let data: String = row.try_get("data")?;
-    let kind: String = row.try_get("kind")?;
+    let kind = ResourceKind::parse(row.try_get("kind")?)?;
+    let mut data = parse_data(&data)?;
+    let refs: Option<&str> = row.try_get("refs")?;
+    if let Some(refs) = refs {
+        attach_ref_json(&mut data, kind, refs)?;
+    }
     Ok(StoredResource {
         id: row.try_get("id")?,
-        kind: ResourceKind::parse(&kind)?,
-        data: parse_data(&data)?,
+        kind,
+        data,
         version: row.try_get("version")?,
         created: row.try_get("created")?,
         last_modified: row.try_get("last_modified")?,
@@ -85,84 +94,148 @@ fn resource_from_row(row: &PgRow) -> Result<StoredResource, StoreError> {
 const REMOVE_MEMBERSHIPS: &str = "DELETE FROM members m WHERE m.member_id = $1 \
      AND EXISTS (SELECT 1 FROM resources g WHERE g.seq = m.group_seq AND g.tenant = $2)";
 
-/// Attaches `members` (groups) and `groups` (users) as `opts` asks. All
-/// `resources` are of `tenant`.
+/// `members` of group `r`, as a JSON array of `[id, kind, display]`: every
+/// stored member, with the kind and display of the tenant's (`$1`) resource
+/// of that id when it exists, else its stored type. Existing members first,
+/// in creation order, then the others by id. NULL when there are none.
+const MEMBERS_OF_GROUP: &str = "(SELECT json_agg(json_build_array(m.member_id, \
+     COALESCE(x.kind, m.member_type), x.display) ORDER BY x.seq NULLS LAST, m.member_id)::text \
+     FROM members m LEFT JOIN resources x ON x.tenant = $1 AND x.id = m.member_id \
+     WHERE m.group_seq = r.seq)";
+
+/// `groups` of user `r`, as a JSON array of `[id, display]`: the tenant's
+/// (`$1`) groups that list its id, in creation order. NULL when there are none.
+const GROUPS_OF_USER: &str =
+    "(SELECT json_agg(json_build_array(g.id, g.display) ORDER BY g.seq)::text \
+     FROM members m JOIN resources g ON g.seq = m.group_seq \
+     WHERE m.member_id = r.id AND g.tenant = $1)";
+
+/// The references `opts` asks to attach to a resource `r` of `kind`, if any.
+fn refs_expression(kind: ResourceKind, opts: ReadOptions) -> Option<&'static str> {
+    match kind {
+        ResourceKind::Group if opts.with_members => Some(MEMBERS_OF_GROUP),
+        ResourceKind::User if opts.with_groups => Some(GROUPS_OF_USER),
+        _ => None,
+    }
+}
+
+/// The select list of every resource read: [`RESOURCE_COLUMNS`], `total`
+/// (the total of a list, or NULL) and `refs` (the attached references, or
+/// NULL).
+fn select_list(kind: ResourceKind, opts: ReadOptions, total: &str) -> String {
+    let refs = refs_expression(kind, opts).unwrap_or("NULL::text");
+    format!("{RESOURCE_COLUMNS}, {total} AS total, {refs} AS refs")
+}
+
+const NO_TOTAL: &str = "NULL::bigint";
+
+/// Resource `$3` of kind `$2` of tenant `$1`. The kind is a check on the row
+/// (`|| ''` keeps it out of index conditions): until `resources` has been
+/// analyzed, the planner otherwise prefers a `(tenant, kind, …)` index and
+/// filters the tenant's every resource by id, over the unique `(tenant, id)`.
+const ONE_RESOURCE: &str = "r.tenant = $1 AND r.id = $3 AND r.kind || '' = $2";
+
+/// Reads resource `$3` with what `opts` asks for.
+fn get_sql(kind: ResourceKind, opts: ReadOptions) -> String {
+    format!(
+        "SELECT {} FROM resources r WHERE {ONE_RESOURCE}",
+        select_list(kind, opts, NO_TOTAL)
+    )
+}
+
+/// The page statement of `list`, with the total of matches in every row.
+/// With a filter, `COUNT(*) OVER ()` over the matching seqs; without one, the
+/// tenant's count of `kind` (an uncorrelated subquery, run once). Both come
+/// from the statement's snapshot.
+fn list_sql(
+    kind: ResourceKind,
+    filter: Option<&IndexedFilter>,
+    opts: ReadOptions,
+    args: &mut SqlArgs,
+) -> (String, String) {
+    let cond = where_clause(filter, args);
+    let limit = args.next_placeholder(0);
+    let offset = args.next_placeholder(1);
+    let sql = if filter.is_some() {
+        format!(
+            "SELECT {} FROM (SELECT r.seq, COUNT(*) OVER () AS total FROM resources r \
+             WHERE {cond} ORDER BY r.seq LIMIT {limit} OFFSET {offset}) p \
+             JOIN resources r ON r.seq = p.seq ORDER BY r.seq",
+            select_list(kind, opts, "p.total")
+        )
+    } else {
+        format!(
+            "SELECT {} FROM resources r WHERE {cond} ORDER BY r.seq LIMIT {limit} OFFSET {offset}",
+            select_list(
+                kind,
+                opts,
+                "(SELECT COUNT(*) FROM resources c WHERE c.tenant = $1 AND c.kind = $2)"
+            )
+        )
+    };
+    (sql, cond)
+}
+
+/// Runs a resource statement (`args`' texts, then `ints`): the resources
+/// with their references, and the total of the first row.
+async fn fetch<'e>(
+    ex: impl PgExecutor<'e>,
+    sql: &str,
+    args: &SqlArgs,
+    ints: &[i64],
+) -> Result<(Vec<StoredResource>, Option<i64>), StoreError> {
+    let mut q = sqlx::query(sql);
+    for t in &args.texts {
+        q = q.bind(t.as_str());
+    }
+    for i in ints {
+        q = q.bind(*i);
+    }
+    let rows = q.fetch_all(ex).await?;
+    let mut total = None;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if total.is_none() {
+            total = row.try_get("total")?;
+        }
+        out.push(resource_from_row(row)?);
+    }
+    Ok((out, total))
+}
+
+async fn count_matches<'e>(
+    ex: impl PgExecutor<'e>,
+    cond: &str,
+    args: &SqlArgs,
+) -> Result<u64, StoreError> {
+    let sql = format!("SELECT COUNT(*) FROM resources r WHERE {cond}");
+    let mut q = sqlx::query_scalar(&sql);
+    for t in &args.texts {
+        q = q.bind(t.as_str());
+    }
+    let n: i64 = q.fetch_one(ex).await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Attaches to `r` (of `tenant`) the references `opts` asks for, as they
+/// are now: one statement, for the reads that follow a write or a lock.
 async fn attach_refs(
     conn: &mut PgConnection,
     tenant: &str,
-    resources: &mut [StoredResource],
+    r: &mut StoredResource,
     opts: ReadOptions,
 ) -> Result<(), StoreError> {
-    let groups: Vec<i64> = resources
-        .iter()
-        .filter(|r| r.kind == ResourceKind::Group && opts.with_members)
-        .map(|r| r.seq)
-        .collect();
-    let users: HashMap<&str, i64> = resources
-        .iter()
-        .filter(|r| r.kind == ResourceKind::User && opts.with_groups)
-        .map(|r| (r.id.as_str(), r.seq))
-        .collect();
-    let mut refs: HashMap<i64, Vec<Value>> = HashMap::new();
-    if !groups.is_empty() {
-        // Every stored member, with the display and kind of the resource of
-        // that id when it exists in the tenant, else its stored type.
-        let rows = sqlx::query(
-            "SELECT m.group_seq AS owner, m.member_id AS id, \
-             COALESCE(r.kind, m.member_type) AS kind, r.display \
-             FROM members m \
-             LEFT JOIN resources r ON r.tenant = $2 AND r.id = m.member_id \
-             WHERE m.group_seq = ANY($1) \
-             ORDER BY m.group_seq, r.seq NULLS LAST, m.member_id",
-        )
-        .bind(&groups[..])
+    let Some(refs) = refs_expression(r.kind, opts) else {
+        return Ok(());
+    };
+    let sql = format!("SELECT {refs} FROM resources r WHERE r.seq = $2");
+    let found: Option<String> = sqlx::query_scalar(&sql)
         .bind(tenant)
-        .fetch_all(&mut *conn)
+        .bind(r.seq)
+        .fetch_one(&mut *conn)
         .await?;
-        for row in rows {
-            let kind: String = row.try_get("kind")?;
-            refs.entry(row.try_get("owner")?)
-                .or_default()
-                .push(reference(
-                    row.try_get("id")?,
-                    row.try_get("display")?,
-                    &kind,
-                ));
-        }
-    }
-    if !users.is_empty() {
-        let ids: Vec<&str> = users.keys().copied().collect();
-        let rows = sqlx::query(
-            "SELECT m.member_id AS owner, g.id, g.display \
-             FROM members m \
-             JOIN resources g ON g.seq = m.group_seq \
-             WHERE m.member_id = ANY($1) AND g.tenant = $2 \
-             ORDER BY m.member_id, g.seq",
-        )
-        .bind(&ids[..])
-        .bind(tenant)
-        .fetch_all(&mut *conn)
-        .await?;
-        for row in rows {
-            let owner: String = row.try_get("owner")?;
-            let Some(&seq) = users.get(owner.as_str()) else {
-                continue;
-            };
-            refs.entry(seq).or_default().push(reference(
-                row.try_get("id")?,
-                row.try_get("display")?,
-                "direct",
-            ));
-        }
-    }
-    for r in resources.iter_mut() {
-        if let Some(items) = refs.remove(&r.seq) {
-            let key = match r.kind {
-                ResourceKind::Group => "members",
-                ResourceKind::User => "groups",
-            };
-            attach(&mut r.data, key, items);
-        }
+    if let Some(found) = found {
+        attach_ref_json(&mut r.data, r.kind, &found)?;
     }
     Ok(())
 }
@@ -340,39 +413,9 @@ impl PostgresStore {
             last_modified: now,
             seq,
         };
-        if opts.with_members || opts.with_groups {
-            attach_refs(&mut tx, tenant, std::slice::from_mut(&mut created), opts).await?;
-        }
+        attach_refs(&mut tx, tenant, &mut created, opts).await?;
         tx.commit().await?;
         Ok(created)
-    }
-}
-
-impl PostgresStore {
-    async fn fetch_page(
-        conn: &mut PgConnection,
-        tenant: &str,
-        sql: &str,
-        args: &SqlArgs,
-        ints: &[i64],
-        opts: ReadOptions,
-    ) -> Result<Vec<StoredResource>, StoreError> {
-        let mut q = sqlx::query(sql);
-        for t in &args.texts {
-            q = q.bind(t.as_str());
-        }
-        for i in ints {
-            q = q.bind(*i);
-        }
-        let rows = q.fetch_all(&mut *conn).await?;
-        let mut out = rows
-            .iter()
-            .map(resource_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        if opts.with_members || opts.with_groups {
-            attach_refs(conn, tenant, &mut out, opts).await?;
-        }
-        Ok(out)
     }
 }
 
@@ -406,14 +449,10 @@ impl ResourceStore for PostgresStore {
         id: &str,
         opts: ReadOptions,
     ) -> Result<StoredResource, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let sql = format!(
-            "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE r.tenant = $1 AND r.kind = $2 AND r.id = $3"
-        );
         let mut args = SqlArgs::new(tenant, kind);
         args.push(id.to_string());
-        let mut page = Self::fetch_page(&mut conn, tenant, &sql, &args, &[], opts).await?;
-        page.pop().ok_or(StoreError::NotFound)
+        let (mut found, _) = fetch(&self.pool, &get_sql(kind, opts), &args, &[]).await?;
+        found.pop().ok_or(StoreError::NotFound)
     }
 
     async fn replace(
@@ -445,15 +484,19 @@ impl ResourceStore for PostgresStore {
         let mut args = SqlArgs::new(tenant, kind);
         args.push(id.to_string());
         // The row lock makes concurrent updates of the resource wait for
-        // each other; each then reads what the previous one committed.
+        // each other; each then reads what the previous one committed. The
+        // references are read by a statement of their own, after the lock: a
+        // statement that waited for the lock sees the locked row as
+        // committed, but the other tables as of its start.
         let sql = format!(
-            "SELECT {RESOURCE_COLUMNS} FROM resources r \
-             WHERE r.tenant = $1 AND r.kind = $2 AND r.id = $3 FOR UPDATE"
+            "SELECT {} FROM resources r WHERE {ONE_RESOURCE} FOR UPDATE",
+            select_list(kind, ReadOptions::NONE, NO_TOTAL)
         );
         // Dropping the transaction on any early return rolls it back.
         let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
-        let mut found = Self::fetch_page(&mut tx, tenant, &sql, &args, &[], opts).await?;
-        let current = check_version(found.pop(), expected_version)?;
+        let (mut found, _) = fetch(&mut *tx, &sql, &args, &[]).await?;
+        let mut current = check_version(found.pop(), expected_version)?;
+        attach_refs(&mut tx, tenant, &mut current, opts).await?;
         let new = match change(&current) {
             Err(rejected) => return Err(UpdateError::Rejected(rejected)),
             Ok(None) => {
@@ -472,7 +515,7 @@ impl ResourceStore for PostgresStore {
         if kind == ResourceKind::Group && opts.with_members {
             // Members as they now resolve (the group's own display may have
             // changed, and it may list itself).
-            attach_refs(&mut tx, tenant, std::slice::from_mut(&mut written), opts).await?;
+            attach_refs(&mut tx, tenant, &mut written, opts).await?;
         } else if opts.with_groups {
             carry_groups(&current, &mut written);
         }
@@ -520,51 +563,43 @@ impl ResourceStore for PostgresStore {
         &self,
         tenant: &str,
         kind: ResourceKind,
-        filter: Option<&super::IndexedFilter>,
+        filter: Option<&IndexedFilter>,
         offset: u64,
         limit: u64,
         opts: ReadOptions,
     ) -> Result<(u64, Vec<StoredResource>), StoreError> {
         let mut args = SqlArgs::new(tenant, kind);
-        let cond = where_clause(filter, &mut args);
-        // One read transaction: total and page come from the same snapshot.
+        let (sql, cond) = list_sql(kind, filter, opts, &mut args);
+        if limit == 0 {
+            return Ok((count_matches(&self.pool, &cond, &args).await?, Vec::new()));
+        }
+        let ints = [clamp_i64(limit), clamp_i64(offset)];
+        // One statement: page and total come from the same snapshot.
+        let (page, total) = fetch(&self.pool, &sql, &args, &ints).await?;
+        if let Some(total) = total {
+            return Ok((u64::try_from(total).unwrap_or(0), page));
+        }
+        // No row: past the end. Count, and read the page again if rows came
+        // in meanwhile, in one read transaction (one snapshot).
         let mut tx = self.pool.begin().await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
-        let count_sql = format!("SELECT COUNT(*) FROM resources r WHERE {cond}");
-        let mut q = sqlx::query_scalar(&count_sql);
-        for t in &args.texts {
-            q = q.bind(t.as_str());
-        }
-        let total: i64 = q.fetch_one(&mut *tx).await?;
-        let page = if limit == 0 || offset >= u64::try_from(total).unwrap_or(0) {
+        let total = count_matches(&mut *tx, &cond, &args).await?;
+        let page = if offset >= total {
             Vec::new()
         } else {
-            let sql = format!(
-                "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE {cond} ORDER BY r.seq LIMIT {} OFFSET {}",
-                args.next_placeholder(0),
-                args.next_placeholder(1)
-            );
-            Self::fetch_page(
-                &mut tx,
-                tenant,
-                &sql,
-                &args,
-                &[clamp_i64(limit), clamp_i64(offset)],
-                opts,
-            )
-            .await?
+            fetch(&mut *tx, &sql, &args, &ints).await?.0
         };
         tx.commit().await?;
-        Ok((u64::try_from(total).unwrap_or(0), page))
+        Ok((total, page))
     }
 
     async fn scan(
         &self,
         tenant: &str,
         kind: ResourceKind,
-        filter: Option<&super::IndexedFilter>,
+        filter: Option<&IndexedFilter>,
         after_seq: i64,
         limit: u64,
         opts: ReadOptions,
@@ -575,21 +610,12 @@ impl ResourceStore for PostgresStore {
         let mut args = SqlArgs::new(tenant, kind);
         let cond = where_clause(filter, &mut args);
         let sql = format!(
-            "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE {cond} AND r.seq > {} ORDER BY r.seq LIMIT {}",
+            "SELECT {} FROM resources r WHERE {cond} AND r.seq > {} ORDER BY r.seq LIMIT {}",
+            select_list(kind, opts, NO_TOTAL),
             args.next_placeholder(0),
             args.next_placeholder(1)
         );
-        let mut tx = self.pool.begin().await?;
-        let page = Self::fetch_page(
-            &mut tx,
-            tenant,
-            &sql,
-            &args,
-            &[after_seq, clamp_i64(limit)],
-            opts,
-        )
-        .await?;
-        tx.commit().await?;
+        let (page, _) = fetch(&self.pool, &sql, &args, &[after_seq, clamp_i64(limit)]).await?;
         Ok(page)
     }
 

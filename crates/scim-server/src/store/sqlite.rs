@@ -25,7 +25,7 @@ use serde_json::Value;
 use tokio::sync::{oneshot, Semaphore};
 
 use super::{
-    attach, carry_groups, check_version, clamp_i64, now_timestamp, parse_data, prepare, reference,
+    attach_ref_json, carry_groups, check_version, clamp_i64, now_timestamp, parse_data, prepare,
     same_emails, where_clause, IndexedFilter, MemberRef, Prepared, ReadOptions, ResourceKind,
     ResourceStore, SqlArgs, StoreError, StoredResource, UpdateError, UpdateFn, UpdateOutcome,
     RESOURCE_COLUMNS,
@@ -493,7 +493,7 @@ fn resource_from_row(row: &Row<'_>) -> Result<StoredResource, StoreError> {
     let kind = ResourceKind::parse(row.get_ref(2)?.as_str()?)?;
     let mut data = parse_data(row.get_ref(3)?.as_str()?)?;
     if let Some(refs) = row.get_ref(REFS_COLUMN)?.as_str_or_null()? {
-        attach_refs(&mut data, kind, refs)?;
+        attach_ref_json(&mut data, kind, refs)?;
     }
     Ok(StoredResource {
         seq: row.get(0)?,
@@ -504,31 +504,6 @@ fn resource_from_row(row: &Row<'_>) -> Result<StoredResource, StoreError> {
         created: row.get(5)?,
         last_modified: row.get(6)?,
     })
-}
-
-/// Attaches the JSON array of [`MEMBERS_OF_GROUP`] / [`GROUPS_OF_USER`].
-fn attach_refs(data: &mut Value, kind: ResourceKind, refs: &str) -> Result<(), StoreError> {
-    let bad = |e: serde_json::Error| StoreError::Backend(format!("bad reference list: {e}"));
-    match kind {
-        ResourceKind::Group => {
-            let items: Vec<(String, String, Option<String>)> =
-                serde_json::from_str(refs).map_err(bad)?;
-            let items = items
-                .into_iter()
-                .map(|(id, ty, display)| reference(id, display, &ty))
-                .collect();
-            attach(data, "members", items);
-        }
-        ResourceKind::User => {
-            let items: Vec<(String, Option<String>)> = serde_json::from_str(refs).map_err(bad)?;
-            let items = items
-                .into_iter()
-                .map(|(id, display)| reference(id, display, "direct"))
-                .collect();
-            attach(data, "groups", items);
-        }
-    }
-    Ok(())
 }
 
 fn count_sql(cond: &str) -> String {
@@ -824,7 +799,7 @@ impl SqliteStore {
                 let mut rows = stmt.raw_query();
                 if let Some(row) = rows.next()? {
                     if let Some(refs) = row.get_ref(0)?.as_str_or_null()? {
-                        attach_refs(&mut data, kind, refs)?;
+                        attach_ref_json(&mut data, kind, refs)?;
                     }
                 }
             }
