@@ -113,6 +113,21 @@ impl FromRequest<AppState> for JsonBody {
     }
 }
 
+/// The value of the `{name}` segment of the matched route, if the route has one.
+pub async fn path_param(
+    parts: &mut Parts,
+    state: &AppState,
+    name: &str,
+) -> Result<Option<String>, ApiError> {
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|_| ApiError(ScimError::not_found("unknown path")))?;
+    Ok(params
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string()))
+}
+
 /// Which tenant a request is for and the base URL its locations use.
 #[derive(Debug, Clone)]
 pub struct Ctx {
@@ -127,13 +142,7 @@ impl FromRequestParts<AppState> for Ctx {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError(ScimError::not_found("unknown path")))?;
-        let tenant = params
-            .iter()
-            .find(|(k, _)| *k == "tenant")
-            .map(|(_, v)| v.to_string());
+        let tenant = path_param(parts, state, "tenant").await?;
         let host = parts
             .headers
             .get(header::HOST)

@@ -1,6 +1,6 @@
 //! The `/Users`, `/Groups` and `/.search` endpoints.
 
-use axum::extract::{FromRequestParts, Query, RawPathParams, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::http::{
-    etag, if_match, if_none_match_hits, no_content, prefers_minimal, scim_json, ApiError,
-    ApiResult, Ctx, JsonBody,
+    etag, if_match, if_none_match_hits, no_content, path_param, prefers_minimal, scim_json,
+    ApiError, ApiResult, Ctx, JsonBody,
 };
 use crate::store::{ReadOptions, ResourceKind, StoredResource};
 use crate::{query, service, AppState};
@@ -26,13 +26,9 @@ impl FromRequestParts<AppState> for ResourceId {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError(ScimError::not_found("unknown path")))?;
-        params
-            .iter()
-            .find(|(k, _)| *k == "id")
-            .map(|(_, v)| ResourceId(v.to_string()))
+        path_param(parts, state, "id")
+            .await?
+            .map(ResourceId)
             .ok_or_else(|| ApiError(ScimError::not_found("unknown path")))
     }
 }

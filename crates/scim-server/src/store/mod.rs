@@ -204,7 +204,10 @@ pub trait ResourceStore: Send + Sync + 'static {
         tenant: &str,
         kind: ResourceKind,
         data: Value,
-    ) -> Result<StoredResource, StoreError>;
+    ) -> Result<StoredResource, StoreError> {
+        self.create_with(tenant, kind, data, ReadOptions::NONE)
+            .await
+    }
 
     /// Like [`create`](Self::create), and attaches `members`/`groups` as
     /// `opts` says, as a `get` with them right after would: in the same

@@ -421,16 +421,6 @@ impl PostgresStore {
 
 #[async_trait]
 impl ResourceStore for PostgresStore {
-    async fn create(
-        &self,
-        tenant: &str,
-        kind: ResourceKind,
-        data: Value,
-    ) -> Result<StoredResource, StoreError> {
-        let id = uuid::Uuid::new_v4().to_string();
-        self.insert(tenant, kind, id, data, ReadOptions::NONE).await
-    }
-
     async fn create_with(
         &self,
         tenant: &str,

@@ -819,16 +819,6 @@ impl SqliteStore {
 
 #[async_trait]
 impl ResourceStore for SqliteStore {
-    async fn create(
-        &self,
-        tenant: &str,
-        kind: ResourceKind,
-        data: Value,
-    ) -> Result<StoredResource, StoreError> {
-        let id = uuid::Uuid::new_v4().to_string();
-        self.insert(tenant, kind, id, data, ReadOptions::NONE).await
-    }
-
     async fn create_with(
         &self,
         tenant: &str,
