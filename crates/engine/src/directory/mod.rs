@@ -1,0 +1,99 @@
+//! The source directory: users, groups, service principals and app role assignments, with
+//! Microsoft Graph's attribute names, soft delete, and a change log that incremental
+//! provisioning cycles read from a watermark.
+
+mod error;
+pub mod import;
+pub mod schema;
+mod service;
+mod store;
+
+pub use error::{DirectoryError, ErrorCode};
+pub use service::{cursor_of, parse_id, sort_key};
+pub use service::{Directory, DirectoryConfig, ListPage, ListRequest};
+pub use store::{
+    Change, ChangeOp, Cursor, DirectoryStore, ImportLink, ImportObject, ImportReport, ImportResult,
+    IndexSeek, LinkKind, ListQuery, MemberRef, ObjectRef, ObjectUpdate, OrderKey, StoreError,
+    StoredAssignment, StoredObject, UpdateFn,
+};
+
+use serde::Serialize;
+
+/// The kinds of directory objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum ObjectKind {
+    User,
+    Group,
+    ServicePrincipal,
+}
+
+impl ObjectKind {
+    /// As stored, and as used in change records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::User => "user",
+            ObjectKind::Group => "group",
+            ObjectKind::ServicePrincipal => "servicePrincipal",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(ObjectKind::User),
+            "group" => Some(ObjectKind::Group),
+            "servicePrincipal" => Some(ObjectKind::ServicePrincipal),
+            _ => None,
+        }
+    }
+
+    /// Graph's type name: `microsoft.graph.user`.
+    pub fn odata_type(self) -> &'static str {
+        match self {
+            ObjectKind::User => "#microsoft.graph.user",
+            ObjectKind::Group => "#microsoft.graph.group",
+            ObjectKind::ServicePrincipal => "#microsoft.graph.servicePrincipal",
+        }
+    }
+
+    /// The entity set: `users`, `groups`, `servicePrincipals`.
+    pub fn entity_set(self) -> &'static str {
+        match self {
+            ObjectKind::User => "users",
+            ObjectKind::Group => "groups",
+            ObjectKind::ServicePrincipal => "servicePrincipals",
+        }
+    }
+
+    /// The name Graph uses in messages: `User`, `Group`, `ServicePrincipal`.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            ObjectKind::User => "User",
+            ObjectKind::Group => "Group",
+            ObjectKind::ServicePrincipal => "ServicePrincipal",
+        }
+    }
+
+    /// Whether deleting sends the object to deleted items (users and groups) rather than
+    /// removing it at once.
+    pub fn soft_deletes(self) -> bool {
+        matches!(self, ObjectKind::User | ObjectKind::Group)
+    }
+}
+
+/// The app role id Entra uses for "Default Access" on applications that declare no roles.
+pub const DEFAULT_ACCESS_ROLE: uuid::Uuid = uuid::Uuid::nil();
+
+/// Current time, truncated to milliseconds, as RFC 3339 with a `Z`: the form every stored
+/// timestamp has, so that they sort as strings.
+pub fn timestamp(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
