@@ -1,0 +1,107 @@
+//! Storage of the source directory: [`SqliteDirectory`] (embedded, the default) and
+//! [`PostgresDirectory`] (several workers), both implementing
+//! [`provisio_engine::directory::DirectoryStore`] and checked by one conformance suite
+//! (`conformance`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use provisio_engine::directory::{DirectoryStore, IndexSeek, ObjectKind, StoreError};
+use serde_json::{Map, Value};
+
+#[cfg(any(test, feature = "test-suite"))]
+pub mod conformance;
+mod postgres;
+mod sqlite;
+
+pub use postgres::PostgresDirectory;
+pub use sqlite::SqliteDirectory;
+
+/// Opens the directory store: PostgreSQL when `database_url` is given, else SQLite in
+/// `data_dir/directory.db`. Runs the migrations.
+pub async fn open(
+    data_dir: &Path,
+    database_url: Option<&str>,
+) -> Result<Arc<dyn DirectoryStore>, StoreError> {
+    Ok(match database_url {
+        Some(url) => {
+            let pg = PostgresDirectory::connect(url).await?;
+            return Err(StoreError::Backend(format!("{pg:?}")));
+        }
+        None => Arc::new(SqliteDirectory::open(data_dir).await?),
+    })
+}
+
+/// The lower-cased keys an object is indexed by.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct IndexKeys {
+    /// Users: userPrincipalName; service principals: appId. Unique among live objects.
+    pub unique: Option<String>,
+    pub nickname: Option<String>,
+    pub display: Option<String>,
+    pub mail: Option<String>,
+    /// Exact.
+    pub employee_id: Option<String>,
+}
+
+impl IndexKeys {
+    pub fn of(kind: ObjectKind, data: &Map<String, Value>) -> Self {
+        let lower = |name: &str| {
+            data.get(name)
+                .and_then(Value::as_str)
+                .map(str::to_lowercase)
+        };
+        IndexKeys {
+            unique: match kind {
+                ObjectKind::User => lower("userPrincipalName"),
+                ObjectKind::ServicePrincipal => lower("appId"),
+                ObjectKind::Group => None,
+            },
+            nickname: lower("mailNickname"),
+            display: lower("displayName"),
+            mail: lower("mail"),
+            employee_id: data
+                .get("employeeId")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        }
+    }
+
+    /// The Graph name of the unique property of `kind`, for error messages.
+    pub fn unique_property(kind: ObjectKind) -> &'static str {
+        match kind {
+            ObjectKind::User => "userPrincipalName",
+            ObjectKind::ServicePrincipal => "appId",
+            ObjectKind::Group => "id",
+        }
+    }
+}
+
+/// The column a seek reads.
+pub(crate) fn seek_column(seek: IndexSeek) -> &'static str {
+    match seek {
+        IndexSeek::Id => "id",
+        IndexSeek::UserPrincipalName | IndexSeek::AppId => "unique_key",
+        IndexSeek::MailNickname => "nickname_key",
+        IndexSeek::DisplayName => "display_key",
+        IndexSeek::Mail => "mail_key",
+        IndexSeek::EmployeeId => "employee_id",
+    }
+}
+
+/// The value a seek compares with: lower-cased unless the key is exact.
+pub(crate) fn seek_value(seek: IndexSeek, value: &str) -> String {
+    if seek.case_insensitive() {
+        value.to_lowercase()
+    } else {
+        value.to_string()
+    }
+}
+
+pub(crate) fn now() -> String {
+    provisio_engine::directory::timestamp(time::OffsetDateTime::now_utc())
+}
+
+pub(crate) fn backend(what: &str) -> impl FnOnce(String) -> StoreError + '_ {
+    move |e| StoreError::Backend(format!("{what}: {e}"))
+}

@@ -1,0 +1,1181 @@
+//! The directory in an embedded SQLite database (`directory.db` in the data directory).
+//!
+//! One write connection behind a mutex (SQLite has one writer anyway, and that makes the
+//! change log's sequence numbers follow commit order), a few read-only connections for
+//! reads, all used from tokio's blocking pool.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use provisio_engine::directory::{
+    Change, ChangeOp, DirectoryError, DirectoryStore, ImportLink, ImportObject, ImportReport,
+    ImportResult, IndexSeek, LinkKind, ListQuery, MemberRef, ObjectKind, ObjectRef, ObjectUpdate,
+    OrderKey, StoreError, StoredAssignment, StoredObject, UpdateFn,
+};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use serde_json::{Map, Value};
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use crate::{backend, now, seek_column, seek_value, IndexKeys};
+
+const READERS: usize = 4;
+const MIGRATION: &str = include_str!("../migrations/sqlite/0001_directory.sql");
+
+#[derive(Clone)]
+pub struct SqliteDirectory {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    read_permits: Semaphore,
+}
+
+impl std::fmt::Debug for SqliteDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteDirectory")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves a connection that SQLite has rolled back or
+    // will roll back at the next BEGIN: carry on.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn db_error(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(db_error)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;
+         PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY;",
+    )
+    .map_err(db_error)?;
+    Ok(conn)
+}
+
+impl SqliteDirectory {
+    /// Opens (creating) `data_dir/directory.db` and migrates it.
+    pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Backend(format!("cannot create {}: {e}", data_dir.display()))
+        })?;
+        let path = data_dir.join("directory.db");
+        let p = path.clone();
+        let (writer, readers) = tokio::task::spawn_blocking(move || {
+            let writer = open_connection(&p, false)?;
+            migrate(&writer)?;
+            let readers = (0..READERS)
+                .map(|_| open_connection(&p, true))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, StoreError>((writer, readers))
+        })
+        .await
+        .map_err(|e| backend("opening the directory")(e.to_string()))??;
+        Ok(SqliteDirectory {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(readers),
+                read_permits: Semaphore::new(READERS),
+            }),
+        })
+    }
+
+    /// Runs `work` in one write transaction; rolls back on error (or when `work` asks by
+    /// returning `Ok((r, false))`).
+    async fn write<R, F>(&self, work: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<(R, bool), StoreError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let conn = lock(&inner.writer);
+            conn.execute_batch("BEGIN IMMEDIATE").map_err(db_error)?;
+            match work(&conn) {
+                Ok((r, true)) => {
+                    conn.execute_batch("COMMIT").map_err(db_error)?;
+                    Ok(r)
+                }
+                Ok((r, false)) => {
+                    conn.execute_batch("ROLLBACK").map_err(db_error)?;
+                    Ok(r)
+                }
+                Err(e) => {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    Err(e)
+                }
+            }
+        })
+        .await
+        .map_err(|e| backend("write task failed")(e.to_string()))?
+    }
+
+    async fn read<R, F>(&self, work: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let _permit = self
+            .inner
+            .read_permits
+            .acquire()
+            .await
+            .map_err(|e| backend("reader pool closed")(e.to_string()))?;
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let popped = lock(&inner.readers).pop();
+            let conn = match popped {
+                Some(c) => c,
+                None => open_connection(&inner.path, true)?,
+            };
+            let result = work(&conn);
+            lock(&inner.readers).push(conn);
+            result
+        })
+        .await
+        .map_err(|e| backend("read task failed")(e.to_string()))?
+    }
+}
+
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db_error)?;
+    if version < 1 {
+        conn.execute_batch(&format!(
+            "BEGIN; {MIGRATION}; PRAGMA user_version = 1; COMMIT;"
+        ))
+        .map_err(|e| backend("migrating the directory")(e.to_string()))?;
+    }
+    Ok(())
+}
+
+const OBJECT_COLUMNS: &str = "id, kind, data, manager_id, created, deleted, version";
+
+fn object_from_row(row: &Row<'_>) -> Result<StoredObject, StoreError> {
+    let id: String = row.get(0).map_err(db_error)?;
+    let kind: String = row.get(1).map_err(db_error)?;
+    let data: String = row.get(2).map_err(db_error)?;
+    let manager: Option<String> = row.get(3).map_err(db_error)?;
+    Ok(StoredObject {
+        id: parse_uuid(&id)?,
+        kind: ObjectKind::parse(&kind)
+            .ok_or_else(|| StoreError::Backend(format!("unknown object kind {kind:?}")))?,
+        data: serde_json::from_str(&data)
+            .map_err(|e| StoreError::Backend(format!("stored object {id} is not JSON: {e}")))?,
+        manager: manager.as_deref().map(parse_uuid).transpose()?,
+        created: row.get(4).map_err(db_error)?,
+        deleted: row.get(5).map_err(db_error)?,
+        version: row.get(6).map_err(db_error)?,
+    })
+}
+
+fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {
+    Uuid::try_parse(s).map_err(|e| StoreError::Backend(format!("stored id {s:?}: {e}")))
+}
+
+fn query_objects(
+    conn: &Connection,
+    sql: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<StoredObject>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db_error)?;
+    let mut rows = stmt.query(args).map_err(db_error)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(db_error)? {
+        out.push(object_from_row(row)?);
+    }
+    Ok(out)
+}
+
+fn get_object(
+    conn: &Connection,
+    kind: Option<ObjectKind>,
+    id: Uuid,
+    deleted: bool,
+) -> Result<Option<StoredObject>, StoreError> {
+    let state = if deleted { "IS NOT NULL" } else { "IS NULL" };
+    let sql = format!(
+        "SELECT {OBJECT_COLUMNS} FROM objects WHERE id = ?1 AND deleted {state} AND (?2 IS NULL OR kind = ?2)"
+    );
+    Ok(query_objects(
+        conn,
+        &sql,
+        &[&id.to_string(), &kind.map(ObjectKind::as_str)],
+    )?
+    .into_iter()
+    .next())
+}
+
+fn append_change(
+    conn: &Connection,
+    kind: ObjectKind,
+    id: Uuid,
+    op: ChangeOp,
+    related: Option<Uuid>,
+    at: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO changes (kind, object_id, op, related_id, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .map_err(db_error)?
+    .execute(params![
+        kind.as_str(),
+        id.to_string(),
+        op.as_str(),
+        related.map(|r| r.to_string()),
+        at
+    ])
+    .map_err(db_error)?;
+    Ok(())
+}
+
+fn unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+fn insert_object(
+    conn: &Connection,
+    kind: ObjectKind,
+    id: Uuid,
+    data: &Map<String, Value>,
+    manager: Option<Uuid>,
+    at: &str,
+) -> Result<(), StoreError> {
+    let keys = IndexKeys::of(kind, data);
+    let json = Value::Object(data.clone()).to_string();
+    let result = conn
+        .prepare_cached(
+            "INSERT INTO objects (id, kind, data, manager_id, created, deleted, version, \
+             unique_key, nickname_key, display_key, mail_key, employee_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, NULL, 1, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .map_err(db_error)?
+        .execute(params![
+            id.to_string(),
+            kind.as_str(),
+            json,
+            manager.map(|m| m.to_string()),
+            at,
+            keys.unique,
+            keys.nickname,
+            keys.display,
+            keys.mail,
+            keys.employee_id
+        ]);
+    match result {
+        Ok(_) => {}
+        Err(e) if unique_violation(&e) => {
+            let id_taken: bool = conn
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM objects WHERE id = ?1)",
+                    [id.to_string()],
+                    |r| r.get(0),
+                )
+                .map_err(db_error)?;
+            return Err(StoreError::Unique(if id_taken {
+                "id".to_string()
+            } else {
+                IndexKeys::unique_property(kind).to_string()
+            }));
+        }
+        Err(e) => return Err(db_error(e)),
+    }
+    append_change(conn, kind, id, ChangeOp::Created, None, at)
+}
+
+fn write_data(
+    conn: &Connection,
+    object: &StoredObject,
+    data: &Map<String, Value>,
+    at: &str,
+) -> Result<(), StoreError> {
+    let keys = IndexKeys::of(object.kind, data);
+    let result = conn
+        .prepare_cached(
+            "UPDATE objects SET data = ?2, version = version + 1, unique_key = ?3, \
+             nickname_key = ?4, display_key = ?5, mail_key = ?6, employee_id = ?7 WHERE id = ?1",
+        )
+        .map_err(db_error)?
+        .execute(params![
+            object.id.to_string(),
+            Value::Object(data.clone()).to_string(),
+            keys.unique,
+            keys.nickname,
+            keys.display,
+            keys.mail,
+            keys.employee_id
+        ]);
+    match result {
+        Ok(_) => append_change(conn, object.kind, object.id, ChangeOp::Updated, None, at),
+        Err(e) if unique_violation(&e) => Err(StoreError::Unique(
+            IndexKeys::unique_property(object.kind).to_string(),
+        )),
+        Err(e) => Err(db_error(e)),
+    }
+}
+
+fn insert_member(
+    conn: &Connection,
+    group: Uuid,
+    member: MemberRef,
+    at: &str,
+) -> Result<bool, StoreError> {
+    let added = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO members (group_id, member_id, member_kind) VALUES (?1, ?2, ?3)",
+        )
+        .map_err(db_error)?
+        .execute(params![
+            group.to_string(),
+            member.id.to_string(),
+            member.kind.as_str()
+        ])
+        .map_err(db_error)?
+        > 0;
+    if added {
+        append_change(
+            conn,
+            ObjectKind::Group,
+            group,
+            ChangeOp::MemberAdded,
+            Some(member.id),
+            at,
+        )?;
+    }
+    Ok(added)
+}
+
+fn update_manager(
+    conn: &Connection,
+    user: Uuid,
+    manager: Option<Uuid>,
+    at: &str,
+) -> Result<bool, StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE objects SET manager_id = ?2, version = version + 1 \
+             WHERE id = ?1 AND kind = 'user' AND deleted IS NULL AND manager_id IS NOT ?2",
+        )
+        .map_err(db_error)?
+        .execute(params![user.to_string(), manager.map(|m| m.to_string())])
+        .map_err(db_error)?
+        > 0;
+    if changed {
+        append_change(
+            conn,
+            ObjectKind::User,
+            user,
+            ChangeOp::ManagerChanged,
+            manager,
+            at,
+        )?;
+    }
+    Ok(changed)
+}
+
+/// Removes an object and everything that points at it, recording `purged`.
+fn purge_object(conn: &Connection, object: &StoredObject, at: &str) -> Result<(), StoreError> {
+    let id = object.id.to_string();
+    for sql in [
+        "DELETE FROM members WHERE group_id = ?1 OR member_id = ?1",
+        "DELETE FROM assignments WHERE principal_id = ?1 OR resource_id = ?1",
+        "UPDATE objects SET manager_id = NULL WHERE manager_id = ?1",
+        "DELETE FROM objects WHERE id = ?1",
+    ] {
+        conn.prepare_cached(sql)
+            .map_err(db_error)?
+            .execute([&id])
+            .map_err(db_error)?;
+    }
+    append_change(conn, object.kind, object.id, ChangeOp::Purged, None, at)
+}
+
+fn assignment_from_row(row: &Row<'_>) -> Result<StoredAssignment, StoreError> {
+    let get = |i: usize| -> Result<String, StoreError> { row.get(i).map_err(db_error) };
+    let kind = get(2)?;
+    Ok(StoredAssignment {
+        id: parse_uuid(&get(0)?)?,
+        principal: MemberRef {
+            id: parse_uuid(&get(1)?)?,
+            kind: ObjectKind::parse(&kind)
+                .ok_or_else(|| StoreError::Backend(format!("unknown principal kind {kind:?}")))?,
+        },
+        resource_id: parse_uuid(&get(3)?)?,
+        app_role_id: parse_uuid(&get(4)?)?,
+        created: get(5)?,
+    })
+}
+
+const ASSIGNMENT_COLUMNS: &str =
+    "id, principal_id, principal_kind, resource_id, app_role_id, created";
+
+/// The live object an import reference names.
+fn resolve(conn: &Connection, r: &ObjectRef) -> Result<Option<StoredObject>, StoreError> {
+    let (sql, arg) = match r {
+        ObjectRef::Id(id) => {
+            return get_object(conn, None, *id, false);
+        }
+        ObjectRef::UserPrincipalName(upn) => (
+            format!("SELECT {OBJECT_COLUMNS} FROM objects WHERE kind = 'user' AND unique_key = ?1 AND deleted IS NULL"),
+            upn.to_lowercase(),
+        ),
+        ObjectRef::MailNickname(nick) => (
+            format!("SELECT {OBJECT_COLUMNS} FROM objects WHERE kind = 'group' AND nickname_key = ?1 AND deleted IS NULL ORDER BY id LIMIT 1"),
+            nick.to_lowercase(),
+        ),
+    };
+    Ok(query_objects(conn, &sql, &[&arg])?.into_iter().next())
+}
+
+fn import_object(
+    conn: &Connection,
+    object: ImportObject,
+    at: &str,
+) -> Result<ImportResult, StoreError> {
+    let existing = match object.id {
+        Some(id) => {
+            if let Some(deleted) = get_object(conn, None, id, true)? {
+                return Ok(ImportResult::Failed(DirectoryError::bad_request(format!(
+                    "Object {} is in deleted items; restore it before importing it.",
+                    deleted.id
+                ))));
+            }
+            get_object(conn, None, id, false)?
+        }
+        None => match object.kind {
+            ObjectKind::User => {
+                let upn = object
+                    .data
+                    .get("userPrincipalName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                resolve(conn, &ObjectRef::UserPrincipalName(upn.to_string()))?
+            }
+            ObjectKind::Group => {
+                let nick = object
+                    .data
+                    .get("mailNickname")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                resolve(conn, &ObjectRef::MailNickname(nick.to_string()))?
+            }
+            ObjectKind::ServicePrincipal => None,
+        },
+    };
+    match existing {
+        Some(current) if current.kind != object.kind => {
+            Ok(ImportResult::Failed(DirectoryError::bad_request(format!(
+                "Object {} is a {}, not a {}.",
+                current.id,
+                current.kind.as_str(),
+                object.kind.as_str()
+            ))))
+        }
+        Some(current) => {
+            let mut data = current.data.clone();
+            for (k, v) in object.data {
+                data.insert(k, v);
+            }
+            let data = provisio_engine::directory::schema::canonical_order(current.kind, data);
+            if data == current.data {
+                return Ok(ImportResult::Unchanged(current.id));
+            }
+            write_data(conn, &current, &data, at)?;
+            Ok(ImportResult::Updated(current.id))
+        }
+        None => {
+            let id = object.id.unwrap_or_else(Uuid::new_v4);
+            insert_object(conn, object.kind, id, &object.data, None, at)?;
+            Ok(ImportResult::Created(id))
+        }
+    }
+}
+
+enum LinkOutcome {
+    Done,
+    Unresolved,
+    Failed(DirectoryError),
+}
+
+fn import_link(conn: &Connection, link: &ImportLink, at: &str) -> Result<LinkOutcome, StoreError> {
+    let (Some(from), Some(to)) = (resolve(conn, &link.from)?, resolve(conn, &link.to)?) else {
+        return Ok(LinkOutcome::Unresolved);
+    };
+    if from.id == to.id {
+        return Ok(LinkOutcome::Failed(DirectoryError::bad_request(
+            "An object cannot reference itself.",
+        )));
+    }
+    match link.link {
+        LinkKind::Manager => {
+            if from.kind != ObjectKind::User || to.kind != ObjectKind::User {
+                return Ok(LinkOutcome::Failed(DirectoryError::bad_request(
+                    "A manager links a user to a user.",
+                )));
+            }
+            update_manager(conn, from.id, Some(to.id), at)?;
+        }
+        LinkKind::Member => {
+            if from.kind != ObjectKind::Group || to.kind == ObjectKind::ServicePrincipal {
+                return Ok(LinkOutcome::Failed(DirectoryError::bad_request(
+                    "Members are users or groups added to a group.",
+                )));
+            }
+            insert_member(
+                conn,
+                from.id,
+                MemberRef {
+                    id: to.id,
+                    kind: to.kind,
+                },
+                at,
+            )?;
+        }
+    }
+    Ok(LinkOutcome::Done)
+}
+
+/// Runs `f` inside a savepoint: its writes are undone when it fails.
+fn in_savepoint<R>(
+    conn: &Connection,
+    f: impl FnOnce() -> Result<R, StoreError>,
+) -> Result<R, StoreError> {
+    conn.execute_batch("SAVEPOINT item").map_err(db_error)?;
+    match f() {
+        Ok(r) => {
+            conn.execute_batch("RELEASE item").map_err(db_error)?;
+            Ok(r)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO item; RELEASE item")
+                .map_err(db_error)?;
+            Err(e)
+        }
+    }
+}
+
+fn list_sql(query: &ListQuery) -> (String, Vec<String>) {
+    let mut conds = vec!["kind = ?1".to_string()];
+    let mut args = vec![query.kind.as_str().to_string()];
+    conds.push(if query.deleted {
+        "deleted IS NOT NULL".to_string()
+    } else {
+        "deleted IS NULL".to_string()
+    });
+    if let Some((seek, values)) = &query.seek {
+        let column = seek_column(*seek);
+        let mut marks = Vec::with_capacity(values.len());
+        for v in values {
+            args.push(if *seek == IndexSeek::Id {
+                v.to_lowercase()
+            } else {
+                seek_value(*seek, v)
+            });
+            marks.push(format!("?{}", args.len()));
+        }
+        if marks.is_empty() {
+            conds.push("0".to_string());
+        } else {
+            conds.push(format!("{column} IN ({})", marks.join(", ")));
+        }
+    }
+    if let Some((seek, prefix)) = &query.prefix {
+        let column = seek_column(*seek);
+        let low = prefix.to_lowercase();
+        // [low, low + U+10FFFF): every string starting with `low`, as an index range.
+        args.push(low.clone());
+        let a = args.len();
+        args.push(format!("{low}\u{10FFFF}"));
+        conds.push(format!("{column} >= ?{a} AND {column} < ?{}", a + 1));
+    }
+    let key = match query.order {
+        OrderKey::Id => "id",
+        OrderKey::DisplayName => "COALESCE(display_key, '')",
+        OrderKey::UserPrincipalName => "COALESCE(unique_key, '')",
+    };
+    let (cmp, dir) = if query.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    if let Some(after) = &query.after {
+        if query.order == OrderKey::Id {
+            args.push(after.id.to_string());
+            conds.push(format!("id {cmp} ?{}", args.len()));
+        } else {
+            args.push(after.key.clone());
+            let k = args.len();
+            args.push(after.id.to_string());
+            conds.push(format!("({key}, id) {cmp} (?{k}, ?{})", k + 1));
+        }
+    }
+    let order = if query.order == OrderKey::Id {
+        format!("id {dir}")
+    } else {
+        format!("{key} {dir}, id {dir}")
+    };
+    (
+        format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects WHERE {} ORDER BY {order} LIMIT {}",
+            conds.join(" AND "),
+            query.limit
+        ),
+        args,
+    )
+}
+
+#[async_trait]
+impl DirectoryStore for SqliteDirectory {
+    async fn create(
+        &self,
+        kind: ObjectKind,
+        id: Uuid,
+        data: Map<String, Value>,
+        manager: Option<Uuid>,
+        members: Vec<MemberRef>,
+    ) -> Result<StoredObject, StoreError> {
+        self.write(move |conn| {
+            let at = now();
+            insert_object(conn, kind, id, &data, None, &at)?;
+            if let Some(m) = manager {
+                update_manager(conn, id, Some(m), &at)?;
+            }
+            for m in members {
+                insert_member(conn, id, m, &at)?;
+            }
+            let object = get_object(conn, Some(kind), id, false)?
+                .ok_or_else(|| StoreError::Backend("created object vanished".to_string()))?;
+            Ok((object, true))
+        })
+        .await
+    }
+
+    async fn get(
+        &self,
+        kind: ObjectKind,
+        id: Uuid,
+        deleted: bool,
+    ) -> Result<Option<StoredObject>, StoreError> {
+        self.read(move |conn| get_object(conn, Some(kind), id, deleted))
+            .await
+    }
+
+    async fn get_any(&self, id: Uuid) -> Result<Option<StoredObject>, StoreError> {
+        self.read(move |conn| get_object(conn, None, id, false))
+            .await
+    }
+
+    async fn update(
+        &self,
+        kind: ObjectKind,
+        id: Uuid,
+        change: UpdateFn,
+    ) -> Result<ObjectUpdate, StoreError> {
+        self.write(move |conn| {
+            let current = get_object(conn, Some(kind), id, false)?
+                .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+            match change(&current).map_err(StoreError::Rejected)? {
+                None => Ok((
+                    ObjectUpdate {
+                        object: current,
+                        changed: false,
+                    },
+                    false,
+                )),
+                Some(data) => {
+                    write_data(conn, &current, &data, &now())?;
+                    let object = get_object(conn, Some(kind), id, false)?
+                        .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+                    Ok((
+                        ObjectUpdate {
+                            object,
+                            changed: true,
+                        },
+                        true,
+                    ))
+                }
+            }
+        })
+        .await
+    }
+
+    async fn delete(&self, kind: ObjectKind, id: Uuid) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            let object = get_object(conn, Some(kind), id, false)?
+                .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+            let at = now();
+            if kind.soft_deletes() {
+                conn.prepare_cached(
+                    "UPDATE objects SET deleted = ?2, version = version + 1 WHERE id = ?1",
+                )
+                .map_err(db_error)?
+                .execute(params![id.to_string(), at])
+                .map_err(db_error)?;
+                append_change(conn, kind, id, ChangeOp::Deleted, None, &at)?;
+            } else {
+                purge_object(conn, &object, &at)?;
+            }
+            Ok(((), true))
+        })
+        .await
+    }
+
+    async fn restore(&self, id: Uuid) -> Result<StoredObject, StoreError> {
+        self.write(move |conn| {
+            let object = get_object(conn, None, id, true)?
+                .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+            let result = conn
+                .prepare_cached(
+                    "UPDATE objects SET deleted = NULL, version = version + 1 WHERE id = ?1",
+                )
+                .map_err(db_error)?
+                .execute([id.to_string()]);
+            match result {
+                Ok(_) => {}
+                Err(e) if unique_violation(&e) => {
+                    return Err(StoreError::Unique(
+                        IndexKeys::unique_property(object.kind).to_string(),
+                    ))
+                }
+                Err(e) => return Err(db_error(e)),
+            }
+            append_change(conn, object.kind, id, ChangeOp::Restored, None, &now())?;
+            let object = get_object(conn, None, id, false)?
+                .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+            Ok((object, true))
+        })
+        .await
+    }
+
+    async fn purge(&self, id: Uuid) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            let object = get_object(conn, None, id, true)?
+                .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+            purge_object(conn, &object, &now())?;
+            Ok(((), true))
+        })
+        .await
+    }
+
+    async fn purge_deleted_before(&self, before: &str) -> Result<u64, StoreError> {
+        let before = before.to_string();
+        self.write(move |conn| {
+            let expired = query_objects(
+                conn,
+                &format!("SELECT {OBJECT_COLUMNS} FROM objects WHERE deleted IS NOT NULL AND deleted < ?1"),
+                &[&before],
+            )?;
+            let at = now();
+            for object in &expired {
+                purge_object(conn, object, &at)?;
+            }
+            Ok((expired.len() as u64, true))
+        })
+        .await
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<StoredObject>, StoreError> {
+        let (sql, args) = list_sql(query);
+        self.read(move |conn| {
+            let refs: Vec<&dyn rusqlite::ToSql> =
+                args.iter().map(|a| a as &dyn rusqlite::ToSql).collect();
+            query_objects(conn, &sql, &refs)
+        })
+        .await
+    }
+
+    async fn count(&self, kind: ObjectKind, deleted: bool) -> Result<u64, StoreError> {
+        self.read(move |conn| {
+            let state = if deleted { "IS NOT NULL" } else { "IS NULL" };
+            conn.query_row(
+                &format!("SELECT COUNT(*) FROM objects WHERE kind = ?1 AND deleted {state}"),
+                [kind.as_str()],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn set_manager(&self, user: Uuid, manager: Option<Uuid>) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            if get_object(conn, Some(ObjectKind::User), user, false)?.is_none() {
+                return Err(StoreError::NotFound(user.to_string()));
+            }
+            if let Some(m) = manager {
+                if get_object(conn, Some(ObjectKind::User), m, false)?.is_none() {
+                    return Err(StoreError::NotFound(m.to_string()));
+                }
+            }
+            update_manager(conn, user, manager, &now())?;
+            Ok(((), true))
+        })
+        .await
+    }
+
+    async fn direct_reports(
+        &self,
+        manager: Uuid,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<StoredObject>, StoreError> {
+        self.read(move |conn| {
+            query_objects(
+                conn,
+                &format!(
+                    "SELECT {OBJECT_COLUMNS} FROM objects WHERE manager_id = ?1 AND deleted IS NULL \
+                     AND id > ?2 ORDER BY id LIMIT {limit}"
+                ),
+                &[&manager.to_string(), &after.map(|a| a.to_string()).unwrap_or_default()],
+            )
+        })
+        .await
+    }
+
+    async fn add_member(&self, group: Uuid, member: MemberRef) -> Result<bool, StoreError> {
+        self.write(move |conn| {
+            if get_object(conn, Some(ObjectKind::Group), group, false)?.is_none() {
+                return Err(StoreError::NotFound(group.to_string()));
+            }
+            if get_object(conn, Some(member.kind), member.id, false)?.is_none() {
+                return Err(StoreError::NotFound(member.id.to_string()));
+            }
+            let added = insert_member(conn, group, member, &now())?;
+            Ok((added, added))
+        })
+        .await
+    }
+
+    async fn remove_member(&self, group: Uuid, member: Uuid) -> Result<bool, StoreError> {
+        self.write(move |conn| {
+            let removed = conn
+                .prepare_cached("DELETE FROM members WHERE group_id = ?1 AND member_id = ?2")
+                .map_err(db_error)?
+                .execute([group.to_string(), member.to_string()])
+                .map_err(db_error)?
+                > 0;
+            if removed {
+                append_change(
+                    conn,
+                    ObjectKind::Group,
+                    group,
+                    ChangeOp::MemberRemoved,
+                    Some(member),
+                    &now(),
+                )?;
+            }
+            Ok((removed, removed))
+        })
+        .await
+    }
+
+    async fn members(
+        &self,
+        group: Uuid,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<StoredObject>, StoreError> {
+        self.read(move |conn| {
+            query_objects(
+                conn,
+                &format!(
+                    "SELECT o.id, o.kind, o.data, o.manager_id, o.created, o.deleted, o.version \
+                     FROM members m JOIN objects o ON o.id = m.member_id \
+                     WHERE m.group_id = ?1 AND o.deleted IS NULL AND m.member_id > ?2 \
+                     ORDER BY m.member_id LIMIT {limit}"
+                ),
+                &[
+                    &group.to_string(),
+                    &after.map(|a| a.to_string()).unwrap_or_default(),
+                ],
+            )
+        })
+        .await
+    }
+
+    async fn member_of(&self, member: Uuid) -> Result<Vec<StoredObject>, StoreError> {
+        self.read(move |conn| {
+            query_objects(
+                conn,
+                "SELECT o.id, o.kind, o.data, o.manager_id, o.created, o.deleted, o.version \
+                 FROM members m JOIN objects o ON o.id = m.group_id \
+                 WHERE m.member_id = ?1 AND o.deleted IS NULL ORDER BY o.id",
+                &[&member.to_string()],
+            )
+        })
+        .await
+    }
+
+    async fn add_assignment(&self, a: StoredAssignment) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            if get_object(
+                conn,
+                Some(ObjectKind::ServicePrincipal),
+                a.resource_id,
+                false,
+            )?
+            .is_none()
+            {
+                return Err(StoreError::NotFound(a.resource_id.to_string()));
+            }
+            if get_object(conn, Some(a.principal.kind), a.principal.id, false)?.is_none() {
+                return Err(StoreError::NotFound(a.principal.id.to_string()));
+            }
+            conn.prepare_cached(&format!(
+                "INSERT INTO assignments ({ASSIGNMENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            ))
+            .map_err(db_error)?
+            .execute(params![
+                a.id.to_string(),
+                a.principal.id.to_string(),
+                a.principal.kind.as_str(),
+                a.resource_id.to_string(),
+                a.app_role_id.to_string(),
+                a.created
+            ])
+            .map_err(db_error)?;
+            append_change(
+                conn,
+                ObjectKind::ServicePrincipal,
+                a.resource_id,
+                ChangeOp::AssignmentAdded,
+                Some(a.principal.id),
+                &now(),
+            )?;
+            Ok(((), true))
+        })
+        .await
+    }
+
+    async fn remove_assignment(&self, id: Uuid) -> Result<StoredAssignment, StoreError> {
+        self.write(move |conn| {
+            let a = conn
+                .query_row(
+                    &format!("SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE id = ?1"),
+                    [id.to_string()],
+                    |row| Ok(assignment_from_row(row)),
+                )
+                .optional()
+                .map_err(db_error)?
+                .transpose()?
+                .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+            conn.execute("DELETE FROM assignments WHERE id = ?1", [id.to_string()])
+                .map_err(db_error)?;
+            append_change(
+                conn,
+                ObjectKind::ServicePrincipal,
+                a.resource_id,
+                ChangeOp::AssignmentRemoved,
+                Some(a.principal.id),
+                &now(),
+            )?;
+            Ok((a, true))
+        })
+        .await
+    }
+
+    async fn get_assignment(&self, id: Uuid) -> Result<Option<StoredAssignment>, StoreError> {
+        self.read(move |conn| {
+            conn.query_row(
+                &format!("SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE id = ?1"),
+                [id.to_string()],
+                |row| Ok(assignment_from_row(row)),
+            )
+            .optional()
+            .map_err(db_error)?
+            .transpose()
+        })
+        .await
+    }
+
+    async fn assignments(
+        &self,
+        resource: Option<Uuid>,
+        principal: Option<Uuid>,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<StoredAssignment>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {ASSIGNMENT_COLUMNS} FROM assignments \
+                     WHERE (?1 IS NULL OR resource_id = ?1) AND (?2 IS NULL OR principal_id = ?2) \
+                     AND id > ?3 ORDER BY id LIMIT ?4"
+                ))
+                .map_err(db_error)?;
+            let mut rows = stmt
+                .query(params![
+                    resource.map(|r| r.to_string()),
+                    principal.map(|p| p.to_string()),
+                    after.map(|a| a.to_string()).unwrap_or_default(),
+                    limit as i64
+                ])
+                .map_err(db_error)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(db_error)? {
+                out.push(assignment_from_row(row)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn import(
+        &self,
+        objects: Vec<ImportObject>,
+        links: Vec<ImportLink>,
+        dry_run: bool,
+    ) -> Result<ImportReport, StoreError> {
+        self.write(move |conn| {
+            let at = now();
+            let mut report = ImportReport::default();
+            for object in objects {
+                let result = in_savepoint(conn, || import_object(conn, object, &at));
+                report.objects.push(match result {
+                    Ok(r) => r,
+                    Err(StoreError::Backend(e)) => return Err(StoreError::Backend(e)),
+                    Err(e) => ImportResult::Failed(e.into()),
+                });
+            }
+            for link in links {
+                match in_savepoint(conn, || import_link(conn, &link, &at))? {
+                    LinkOutcome::Done => {}
+                    LinkOutcome::Unresolved => report.unresolved.push(link),
+                    LinkOutcome::Failed(e) => report.failed_links.push((link, e)),
+                }
+            }
+            Ok((report, !dry_run))
+        })
+        .await
+    }
+
+    async fn lookup(
+        &self,
+        kind: ObjectKind,
+        key: IndexSeek,
+        value: &str,
+    ) -> Result<Option<Uuid>, StoreError> {
+        let value = seek_value(key, value);
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT id FROM objects WHERE kind = ?1 AND {} = ?2 AND deleted IS NULL ORDER BY id LIMIT 1",
+                seek_column(key)
+            );
+            let id: Option<String> = conn
+                .query_row(&sql, [kind.as_str(), &value], |r| r.get(0))
+                .optional()
+                .map_err(db_error)?;
+            id.as_deref().map(parse_uuid).transpose()
+        })
+        .await
+    }
+
+    async fn watermark(&self) -> Result<i64, StoreError> {
+        self.read(|conn| {
+            conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
+                r.get(0)
+            })
+            .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn changes_since(&self, watermark: i64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT seq, kind, object_id, op, related_id, at FROM changes \
+                     WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                )
+                .map_err(db_error)?;
+            let mut rows = stmt
+                .query(params![watermark, limit as i64])
+                .map_err(db_error)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(db_error)? {
+                let kind: String = row.get(1).map_err(db_error)?;
+                let op: String = row.get(3).map_err(db_error)?;
+                let object: String = row.get(2).map_err(db_error)?;
+                let related: Option<String> = row.get(4).map_err(db_error)?;
+                out.push(Change {
+                    seq: row.get(0).map_err(db_error)?,
+                    kind: ObjectKind::parse(&kind).ok_or_else(|| {
+                        StoreError::Backend(format!("unknown kind {kind:?} in the change log"))
+                    })?,
+                    object_id: parse_uuid(&object)?,
+                    op: ChangeOp::parse(&op).ok_or_else(|| {
+                        StoreError::Backend(format!("unknown op {op:?} in the change log"))
+                    })?,
+                    related_id: related.as_deref().map(parse_uuid).transpose()?,
+                    at: row.get(5).map_err(db_error)?,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let name = name.to_string();
+        self.read(move |conn| {
+            conn.query_row("SELECT value FROM settings WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        let (name, value) = (name.to_string(), value.to_string());
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO settings (name, value) VALUES (?1, ?2) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                [name, value],
+            )
+            .map_err(db_error)?;
+            Ok(((), true))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn conformance() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = super::SqliteDirectory::open(dir.path())
+            .await
+            .expect("open");
+        crate::conformance::run(Arc::new(store)).await;
+    }
+}
