@@ -92,7 +92,9 @@ pub enum Error {
     #[error("Query option '{0}' is not allowed.")]
     NotAllowed(String),
     /// The same option twice (also `$filter` and `filter`). Graph's own wording.
-    #[error("Query option '{0}' was specified more than once, but it must be specified at most once.")]
+    #[error(
+        "Query option '{0}' was specified more than once, but it must be specified at most once."
+    )]
     Duplicate(String),
     /// A property the caller's schema does not have; the parsers accept any name, and the
     /// handler checks [`crate::Filter::properties`] and friends against its schema.

@@ -103,7 +103,10 @@ impl PropertyPath {
         self.variable.is_none()
             && !self.count
             && self.segments.len() == 1
-            && self.segments.first().is_some_and(|s| s.eq_ignore_ascii_case(name))
+            && self
+                .segments
+                .first()
+                .is_some_and(|s| s.eq_ignore_ascii_case(name))
     }
 }
 
@@ -424,7 +427,9 @@ impl Filter {
                 body: Some(body),
             } if collection.is_property(prop) => {
                 let on_element = |path: &PropertyPath| {
-                    path.variable.as_ref() == Some(variable) && path.segments.is_empty() && !path.count
+                    path.variable.as_ref() == Some(variable)
+                        && path.segments.is_empty()
+                        && !path.count
                 };
                 match body.as_ref() {
                     Filter::Compare {

@@ -34,7 +34,8 @@ impl OrderBy {
         if input.len() > MAX_OPTION_LEN {
             return Err(ParseError::too_long(Clause::OrderBy, input.len()));
         }
-        let err = |message: String, pos: usize| ParseError::new(Clause::OrderBy, message, pos, input);
+        let err =
+            |message: String, pos: usize| ParseError::new(Clause::OrderBy, message, pos, input);
         let mut items: Vec<(String, Direction)> = Vec::new();
         let mut start = 0;
         for item in input.split(',') {
@@ -89,13 +90,18 @@ fn words(item: &str, base: usize) -> Vec<(usize, &str)> {
 /// The offset of the first byte that cannot be in a property path, if any.
 fn invalid_path_byte(name: &str) -> Option<usize> {
     let b = name.as_bytes();
-    if !b.first().is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') {
+    if !b
+        .first()
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+    {
         return Some(0);
     }
     b.iter().enumerate().position(|(i, c)| {
         !(c.is_ascii_alphanumeric()
             || *c == b'_'
-            || (*c == b'/' && b.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic() || *n == b'_')))
+            || (*c == b'/'
+                && b.get(i + 1)
+                    .is_some_and(|n| n.is_ascii_alphabetic() || *n == b'_')))
     })
 }
 
@@ -161,5 +167,132 @@ fn type_rank(v: &Value) -> u8 {
         Value::Array(_) => 3,
         Value::Object(_) => 4,
         Value::Null => 5,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[track_caller]
+    fn check(input: &str, expected: &[(&str, Direction)]) {
+        let got = OrderBy::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+        let want: Vec<(String, Direction)> =
+            expected.iter().map(|(p, d)| (p.to_string(), *d)).collect();
+        assert_eq!(got.items, want, "{input}");
+    }
+
+    #[track_caller]
+    fn check_error(input: &str, expected: &str) {
+        let err = OrderBy::parse(input).expect_err(input);
+        assert_eq!(err.to_string(), expected, "{input}");
+    }
+
+    use Direction::{Asc, Desc};
+
+    #[test]
+    fn parse_table() {
+        check("displayName", &[("displayName", Asc)]);
+        check(
+            "displayName desc,userPrincipalName",
+            &[("displayName", Desc), ("userPrincipalName", Asc)],
+        );
+        check(
+            " displayName  DESC , id asc ",
+            &[("displayName", Desc), ("id", Asc)],
+        );
+        check("manager/displayName", &[("manager/displayName", Asc)]);
+        check(
+            "extension_8f2c_costCenter desc",
+            &[("extension_8f2c_costCenter", Desc)],
+        );
+    }
+
+    #[test]
+    fn error_table() {
+        check_error(
+            "",
+            "Invalid $orderby clause: Expression expected at position 0 in ''.",
+        );
+        check_error(
+            "a,",
+            "Invalid $orderby clause: Expression expected at position 2 in 'a,'.",
+        );
+        check_error(
+            "a,,b",
+            "Invalid $orderby clause: Expression expected at position 2 in 'a,,b'.",
+        );
+        check_error(
+            "a descending",
+            "Invalid $orderby clause: Syntax error at position 2 in 'a descending'.",
+        );
+        check_error(
+            "a desc x",
+            "Invalid $orderby clause: Syntax error at position 7 in 'a desc x'.",
+        );
+        check_error(
+            "a-b",
+            "Invalid $orderby clause: Syntax error at position 1 in 'a-b'.",
+        );
+        check_error(
+            "1a",
+            "Invalid $orderby clause: Syntax error at position 0 in '1a'.",
+        );
+        check_error(
+            "a/",
+            "Invalid $orderby clause: Syntax error at position 1 in 'a/'.",
+        );
+        check_error(
+            "a,b desc,A",
+            "Invalid $orderby clause: Duplicate property named 'A' at position 9 in 'a,b desc,A'.",
+        );
+    }
+
+    fn obj(v: serde_json::Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[track_caller]
+    fn check_cmp(order: &str, a: serde_json::Value, b: serde_json::Value, expected: Ordering) {
+        let order = OrderBy::parse(order).unwrap();
+        assert_eq!(
+            compare(&obj(a.clone()), &obj(b.clone()), &order),
+            expected,
+            "{a} vs {b}"
+        );
+    }
+
+    #[test]
+    fn compare_table() {
+        use Ordering::{Equal, Greater, Less};
+        check_cmp("n", json!({"n": "abc"}), json!({"n": "ABD"}), Less);
+        check_cmp("n", json!({"n": "ÉMILE"}), json!({"n": "émile"}), Equal);
+        check_cmp("N desc", json!({"n": "a"}), json!({"n": "b"}), Greater);
+        check_cmp("n", json!({"n": 10}), json!({"n": 9}), Greater);
+        check_cmp("n", json!({"n": 1.5}), json!({"n": 2}), Less);
+        check_cmp("n", json!({"n": false}), json!({"n": true}), Less);
+        check_cmp("n", json!({"n": null}), json!({"n": "a"}), Greater);
+        check_cmp("n", json!({}), json!({"n": "a"}), Greater);
+        check_cmp("n desc", json!({}), json!({"n": "a"}), Less);
+        check_cmp("n", json!({}), json!({"n": null}), Equal);
+        check_cmp(
+            "n",
+            json!({"n": "2024-01-01T01:00:00+02:00"}),
+            json!({"n": "2024-01-01T00:00:00Z"}),
+            Less,
+        );
+        check_cmp(
+            "a,b desc",
+            json!({"a": 1, "b": 1}),
+            json!({"a": 1, "b": 2}),
+            Greater,
+        );
+        check_cmp("m/x", json!({"m": {"x": 1}}), json!({"m": {"x": 2}}), Less);
+        check_cmp("n", json!({"n": 1}), json!({"n": "1"}), Less);
     }
 }

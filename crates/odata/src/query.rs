@@ -92,3 +92,96 @@ impl QueryOptions {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(pairs: &[(&str, &str)], check: impl FnOnce(QueryOptions)) {
+        let options =
+            QueryOptions::parse(pairs.iter().copied()).unwrap_or_else(|e| panic!("{pairs:?}: {e}"));
+        check(options);
+    }
+
+    #[track_caller]
+    fn check_error(pairs: &[(&str, &str)], expected: &str) {
+        let err = QueryOptions::parse(pairs.iter().copied()).expect_err("should fail");
+        assert_eq!(err.to_string(), expected, "{pairs:?}");
+    }
+
+    #[test]
+    fn accepted() {
+        check(&[], |o| assert_eq!(o, QueryOptions::default()));
+        check(&[("$top", "999")], |o| assert_eq!(o.top, Some(999)));
+        check(&[("top", "1")], |o| assert_eq!(o.top, Some(1)));
+        check(&[("$TOP", "5")], |o| assert_eq!(o.top, Some(5)));
+        check(&[("$count", "true")], |o| assert!(o.count));
+        check(&[("$count", "False")], |o| assert!(!o.count));
+        check(&[("$filter", "startswith(displayName,'a')")], |o| {
+            assert_eq!(
+                o.filter.map(|f| f.to_string()).as_deref(),
+                Some("startswith(displayName,'a')")
+            )
+        });
+        check(
+            &[("$select", "id"), ("$orderby", "displayName desc")],
+            |o| {
+                assert_eq!(o.select.map(|s| s.properties().count()), Some(1));
+                assert_eq!(o.orderby.map(|s| s.items.len()), Some(1));
+            },
+        );
+        check(
+            &[("$skiptoken", "abc"), ("$search", "\"displayName:wa\"")],
+            |o| {
+                assert_eq!(o.skiptoken.as_deref(), Some("abc"));
+                assert_eq!(o.search.as_deref(), Some("\"displayName:wa\""));
+            },
+        );
+        check(&[("api-version", "1"), ("foo", "bar")], |o| {
+            assert_eq!(o, QueryOptions::default())
+        });
+    }
+
+    #[test]
+    fn rejected() {
+        check_error(
+            &[("$top", "1000")],
+            "Invalid page size specified: '1000'. Must be between 1 and 999 inclusive.",
+        );
+        check_error(
+            &[("$top", "0")],
+            "Invalid page size specified: '0'. Must be between 1 and 999 inclusive.",
+        );
+        check_error(
+            &[("$top", "-1")],
+            "Invalid page size specified: '-1'. Must be between 1 and 999 inclusive.",
+        );
+        check_error(
+            &[("$top", "ten")],
+            "Invalid page size specified: 'ten'. Must be between 1 and 999 inclusive.",
+        );
+        check_error(&[("$count", "yes")], "'yes' is not a valid count option.");
+        check_error(&[("$xyz", "1")], "Query option '$xyz' is not allowed.");
+        check_error(
+            &[("$expand", "manager")],
+            "Query option '$expand' is not allowed.",
+        );
+        check_error(&[("$filter", "a eq 1"), ("$filter", "b eq 2")],
+            "Query option '$filter' was specified more than once, but it must be specified at most once.");
+        check_error(&[("$filter", "a eq 1"), ("FILTER", "b eq 2")],
+            "Query option '$filter' was specified more than once, but it must be specified at most once.");
+        check_error(
+            &[("$filter", "a eqq 1")],
+            "Invalid filter clause: Syntax error at position 2 in 'a eqq 1'.",
+        );
+        check_error(
+            &[("$select", "a,")],
+            "Invalid $select clause: Property name expected at position 2 in 'a,'.",
+        );
+        check_error(
+            &[("$orderby", "a b")],
+            "Invalid $orderby clause: Syntax error at position 2 in 'a b'.",
+        );
+    }
+}

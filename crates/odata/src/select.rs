@@ -34,7 +34,10 @@ impl Select {
             }
             if name == "*" {
                 select.all = true;
-            } else if let Some(bad) = name.bytes().position(|b| !(b.is_ascii_alphanumeric() || b == b'_')) {
+            } else if let Some(bad) = name
+                .bytes()
+                .position(|b| !(b.is_ascii_alphanumeric() || b == b'_'))
+            {
                 return Err(err("Syntax error", at + bad));
             } else if name.as_bytes().first().is_some_and(u8::is_ascii_digit) {
                 return Err(err("Syntax error", at));
@@ -77,4 +80,77 @@ pub fn project(obj: &Map<String, Value>, select: &Select) -> Map<String, Value> 
         };
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[track_caller]
+    fn check(input: &str, expected: &[&str]) {
+        let got = Select::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+        assert_eq!(got.properties().collect::<Vec<_>>(), expected, "{input}");
+    }
+
+    #[track_caller]
+    fn check_error(input: &str, expected: &str) {
+        let err = Select::parse(input).expect_err(input);
+        assert_eq!(err.to_string(), expected, "{input}");
+    }
+
+    #[test]
+    fn parse_table() {
+        check("id,displayName,manager", &["id", "displayName", "manager"]);
+        check(" id , displayName ", &["id", "displayName"]);
+        check(
+            "displayName,DISPLAYNAME,id,displayname",
+            &["displayName", "id"],
+        );
+        check("extension_8f2c_costCenter", &["extension_8f2c_costCenter"]);
+        check("*", &[]);
+        assert!(Select::parse("*").unwrap().is_all());
+        assert!(Select::parse("id,displayName")
+            .unwrap()
+            .contains("DISPLAYNAME"));
+    }
+
+    #[test]
+    fn error_table() {
+        check_error(
+            "",
+            "Invalid $select clause: Property name expected at position 0 in ''.",
+        );
+        check_error(
+            "id,",
+            "Invalid $select clause: Property name expected at position 3 in 'id,'.",
+        );
+        check_error(
+            "id, ,mail",
+            "Invalid $select clause: Property name expected at position 4 in 'id, ,mail'.",
+        );
+        check_error(
+            "id,manager/id",
+            "Invalid $select clause: Syntax error at position 10 in 'id,manager/id'.",
+        );
+        check_error(
+            "id, 1a",
+            "Invalid $select clause: Syntax error at position 4 in 'id, 1a'.",
+        );
+    }
+
+    #[test]
+    fn project_keeps_selected_keys_only() {
+        let user = json!({"id": "1", "displayName": "A", "mail": null, "otherMails": []});
+        let Value::Object(user) = user else {
+            unreachable!()
+        };
+        let select = Select::parse("DISPLAYNAME,mail,jobTitle").unwrap();
+        assert_eq!(
+            Value::Object(project(&user, &select)),
+            json!({"displayName": "A", "mail": null, "jobTitle": null})
+        );
+        assert_eq!(project(&user, &Select::parse("*").unwrap()), user);
+    }
 }

@@ -131,8 +131,10 @@ impl Text {
                 return false;
             }
         }
-        s.char_indices()
-            .any(|(i, _)| s.get(i..).is_some_and(|rest| starts_with_lower(rest, &self.lower)))
+        s.char_indices().any(|(i, _)| {
+            s.get(i..)
+                .is_some_and(|rest| starts_with_lower(rest, &self.lower))
+        })
     }
 }
 

@@ -41,9 +41,7 @@ fn eval(f: &Filter, obj: &Map<String, Value>, scope: Option<&Scope<'_>>) -> bool
         }
         Filter::In { path, values } => {
             let actual = resolve(path, obj, scope);
-            values
-                .iter()
-                .any(|v| compare(CompareOp::Eq, actual, v))
+            values.iter().any(|v| compare(CompareOp::Eq, actual, v))
         }
         Filter::Function {
             function,
@@ -169,9 +167,9 @@ fn order(v: &Value, lit: &Literal) -> Option<Ordering> {
     match (v, lit) {
         (Value::String(s), Literal::String(t)) => Some(t.cmp_ci(s)),
         (Value::String(s), Literal::Guid(g)) => Some(cmp_ci(s, g)),
-        (Value::String(s), Literal::DateTimeOffset { text, instant }) => Some(
-            parse_instant(s).map_or_else(|| cmp_ci(s, text), |t| t.cmp(instant)),
-        ),
+        (Value::String(s), Literal::DateTimeOffset { text, instant }) => {
+            Some(parse_instant(s).map_or_else(|| cmp_ci(s, text), |t| t.cmp(instant)))
+        }
         (Value::Number(n), Literal::Int(i)) => match n.as_i64() {
             Some(a) => Some(a.cmp(i)),
             None => n.as_f64()?.partial_cmp(&(*i as f64)),

@@ -83,10 +83,9 @@ pub(super) fn tokenize(s: &str) -> Result<Vec<Token<'_>>, (String, usize)> {
             Tok::Guid(slice(s, start, end))
         } else if looks_like_datetime(b, i) {
             let mut end = i;
-            while b
-                .get(end)
-                .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'+' | b'-'))
-            {
+            while b.get(end).is_some_and(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'+' | b'-')
+            }) {
                 end += 1;
             }
             let text = slice(s, start, end);
