@@ -139,7 +139,8 @@ pub enum CompareOp {
 }
 
 impl CompareOp {
-    const ALL: [CompareOp; 6] = [
+    /// Every operator, in keyword order.
+    pub const ALL: [CompareOp; 6] = [
         CompareOp::Eq,
         CompareOp::Ne,
         CompareOp::Gt,
