@@ -1,10 +1,7 @@
 //! The `provisio` command: wires the concrete parts together.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
-
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 /// The server allocates many small JSON values per request; profiles showed a fifth of the
 /// time in the system allocator, which mimalloc serves faster.
@@ -13,6 +10,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
 mod scim_server;
+mod serve;
 
 #[derive(Parser)]
 #[command(
@@ -27,8 +25,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run provisio. With --demo: the built-in SCIM target app with a seeded demo directory.
-    Serve(ServeArgs),
+    /// Run provisio: the Graph-compatible directory API. With --demo: a seeded demo
+    /// directory and the built-in SCIM target app.
+    Serve(serve::ServeArgs),
+    /// Print the OpenAPI document of the API (as committed in openapi.json).
+    Openapi,
     /// Run the standalone SCIM 2.0 server (the built-in target app).
     ScimServer(scim_server::ScimServerArgs),
     /// Run a benchmark and print its figures.
@@ -36,19 +37,6 @@ enum Command {
         #[command(subcommand)]
         which: bench::BenchCommand,
     },
-}
-
-#[derive(Args)]
-struct ServeArgs {
-    /// Seed demo data and print how to use it.
-    #[arg(long)]
-    demo: bool,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// Directory of the embedded SQLite database.
-    #[arg(long, default_value = "./data")]
-    data_dir: PathBuf,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -64,8 +52,10 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => {
-                scim_server::serve_demo(args.listen, args.data_dir, args.demo).await
+            Command::Serve(args) => serve::run(args).await,
+            Command::Openapi => {
+                print!("{}", provisio_api::openapi::document_text());
+                Ok(())
             }
             Command::ScimServer(args) => scim_server::run(args).await,
             Command::Bench { which } => bench::run(which).await,

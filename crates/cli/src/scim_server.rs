@@ -152,20 +152,17 @@ async fn listen(
 
 /// `provisio serve --demo`: until the engine lands, the demo is the built-in SCIM target app
 /// with a small seeded directory, so a first run shows something real to query.
-pub async fn serve_demo(addr: SocketAddr, data_dir: PathBuf, demo: bool) -> anyhow::Result<()> {
-    if !demo {
-        bail!("only `provisio serve --demo` is available yet; for the SCIM server alone run `provisio scim-server --token …`");
-    }
+/// The built-in SCIM target app of `serve --demo`: seeded, token `demo-token` (or
+/// `PROVISIO_SCIM_TOKEN`), data in `data_dir/demo-scim`.
+pub async fn demo_target(data_dir: &std::path::Path) -> anyhow::Result<axum::Router> {
     let token = std::env::var("PROVISIO_SCIM_TOKEN").unwrap_or_else(|_| "demo-token".to_string());
     let store = open_store(&data_dir.join("demo-scim"), None).await?;
     seed_demo(store.as_ref()).await?;
-    println!("provisio demo: a SCIM 2.0 target app at http://{addr}/scim/v2");
-    println!("  try: curl -H 'Authorization: Bearer {token}' 'http://{addr}/scim/v2/Users?filter=userName%20sw%20%22a%22'");
     let config = ServerConfig {
         token,
         ..ServerConfig::default()
     };
-    listen(addr, store, config).await
+    Ok(provisio_scim_server::app(store, config))
 }
 
 async fn seed_demo(store: &dyn ResourceStore) -> anyhow::Result<()> {

@@ -1,0 +1,511 @@
+//! The directory handlers: objects, references (manager, members), app role assignments and
+//! deleted items, with Graph's status codes (201 with the object on create, 204 on PATCH,
+//! DELETE and `$ref` writes).
+
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use provisio_engine::directory::schema::id_from_reference;
+use provisio_engine::directory::{
+    parse_id, DirectoryError, ObjectKind, StoredAssignment, StoredObject,
+};
+use serde_json::{json, Map, Value};
+
+use crate::body::JsonObject;
+use crate::list::{self, version_base};
+use crate::{ApiState, GraphError};
+
+pub type ApiResult = Result<Response, GraphError>;
+
+fn entity(base: &str, set: &str, object: Map<String, Value>) -> Value {
+    let mut out = Map::with_capacity(object.len() + 1);
+    out.insert(
+        "@odata.context".to_string(),
+        Value::String(format!("{base}/$metadata#{set}/$entity")),
+    );
+    out.extend(object);
+    Value::Object(out)
+}
+
+pub async fn list_objects(
+    state: ApiState,
+    kind: ObjectKind,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> ApiResult {
+    let body = list::list(&state, kind, false, &headers, &uri, kind.entity_set()).await?;
+    Ok(Json(body).into_response())
+}
+
+pub async fn create_object(
+    state: ApiState,
+    kind: ObjectKind,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    body: Map<String, Value>,
+) -> ApiResult {
+    let object = state.directory.create(kind, &body).await?;
+    let base = version_base(&headers, &uri);
+    let location = format!("{base}/{}/{}", kind.entity_set(), object.id);
+    let mut response = (
+        StatusCode::CREATED,
+        Json(entity(&base, kind.entity_set(), object.to_graph())),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(response)
+}
+
+pub async fn get_object(
+    state: ApiState,
+    kind: ObjectKind,
+    id: String,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> ApiResult {
+    let options = list::options(&uri)?;
+    list::check_properties(kind, &options)?;
+    let object = state.directory.get(kind, &id).await?;
+    let base = version_base(&headers, &uri);
+    Ok(Json(entity(
+        &base,
+        kind.entity_set(),
+        list::render(&object, options.select.as_ref()),
+    ))
+    .into_response())
+}
+
+pub async fn update_object(
+    state: ApiState,
+    kind: ObjectKind,
+    id: String,
+    body: Map<String, Value>,
+) -> ApiResult {
+    state.directory.update(kind, &id, &body).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn delete_object(state: ApiState, kind: ObjectKind, id: String) -> ApiResult {
+    state.directory.delete(kind, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Renders objects of mixed kinds (members, memberOf) with their `@odata.type`.
+fn directory_objects(base: &str, objects: &[StoredObject], next: Option<String>) -> Value {
+    let values: Vec<Value> = objects
+        .iter()
+        .map(|o| {
+            let mut m = Map::new();
+            m.insert(
+                "@odata.type".to_string(),
+                Value::String(o.kind.odata_type().to_string()),
+            );
+            m.extend(list::render(o, None));
+            Value::Object(m)
+        })
+        .collect();
+    let mut out = Map::new();
+    out.insert(
+        "@odata.context".to_string(),
+        Value::String(format!("{base}/$metadata#directoryObjects")),
+    );
+    if let Some(n) = next {
+        out.insert("@odata.nextLink".to_string(), Value::String(n));
+    }
+    out.insert("value".to_string(), Value::Array(values));
+    Value::Object(out)
+}
+
+/// `$top` and `$skiptoken` of a reference list paged by id.
+fn id_paging(uri: &axum::http::Uri) -> Result<(usize, Option<uuid::Uuid>), GraphError> {
+    let options = list::options(uri)?;
+    if options.filter.is_some() || options.orderby.is_some() {
+        return Err(GraphError::bad_request(
+            "$filter and $orderby are not supported on this relationship.",
+        ));
+    }
+    let after = options
+        .skiptoken
+        .as_deref()
+        .map(list::decode_skiptoken)
+        .transpose()?
+        .map(|c| c.id);
+    Ok((
+        options.top.map_or(list::DEFAULT_PAGE, |t| t as usize),
+        after,
+    ))
+}
+
+fn page_link(
+    base: &str,
+    uri: &axum::http::Uri,
+    objects: &[StoredObject],
+    top: usize,
+) -> Option<String> {
+    let last = objects.last().filter(|_| objects.len() == top)?;
+    let path = uri.path().splitn(3, '/').nth(2).unwrap_or("");
+    Some(list::next_link(
+        base,
+        path,
+        uri,
+        &list::encode_skiptoken(&provisio_engine::directory::cursor_of(
+            last,
+            provisio_engine::directory::OrderKey::Id,
+        )),
+    ))
+}
+
+pub async fn members(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult {
+    let (top, after) = id_paging(&uri)?;
+    let objects = state.directory.members(&id, after, top).await?;
+    let base = version_base(&headers, &uri);
+    let next = page_link(&base, &uri, &objects, top);
+    Ok(Json(directory_objects(&base, &objects, next)).into_response())
+}
+
+pub async fn direct_reports(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult {
+    let (top, after) = id_paging(&uri)?;
+    let objects = state.directory.direct_reports(&id, after, top).await?;
+    let base = version_base(&headers, &uri);
+    let next = page_link(&base, &uri, &objects, top);
+    Ok(Json(directory_objects(&base, &objects, next)).into_response())
+}
+
+pub async fn member_of(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult {
+    let objects = state.directory.member_of(&id).await?;
+    let base = version_base(&headers, &uri);
+    Ok(Json(directory_objects(&base, &objects, None)).into_response())
+}
+
+/// The id in a `$ref` body: `{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/{id}"}`.
+fn reference_id(body: &Map<String, Value>) -> Result<String, GraphError> {
+    let url = body
+        .get("@odata.id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            GraphError::bad_request(
+                "A reference body needs \"@odata.id\": the URL or id of the object.",
+            )
+        })?;
+    id_from_reference(url)
+        .map(|u| u.to_string())
+        .ok_or_else(|| GraphError::bad_request(format!("Invalid object identifier '{url}'.")))
+}
+
+pub async fn add_member(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult {
+    let member = reference_id(&body)?;
+    state.directory.add_member(&id, &member).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn remove_member(
+    State(state): State<ApiState>,
+    Path((id, member)): Path<(String, String)>,
+) -> ApiResult {
+    state.directory.remove_member(&id, &member).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn get_manager(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult {
+    let manager = state.directory.manager(&id).await?;
+    let base = version_base(&headers, &uri);
+    let mut m = Map::new();
+    m.insert(
+        "@odata.context".to_string(),
+        Value::String(format!("{base}/$metadata#directoryObjects/$entity")),
+    );
+    m.insert(
+        "@odata.type".to_string(),
+        Value::String(manager.kind.odata_type().to_string()),
+    );
+    m.extend(list::render(&manager, None));
+    Ok(Json(Value::Object(m)).into_response())
+}
+
+pub async fn get_manager_ref(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult {
+    let manager = state.directory.manager(&id).await?;
+    let base = version_base(&headers, &uri);
+    Ok(Json(json!({
+        "@odata.context": format!("{base}/$metadata#directoryObjects/$ref"),
+        "@odata.id": format!("{base}/directoryObjects/{}", manager.id),
+    }))
+    .into_response())
+}
+
+pub async fn set_manager(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult {
+    let manager = reference_id(&body)?;
+    state.directory.set_manager(&id, &manager).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn remove_manager(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult {
+    state.directory.remove_manager(&id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Graph's `appRoleAssignment`.
+async fn render_assignment(state: &ApiState, a: &StoredAssignment) -> Result<Value, GraphError> {
+    let name = |o: Option<StoredObject>| {
+        o.and_then(|o| o.data.get("displayName").cloned())
+            .unwrap_or(Value::Null)
+    };
+    let store = state.directory.store();
+    let principal = store
+        .get_any(a.principal.id)
+        .await
+        .map_err(DirectoryError::from)?;
+    let resource = store
+        .get_any(a.resource_id)
+        .await
+        .map_err(DirectoryError::from)?;
+    Ok(json!({
+        "id": a.id.to_string(),
+        "deletedDateTime": null,
+        "appRoleId": a.app_role_id.to_string(),
+        "createdDateTime": a.created,
+        "principalDisplayName": name(principal),
+        "principalId": a.principal.id.to_string(),
+        "principalType": a.principal.kind.display_name(),
+        "resourceDisplayName": name(resource),
+        "resourceId": a.resource_id.to_string(),
+    }))
+}
+
+async fn assignment_list(
+    state: &ApiState,
+    resource: Option<uuid::Uuid>,
+    principal: Option<uuid::Uuid>,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+) -> ApiResult {
+    let (top, after) = id_paging(uri)?;
+    let list = state
+        .directory
+        .store()
+        .assignments(resource, principal, after, top)
+        .await
+        .map_err(DirectoryError::from)?;
+    let base = version_base(headers, uri);
+    let mut values = Vec::with_capacity(list.len());
+    for a in &list {
+        values.push(render_assignment(state, a).await?);
+    }
+    let mut out = json!({
+        "@odata.context": format!("{base}/$metadata#appRoleAssignments"),
+    });
+    if let Some(last) = list.last().filter(|_| list.len() == top) {
+        let path = uri.path().splitn(3, '/').nth(2).unwrap_or("");
+        let token = list::encode_skiptoken(&provisio_engine::directory::Cursor {
+            key: last.id.to_string(),
+            id: last.id,
+        });
+        out["@odata.nextLink"] = Value::String(list::next_link(&base, path, uri, &token));
+    }
+    out["value"] = Value::Array(values);
+    Ok(Json(out).into_response())
+}
+
+pub async fn assigned_to(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult {
+    let sp = state
+        .directory
+        .get(ObjectKind::ServicePrincipal, &id)
+        .await?;
+    assignment_list(&state, Some(sp.id), None, &headers, &uri).await
+}
+
+pub async fn user_assignments(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult {
+    let user = state.directory.get(ObjectKind::User, &id).await?;
+    assignment_list(&state, None, Some(user.id), &headers, &uri).await
+}
+
+fn body_str<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&'a str, GraphError> {
+    body.get(name).and_then(Value::as_str).ok_or_else(|| {
+        GraphError::bad_request(format!(
+            "Property '{name}' is required and must be a string."
+        ))
+    })
+}
+
+/// POST an assignment; `path_principal`/`path_resource` is the object in the URL, which the
+/// body must agree with.
+async fn create_assignment(
+    state: &ApiState,
+    body: &Map<String, Value>,
+    path_resource: Option<&str>,
+    path_principal: Option<&str>,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+) -> ApiResult {
+    let principal = body_str(body, "principalId")?;
+    let resource = body_str(body, "resourceId")?;
+    let role = body
+        .get("appRoleId")
+        .and_then(Value::as_str)
+        .unwrap_or("00000000-0000-0000-0000-000000000000");
+    for (given, in_path, name) in [
+        (resource, path_resource, "resourceId"),
+        (principal, path_principal, "principalId"),
+    ] {
+        if let Some(p) = in_path {
+            if parse_id(given)? != parse_id(p)? {
+                return Err(GraphError::bad_request(format!(
+                    "Property '{name}' must name the object in the request URL."
+                )));
+            }
+        }
+    }
+    let a = state.directory.assign(resource, principal, role).await?;
+    let mut out = render_assignment(state, &a).await?;
+    let base = version_base(headers, uri);
+    out["@odata.context"] = Value::String(format!("{base}/$metadata#appRoleAssignments/$entity"));
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+pub async fn add_assigned_to(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    JsonObject(body): JsonObject,
+) -> ApiResult {
+    create_assignment(&state, &body, Some(&id), None, &headers, &uri).await
+}
+
+pub async fn add_user_assignment(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    JsonObject(body): JsonObject,
+) -> ApiResult {
+    create_assignment(&state, &body, None, Some(&id), &headers, &uri).await
+}
+
+/// DELETE `…/appRoleAssignedTo/{aid}` or `…/appRoleAssignments/{aid}`: the assignment must
+/// belong to the object in the URL.
+pub async fn remove_assignment(
+    State(state): State<ApiState>,
+    Path((id, assignment)): Path<(String, String)>,
+) -> ApiResult {
+    let owner = parse_id(&id)?;
+    let a = state.directory.get_assignment(&assignment).await?;
+    if a.resource_id != owner && a.principal.id != owner {
+        return Err(DirectoryError::not_found(&assignment).into());
+    }
+    state.directory.unassign(&assignment).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn deleted_list(
+    state: ApiState,
+    kind: ObjectKind,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> ApiResult {
+    let set = format!("directory/deletedItems/{}", &kind.odata_type()[1..]);
+    let body = list::list(&state, kind, true, &headers, &uri, &set).await?;
+    Ok(Json(body).into_response())
+}
+
+pub async fn deleted_get(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult {
+    let object = state.directory.deleted_item(&id).await?;
+    let base = version_base(&headers, &uri);
+    let mut m = Map::new();
+    m.insert(
+        "@odata.context".to_string(),
+        Value::String(format!("{base}/$metadata#directoryObjects/$entity")),
+    );
+    m.insert(
+        "@odata.type".to_string(),
+        Value::String(object.kind.odata_type().to_string()),
+    );
+    m.extend(object.to_graph());
+    Ok(Json(Value::Object(m)).into_response())
+}
+
+pub async fn deleted_restore(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult {
+    let object = state.directory.restore(&id).await?;
+    let base = version_base(&headers, &uri);
+    let mut m = Map::new();
+    m.insert(
+        "@odata.context".to_string(),
+        Value::String(format!("{base}/$metadata#directoryObjects/$entity")),
+    );
+    m.insert(
+        "@odata.type".to_string(),
+        Value::String(object.kind.odata_type().to_string()),
+    );
+    m.extend(object.to_graph());
+    Ok(Json(Value::Object(m)).into_response())
+}
+
+pub async fn deleted_purge(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult {
+    state.directory.purge(&id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /users/$count`: the number as plain text, as Graph answers it.
+pub async fn count(state: ApiState, kind: ObjectKind) -> ApiResult {
+    let n = state.directory.count(kind).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        n.to_string(),
+    )
+        .into_response())
+}

@@ -1,0 +1,309 @@
+//! Lists with OData query options: `$filter` pushed to an index when it can be, `$select`,
+//! `$orderby`, `$top`, `$count`, and paging through `@odata.nextLink` with an opaque
+//! `$skiptoken` that holds the keyset position.
+
+use axum::http::{HeaderMap, Uri};
+use base64::Engine;
+use provisio_engine::directory::schema::{self, is_extension_name};
+use provisio_engine::directory::{
+    cursor_of, Cursor, IndexSeek, ListQuery, ListRequest, ObjectKind, OrderKey, StoredObject,
+};
+use provisio_odata::{Direction, QueryOptions, Select};
+use serde_json::{Map, Value};
+
+use crate::{ApiState, GraphError};
+
+/// Graph's default page size for directory lists.
+pub const DEFAULT_PAGE: usize = 100;
+
+/// The base URL of the API version a request came in on: `http://host:port/v1.0`.
+pub fn version_base(headers: &HeaderMap, uri: &Uri) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let version = if uri.path().starts_with("/beta") {
+        "beta"
+    } else {
+        "v1.0"
+    };
+    format!("http://{host}/{version}")
+}
+
+/// Parses the OData options of a request's query string.
+pub fn options(uri: &Uri) -> Result<QueryOptions, GraphError> {
+    let raw = uri.query().unwrap_or("");
+    let pairs = form_urlencoded::parse(raw.as_bytes());
+    Ok(QueryOptions::parse(pairs)?)
+}
+
+fn unknown_property(kind: ObjectKind, name: &str) -> GraphError {
+    GraphError::bad_request(format!(
+        "Could not find a property named '{name}' on type 'microsoft.graph.{}'.",
+        kind.as_str()
+    ))
+}
+
+/// Checks that every property `$filter`, `$select` and `$orderby` name exists on `kind`.
+pub fn check_properties(kind: ObjectKind, options: &QueryOptions) -> Result<(), GraphError> {
+    let known = |name: &str| schema::property(kind, name).is_some() || is_extension_name(name);
+    if let Some(filter) = &options.filter {
+        for path in filter.properties() {
+            if let Some(root) = path.root_property() {
+                if !known(root) {
+                    return Err(unknown_property(kind, root));
+                }
+            }
+        }
+    }
+    if let Some(select) = &options.select {
+        for name in select.properties() {
+            if name != "*" && !known(name) {
+                return Err(unknown_property(kind, name));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The order a list can be sorted in: Graph sorts directory objects by `displayName` (and
+/// users also by `userPrincipalName`), one key at a time.
+fn order(kind: ObjectKind, options: &QueryOptions) -> Result<(OrderKey, bool), GraphError> {
+    let Some(orderby) = &options.orderby else {
+        return Ok((OrderKey::Id, false));
+    };
+    if orderby.items.len() > 1 {
+        return Err(GraphError::bad_request(
+            "Sorting by more than one property is not supported.",
+        ));
+    }
+    let Some((name, direction)) = orderby.items.first() else {
+        return Ok((OrderKey::Id, false));
+    };
+    let key = if name.eq_ignore_ascii_case("displayName") {
+        OrderKey::DisplayName
+    } else if name.eq_ignore_ascii_case("userPrincipalName") && kind == ObjectKind::User {
+        OrderKey::UserPrincipalName
+    } else if name.eq_ignore_ascii_case("id") {
+        OrderKey::Id
+    } else {
+        return Err(GraphError::bad_request(format!(
+            "Sorting by '{name}' is not supported: lists sort by displayName{}.",
+            if kind == ObjectKind::User {
+                " or userPrincipalName"
+            } else {
+                ""
+            }
+        )));
+    };
+    Ok((key, *direction == Direction::Desc))
+}
+
+/// The store query for `options`: an index seek or prefix from the filter when it has
+/// one, the order, and the position of `$skiptoken`.
+pub fn store_query(
+    kind: ObjectKind,
+    options: &QueryOptions,
+    deleted: bool,
+) -> Result<ListQuery, GraphError> {
+    let (order, descending) = order(kind, options)?;
+    let indexes = IndexSeek::for_kind(kind);
+    let names: Vec<&str> = indexes.iter().map(|i| i.property()).collect();
+    let by_name = |name: &str| indexes.iter().copied().find(|i| i.property() == name);
+    let mut query = ListQuery {
+        kind,
+        seek: None,
+        prefix: None,
+        order,
+        descending,
+        after: None,
+        limit: DEFAULT_PAGE,
+        deleted,
+    };
+    if let Some(filter) = &options.filter {
+        if let Some((name, values)) = filter.equality_on(&names) {
+            query.seek = by_name(&name).map(|i| (i, values));
+        } else if let Some((name, prefix)) = filter.prefix_on(&names) {
+            if let Some(i) = by_name(&name).filter(|i| i.case_insensitive() && *i != IndexSeek::Id)
+            {
+                query.prefix = Some((i, prefix));
+            }
+        }
+    }
+    if let Some(token) = &options.skiptoken {
+        query.after = Some(decode_skiptoken(token)?);
+    }
+    Ok(query)
+}
+
+pub fn encode_skiptoken(cursor: &Cursor) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("{}\n{}", cursor.id, cursor.key))
+}
+
+pub fn decode_skiptoken(token: &str) -> Result<Cursor, GraphError> {
+    let invalid = || GraphError::bad_request(format!("Invalid $skiptoken '{token}'."));
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (id, key) = text.split_once('\n').ok_or_else(invalid)?;
+    Ok(Cursor {
+        key: key.to_string(),
+        id: uuid::Uuid::try_parse(id).map_err(|_| invalid())?,
+    })
+}
+
+/// The object as returned: `$select`ed properties, or Graph's default set for the kind
+/// (absent ones as `null`).
+pub fn render(object: &StoredObject, select: Option<&Select>) -> Map<String, Value> {
+    let full = object.to_graph();
+    match select {
+        Some(s) if !s.is_all() => provisio_odata::select::project(&full, s),
+        Some(_) => full,
+        None => {
+            let mut out = Map::new();
+            for p in schema::properties(object.kind) {
+                if p.default_select {
+                    let v = full.get(p.name).cloned().unwrap_or(Value::Null);
+                    out.insert(p.name.to_string(), v);
+                }
+            }
+            if let Some(d) = full.get("deletedDateTime") {
+                out.insert("deletedDateTime".to_string(), d.clone());
+            }
+            out
+        }
+    }
+}
+
+/// `…/$metadata#users` or `…/$metadata#users(id,displayName)`.
+pub fn context(base: &str, set: &str, select: Option<&Select>) -> String {
+    match select {
+        Some(s) if !s.is_all() => {
+            let names: Vec<&str> = s.properties().collect();
+            format!("{base}/$metadata#{set}({})", names.join(","))
+        }
+        _ => format!("{base}/$metadata#{set}"),
+    }
+}
+
+/// A query string with the request's options and a new `$skiptoken`.
+pub fn next_link(base: &str, path: &str, uri: &Uri, skiptoken: &str) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        let bare = k.trim_start_matches('$');
+        if !bare.eq_ignore_ascii_case("skiptoken") {
+            out.append_pair(&k, &v);
+        }
+    }
+    out.append_pair("$skiptoken", skiptoken);
+    format!("{base}/{path}?{}", out.finish())
+}
+
+/// Answers a list request of `kind` (live or deleted objects).
+pub async fn list(
+    state: &ApiState,
+    kind: ObjectKind,
+    deleted: bool,
+    headers: &HeaderMap,
+    uri: &Uri,
+    set: &str,
+) -> Result<Value, GraphError> {
+    let options = options(uri)?;
+    check_properties(kind, &options)?;
+    if options.search.is_some() {
+        return Err(GraphError::bad_request(
+            "$search is not supported; use $filter with startsWith.",
+        ));
+    }
+    let base = version_base(headers, uri);
+    let mut query = store_query(kind, &options, deleted)?;
+    let page_size = options.top.map(|t| t as usize).unwrap_or(DEFAULT_PAGE);
+    let filter = options.filter.clone();
+    // Objects are matched in their Graph form (with `id` and timestamps).
+    let predicate =
+        move |o: &StoredObject| filter.as_ref().is_none_or(|f| f.matches(&o.to_graph()));
+    let needs_predicate = options.filter.is_some();
+    let count = if options.count {
+        Some(count_all(state, &query, needs_predicate.then_some(&predicate)).await?)
+    } else {
+        None
+    };
+    query.limit = page_size;
+    let page = state
+        .directory
+        .list(ListRequest {
+            query: query.clone(),
+            predicate: needs_predicate
+                .then_some(&predicate as &(dyn Fn(&StoredObject) -> bool + Sync)),
+            page_size,
+        })
+        .await?;
+    let mut out = Map::new();
+    out.insert(
+        "@odata.context".to_string(),
+        Value::String(context(&base, set, options.select.as_ref())),
+    );
+    if let Some(n) = count {
+        out.insert("@odata.count".to_string(), Value::from(n));
+    }
+    if let Some(next) = &page.next {
+        let path = uri
+            .path()
+            .split_once('/')
+            .map(|(_, rest)| rest.split_once('/').map_or("", |(_, p)| p))
+            .unwrap_or("");
+        out.insert(
+            "@odata.nextLink".to_string(),
+            Value::String(next_link(&base, path, uri, &encode_skiptoken(next))),
+        );
+    }
+    let values: Vec<Value> = page
+        .objects
+        .iter()
+        .map(|o| Value::Object(render(o, options.select.as_ref())))
+        .collect();
+    out.insert("value".to_string(), Value::Array(values));
+    Ok(Value::Object(out))
+}
+
+/// `@odata.count`: every object the filter accepts, whatever the page.
+async fn count_all(
+    state: &ApiState,
+    query: &ListQuery,
+    predicate: Option<&(dyn Fn(&StoredObject) -> bool + Sync)>,
+) -> Result<u64, GraphError> {
+    if predicate.is_none() && query.seek.is_none() && query.prefix.is_none() {
+        return Ok(state
+            .directory
+            .store()
+            .count(query.kind, query.deleted)
+            .await
+            .map_err(provisio_engine::directory::DirectoryError::from)?);
+    }
+    let mut q = ListQuery {
+        after: None,
+        order: OrderKey::Id,
+        descending: false,
+        limit: 1000,
+        ..query.clone()
+    };
+    let mut n = 0u64;
+    loop {
+        let batch = state
+            .directory
+            .store()
+            .list(&q)
+            .await
+            .map_err(provisio_engine::directory::DirectoryError::from)?;
+        n += batch
+            .iter()
+            .filter(|o| predicate.is_none_or(|p| p(o)))
+            .count() as u64;
+        match batch.last() {
+            Some(last) if batch.len() == q.limit => q.after = Some(cursor_of(last, OrderKey::Id)),
+            _ => return Ok(n),
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! The OpenAPI 3.0 document, generated from the route table (`routes`) and the property
+//! tables of the directory model, so that it always describes what the server does.
+//! `openapi.json` at the repository root is a committed copy; a test and CI fail when they
+//! differ.
+
+use provisio_engine::directory::schema::{self, PropertyType};
+use provisio_engine::directory::ObjectKind;
+use serde_json::{json, Map, Value};
+
+use crate::routes::{operations, Operation};
+
+fn property_schema(ty: PropertyType) -> Value {
+    match ty {
+        PropertyType::String => json!({"type": "string", "nullable": true}),
+        PropertyType::Boolean => json!({"type": "boolean", "nullable": true}),
+        PropertyType::DateTime => {
+            json!({"type": "string", "format": "date-time", "nullable": true})
+        }
+        PropertyType::Guid => json!({"type": "string", "format": "uuid"}),
+        PropertyType::StringCollection => json!({"type": "array", "items": {"type": "string"}}),
+        PropertyType::AppRoles => {
+            json!({"type": "array", "items": {"$ref": "#/components/schemas/appRole"}})
+        }
+    }
+}
+
+fn object_schema(kind: ObjectKind) -> Value {
+    let mut props = Map::new();
+    for p in schema::properties(kind) {
+        let mut s = property_schema(p.ty);
+        if p.access == schema::Access::ReadOnly {
+            s["readOnly"] = Value::Bool(true);
+        }
+        if p.ty == PropertyType::String {
+            s["maxLength"] = Value::from(p.max_len);
+        }
+        props.insert(p.name.to_string(), s);
+    }
+    let mut out = json!({"type": "object", "properties": props});
+    if matches!(kind, ObjectKind::User | ObjectKind::Group) {
+        out["additionalProperties"] = json!({
+            "description": "Directory extension attributes named extension_<appId without dashes>_<name>."
+        });
+    }
+    out
+}
+
+fn collection(item: &str) -> Value {
+    json!({"type": "object", "properties": {
+        "@odata.context": {"type": "string"},
+        "@odata.count": {"type": "integer"},
+        "@odata.nextLink": {"type": "string"},
+        "@odata.deltaLink": {"type": "string"},
+        "value": {"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}}
+    }})
+}
+
+fn components() -> Value {
+    let error = json!({"type": "object", "properties": {"error": {"type": "object", "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"},
+        "innerError": {"type": "object", "properties": {
+            "date": {"type": "string", "format": "date-time"},
+            "request-id": {"type": "string"}, "client-request-id": {"type": "string"}}}}}}});
+    json!({
+        "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "user": object_schema(ObjectKind::User),
+            "group": object_schema(ObjectKind::Group),
+            "servicePrincipal": object_schema(ObjectKind::ServicePrincipal),
+            "directoryObject": {"type": "object", "properties": {"@odata.type": {"type": "string"}, "id": {"type": "string", "format": "uuid"}}},
+            "appRole": {"type": "object", "properties": {
+                "id": {"type": "string", "format": "uuid"}, "allowedMemberTypes": {"type": "array", "items": {"type": "string"}},
+                "description": {"type": "string"}, "displayName": {"type": "string"}, "value": {"type": "string"}, "isEnabled": {"type": "boolean"}}},
+            "appRoleAssignment": {"type": "object", "properties": {
+                "id": {"type": "string", "format": "uuid", "readOnly": true}, "appRoleId": {"type": "string", "format": "uuid"},
+                "principalId": {"type": "string", "format": "uuid"}, "resourceId": {"type": "string", "format": "uuid"},
+                "principalType": {"type": "string", "readOnly": true}, "principalDisplayName": {"type": "string", "readOnly": true},
+                "resourceDisplayName": {"type": "string", "readOnly": true}, "createdDateTime": {"type": "string", "format": "date-time", "readOnly": true}}},
+            "reference": {"type": "object", "required": ["@odata.id"], "properties": {"@odata.id": {"type": "string"}}},
+            "userCollection": collection("user"),
+            "groupCollection": collection("group"),
+            "servicePrincipalCollection": collection("servicePrincipal"),
+            "directoryObjectCollection": collection("directoryObject"),
+            "appRoleAssignmentCollection": collection("appRoleAssignment"),
+            "batchRequest": {"type": "object", "properties": {"requests": {"type": "array", "maxItems": crate::batch::MAX_REQUESTS, "items": {"type": "object", "properties": {
+                "id": {"type": "string"}, "method": {"type": "string"}, "url": {"type": "string"},
+                "headers": {"type": "object"}, "body": {}, "dependsOn": {"type": "array", "items": {"type": "string"}}}}}}},
+            "batchResponse": {"type": "object", "properties": {"responses": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "string"}, "status": {"type": "integer"}, "headers": {"type": "object"}, "body": {}}}}}},
+            "importRequest": {"type": "object", "properties": {
+                "dryRun": {"type": "boolean"},
+                "records": {"type": "array", "items": {"type": "object", "properties": {
+                    "line": {"type": "integer"}, "type": {"type": "string", "enum": ["user", "group"]},
+                    "object": {"type": "object", "description": "Graph properties, plus manager (userPrincipalName or id) for users and members (userPrincipalNames, group mailNicknames or ids) for groups."}}}},
+                "links": {"type": "array", "items": {"$ref": "#/components/schemas/importLink"}}}},
+            "importLink": {"type": "object", "properties": {"line": {"type": "integer"}, "from": {"type": "string"},
+                "link": {"type": "string", "enum": ["manager", "member"]}, "to": {"type": "string"}}},
+            "importResponse": {"type": "object", "properties": {
+                "dryRun": {"type": "boolean"}, "created": {"type": "integer"}, "updated": {"type": "integer"},
+                "unchanged": {"type": "integer"}, "failed": {"type": "integer"},
+                "errors": {"type": "array", "items": {"type": "object", "properties": {"line": {"type": "integer"}, "message": {"type": "string"}}}},
+                "unresolved": {"type": "array", "items": {"$ref": "#/components/schemas/importLink"}}}},
+            "changeCollection": {"type": "object", "properties": {"watermark": {"type": "integer"}, "value": {"type": "array", "items": {"type": "object", "properties": {
+                "seq": {"type": "integer"}, "kind": {"type": "string"}, "objectId": {"type": "string", "format": "uuid"},
+                "op": {"type": "string"}, "relatedId": {"type": "string", "format": "uuid", "nullable": true}, "at": {"type": "string", "format": "date-time"}}}}}},
+            "error": error,
+        }
+    })
+}
+
+fn operation(op: &Operation) -> Value {
+    let mut parameters = Vec::new();
+    let mut rest = op.path;
+    while let Some(start) = rest.find('{') {
+        let Some(end) = rest[start..].find('}') else {
+            break;
+        };
+        let name = &rest[start + 1..start + end];
+        parameters.push(
+            json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}),
+        );
+        rest = &rest[start + end..];
+    }
+    if op.method == "get" && op.returns.is_some_and(|r| r.ends_with("Collection")) {
+        for (name, description) in [
+            ("$filter", "OData filter: eq, ne, gt, ge, lt, le, in, startsWith, endsWith, contains, and, or, not, any/all."),
+            ("$select", "Comma-separated properties to return."),
+            ("$orderby", "displayName (or userPrincipalName for users), asc or desc."),
+            ("$top", "Page size, 1 to 999."),
+            ("$count", "true to add @odata.count."),
+            ("$skiptoken", "Opaque position, from @odata.nextLink."),
+        ] {
+            parameters.push(json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}}));
+        }
+    }
+    let mut responses = Map::new();
+    let ok = match op.returns {
+        Some(schema) => {
+            json!({"description": "Success.", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
+        }
+        None => json!({"description": "Success."}),
+    };
+    responses.insert(op.ok.to_string(), ok);
+    for status in ["400", "401", "404"] {
+        responses.insert(status.to_string(), json!({"description": "Graph error.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/error"}}}}));
+    }
+    let mut out = json!({
+        "summary": op.summary,
+        "tags": [op.tag],
+        "operationId": format!("{}{}", op.method, op.path.replace(['/', '{', '}', '$', '.'], "_")),
+        "parameters": parameters,
+        "responses": responses,
+    });
+    if let Some(body) = op.body {
+        out["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{body}")}}}});
+    }
+    out
+}
+
+/// The OpenAPI document.
+pub fn document() -> Value {
+    let (graph, admin) = operations();
+    let mut paths = Map::new();
+    let mut add = |path: String, op: &Operation| {
+        let entry = paths.entry(path).or_insert_with(|| json!({}));
+        entry[op.method] = operation(op);
+    };
+    for version in ["/v1.0", "/beta"] {
+        for op in &graph {
+            add(format!("{version}{}", op.path), op);
+        }
+    }
+    for op in &admin {
+        add(op.path.to_string(), op);
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "provisio API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Microsoft Graph-compatible directory API of provisio (under /v1.0 and /beta), and its admin endpoints. Every request needs Authorization: Bearer <admin token>; errors use Graph's error body."
+        },
+        "security": [{"adminToken": []}],
+        "paths": paths,
+        "components": components(),
+    })
+}
+
+/// The document as committed: pretty-printed with a final newline.
+pub fn document_text() -> String {
+    let mut text = serde_json::to_string_pretty(&document()).unwrap_or_default();
+    text.push('\n');
+    text
+}

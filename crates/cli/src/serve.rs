@@ -1,0 +1,192 @@
+//! `provisio serve`: the Graph-compatible directory API over the embedded SQLite store (or
+//! PostgreSQL), with `--demo` a seeded demo directory and the built-in SCIM target app.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use provisio_api::{token_hash, ApiState};
+use provisio_engine::directory::{Directory, DirectoryConfig, DirectoryStore, ObjectKind};
+use rand::RngCore;
+use serde_json::json;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Seed a demo directory and serve the built-in SCIM target app at /target/scim/v2;
+    /// the admin token is `demo-token` unless given.
+    #[arg(long)]
+    pub demo: bool,
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Bearer token for every API request. Else the one generated at first start (stored
+    /// hashed, printed once).
+    #[arg(long, env = "PROVISIO_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Directory of the embedded SQLite database.
+    #[arg(long, default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// PostgreSQL instead of SQLite: postgres://user:password@host/db.
+    #[arg(long, env = "PROVISIO_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// How long deleted users and groups can be restored before they are purged.
+    #[arg(long, default_value_t = 30)]
+    pub deleted_retention_days: u32,
+}
+
+const TOKEN_SETTING: &str = "admin-token-sha256";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if text.len() != 64 {
+        return None;
+    }
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The admin token's hash: from the flag or environment, else the stored one, else a new
+/// token, stored hashed and printed once.
+async fn admin_token(args: &ServeArgs, store: &dyn DirectoryStore) -> anyhow::Result<[u8; 32]> {
+    if let Some(t) = &args.admin_token {
+        anyhow::ensure!(
+            t.len() >= 8,
+            "the admin token must be at least 8 characters"
+        );
+        return Ok(token_hash(t));
+    }
+    if args.demo {
+        return Ok(token_hash("demo-token"));
+    }
+    if let Some(stored) = store.setting(TOKEN_SETTING).await? {
+        return unhex(&stored).context("the stored admin token hash is corrupt");
+    }
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    let token = hex(&raw);
+    let hash = token_hash(&token);
+    store.set_setting(TOKEN_SETTING, &hex(&hash)).await?;
+    println!("admin token (shown once, stored hashed): {token}");
+    Ok(hash)
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let store = provisio_store::open(&args.data_dir, args.database_url.as_deref())
+        .await
+        .context("opening the directory store")?;
+    let hash = admin_token(&args, store.as_ref()).await?;
+    let directory = Directory::new(
+        Arc::clone(&store),
+        DirectoryConfig {
+            deleted_retention: time::Duration::days(i64::from(args.deleted_retention_days)),
+        },
+    );
+    if args.demo {
+        seed_demo(&directory).await?;
+    }
+    let purger = directory.clone();
+    tokio::spawn(async move {
+        loop {
+            match purger.purge_expired(time::OffsetDateTime::now_utc()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(message = "Purged expired deleted items.", count = n),
+                Err(error) => tracing::warn!(message = "Purging deleted items failed.", %error),
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    });
+    let mut app = provisio_api::app(ApiState::new(directory, hash));
+    if args.demo {
+        let target = crate::scim_server::demo_target(&args.data_dir).await?;
+        app = app.nest("/target", target);
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!("listening on http://{addr}");
+    if args.demo {
+        println!("provisio demo: the Graph API at http://{addr}/v1.0 and a SCIM 2.0 target app at http://{addr}/target/scim/v2 (token: demo-token)");
+        println!("  try: curl -H 'Authorization: Bearer demo-token' 'http://{addr}/v1.0/users?$select=displayName,department'");
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving")
+}
+
+/// A small directory to try the API on: users with a manager, a nested group, an
+/// application with an assignment. Seeded once.
+async fn seed_demo(directory: &Directory) -> anyhow::Result<()> {
+    if directory.count(ObjectKind::User).await? > 0 {
+        return Ok(());
+    }
+    let body = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
+    let people = [
+        ("ana.lopez", "Ana", "López", "Sales", "Head of Sales"),
+        ("bjorn.nilsson", "Björn", "Nilsson", "R&D", "Head of R&D"),
+        ("chloe.dubois", "Chloé", "Dubois", "R&D", "Engineer"),
+        ("dario.rossi", "Dario", "Rossi", "Finance", "Controller"),
+        ("eun-ji.kim", "Eun-ji", "Kim", "Sales", "Account Executive"),
+    ];
+    let mut ids = Vec::new();
+    for (login, given, surname, department, title) in people {
+        let user = directory
+            .create(
+                ObjectKind::User,
+                &body(json!({
+                    "userPrincipalName": format!("{login}@contoso.example"),
+                    "displayName": format!("{given} {surname}"),
+                    "givenName": given, "surname": surname, "department": department,
+                    "jobTitle": title, "mail": format!("{login}@contoso.example"),
+                    "accountEnabled": true,
+                })),
+            )
+            .await?;
+        ids.push(user.id.to_string());
+    }
+    directory.set_manager(&ids[2], &ids[1]).await?;
+    directory.set_manager(&ids[4], &ids[0]).await?;
+    let rnd = directory
+        .create(
+            ObjectKind::Group,
+            &body(json!({"displayName": "R&D", "mailNickname": "rnd"})),
+        )
+        .await?;
+    let everyone = directory
+        .create(
+            ObjectKind::Group,
+            &body(json!({"displayName": "Everyone", "mailNickname": "everyone"})),
+        )
+        .await?;
+    directory.add_member(&rnd.id.to_string(), &ids[1]).await?;
+    directory.add_member(&rnd.id.to_string(), &ids[2]).await?;
+    directory
+        .add_member(&everyone.id.to_string(), &rnd.id.to_string())
+        .await?;
+    let app = directory
+        .create(
+            ObjectKind::ServicePrincipal,
+            &body(json!({"displayName": "Demo SCIM app"})),
+        )
+        .await?;
+    directory
+        .assign(
+            &app.id.to_string(),
+            &rnd.id.to_string(),
+            "00000000-0000-0000-0000-000000000000",
+        )
+        .await?;
+    Ok(())
+}
