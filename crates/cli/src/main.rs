@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
+mod directory;
 mod scim_server;
 
 #[derive(Parser)]
@@ -35,6 +36,11 @@ enum Command {
     Bench {
         #[command(subcommand)]
         which: bench::BenchCommand,
+    },
+    /// Import into the directory, or seed it with a synthetic one.
+    Directory {
+        #[command(subcommand)]
+        which: directory::DirectoryCommand,
     },
 }
 
@@ -69,6 +75,7 @@ fn main() -> anyhow::Result<()> {
             }
             Command::ScimServer(args) => scim_server::run(args).await,
             Command::Bench { which } => bench::run(which).await,
+            Command::Directory { which } => directory::run(which).await,
         }
     })
 }
