@@ -523,3 +523,46 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod pipeline_tests {
+    use super::super::read::JsonLines;
+    use super::*;
+    use provisio_engine::directory::ObjectKind;
+
+    #[tokio::test]
+    async fn a_local_dry_run_reports_each_bad_line() {
+        let input = concat!(
+            "{\"userPrincipalName\":\"a@contoso.com\",\"displayName\":\"A\"}\n",
+            "{\"userPrincipalName\":\"b@contoso.com\",\"displayName\":\"B\",\"shoeSize\":44}\n",
+            "{\"userPrincipalName\":\"c@contoso.com\",\"displayName\":\"C\",\n",
+            "\n",
+            "{\"displayName\":\"D\"}\n",
+        );
+        let source = JsonLines::new(std::io::Cursor::new(input), ObjectKind::User);
+        let sink = Sink {
+            client: None,
+            batch_size: 10,
+            concurrency: 1,
+            dry_run: true,
+        };
+        let outcome = run(source, sink, ProgressBar::hidden()).await.unwrap();
+        assert_eq!((outcome.records, outcome.valid, outcome.failed), (4, 1, 3));
+        let summary = summary(&outcome);
+        let lines: Vec<&str> = summary.lines().skip(1).collect();
+        assert_eq!(
+            lines,
+            [
+                "line 2: Property 'shoeSize' does not exist as a declared property or extension property.",
+                "line 3: invalid JSON: EOF while parsing a value at column 55",
+                "line 5: Property 'userPrincipalName' is required when creating the object.",
+            ]
+        );
+        assert!(summary.starts_with("validated 4 records in "), "{summary}");
+        assert!(summary
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with(": 1 valid, 3 failed (dry run: nothing was sent)"));
+    }
+}

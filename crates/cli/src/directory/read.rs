@@ -85,6 +85,9 @@ impl<R: BufRead> Iterator for JsonLines<R> {
             if self.line == 1 {
                 text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
             }
+            while let [rest @ .., b'\n' | b'\r'] = text {
+                text = rest;
+            }
             if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
@@ -101,11 +104,21 @@ impl<R: BufRead> Iterator for JsonLines<R> {
                 },
                 Err(error) => Item::Invalid {
                     line,
-                    message: format!("invalid JSON: {error}"),
+                    message: json_error(&error),
                 },
             }));
         }
     }
+}
+
+/// `invalid JSON: key must be a string at column 2`: serde_json's message, whose line is
+/// always 1 since each line is parsed alone.
+fn json_error(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let reason = message
+        .rsplit_once(" at line ")
+        .map_or(message.as_str(), |(reason, _)| reason);
+    format!("invalid JSON: {reason} at column {}", error.column())
 }
 
 /// What a CSV column holds.
@@ -272,5 +285,178 @@ impl<R: Read> Read for Counting<R> {
         self.count
             .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use provisio_engine::directory::{import, LinkKind, ObjectRef};
+    use serde_json::json;
+
+    const EXT: &str = "extension_8f2c6c1e0f2a4f8b9c1d2e3f4a5b6c7d_costCenter";
+
+    /// What a reader yields, in a form easy to write down: `(line, kind, object)` or
+    /// `(line, error)`.
+    fn shown(items: impl Iterator<Item = anyhow::Result<Item>>) -> Vec<Value> {
+        items
+            .map(|item| match item.expect("no IO error") {
+                Item::Record(r) => json!([r.line, r.kind.as_str(), r.object]),
+                Item::Invalid { line, message } => json!([line, message]),
+            })
+            .collect()
+    }
+
+    fn check_csv(kind: ObjectKind, input: &str, expected: Value) {
+        let reader = Csv::new(input.as_bytes(), kind).expect("a valid header");
+        assert_eq!(Value::Array(shown(reader)), expected, "{input}");
+    }
+
+    fn check_jsonl(input: &str, expected: Value) {
+        let reader = JsonLines::new(input.as_bytes(), ObjectKind::User);
+        assert_eq!(Value::Array(shown(reader)), expected, "{input}");
+    }
+
+    #[test]
+    fn csv_cells_are_typed_by_property() {
+        use ObjectKind::{Group, User};
+        // Booleans in any case; a value that is not one stays a string for validation to refuse.
+        check_csv(
+            User,
+            "userPrincipalName,displayName,accountEnabled\na@x.com,A,TRUE\nb@x.com,B,false\nc@x.com,C,yes\n",
+            json!([
+                [2, "user", {"userPrincipalName": "a@x.com", "displayName": "A", "accountEnabled": true}],
+                [3, "user", {"userPrincipalName": "b@x.com", "displayName": "B", "accountEnabled": false}],
+                [4, "user", {"userPrincipalName": "c@x.com", "displayName": "C", "accountEnabled": "yes"}],
+            ]),
+        );
+        // Collections split on `;`, items trimmed; an empty cell is an absent property.
+        check_csv(
+            User,
+            "userPrincipalName,displayName,businessPhones,otherMails,jobTitle\na@x.com,A,+1 555 0100; +1 555 0101;,,\n",
+            json!([[2, "user", {"userPrincipalName": "a@x.com", "displayName": "A",
+                                "businessPhones": ["+1 555 0100", "+1 555 0101"]}]]),
+        );
+        // Header names in any case become canonical; extension attributes are kept as named.
+        check_csv(
+            User,
+            &format!("USERPRINCIPALNAME,displayname,{EXT}\na@x.com,A,4711\n"),
+            json!([[2, "user", {"userPrincipalName": "a@x.com", "displayName": "A", EXT: "4711"}]]),
+        );
+        // Quoted cells with commas, quotes and newlines: the next record's line stays right.
+        check_csv(
+            User,
+            "userPrincipalName,displayName,streetAddress\na@x.com,\"Doe, Jane\",\"1 Main St\nApt \"\"2\"\"\"\nb@x.com,B,\n",
+            json!([
+                [2, "user", {"userPrincipalName": "a@x.com", "displayName": "Doe, Jane", "streetAddress": "1 Main St\nApt \"2\""}],
+                [4, "user", {"userPrincipalName": "b@x.com", "displayName": "B"}],
+            ]),
+        );
+        // A type column mixes users and groups; manager and members are references.
+        check_csv(
+            User,
+            "@odata.type,displayName,mailNickname,members,userPrincipalName,manager,description\n\
+             #microsoft.graph.group,Sales,sales,a@x.com; eng-team,,,Sellers\n\
+             ,Ann,,,ann@x.com,boss@x.com,\n",
+            json!([
+                [2, "group", {"@odata.type": "#microsoft.graph.group", "displayName": "Sales", "mailNickname": "sales",
+                              "members": ["a@x.com", "eng-team"], "description": "Sellers"}],
+                [3, "user", {"displayName": "Ann", "userPrincipalName": "ann@x.com", "manager": "boss@x.com"}],
+            ]),
+        );
+        // --type group: group properties without a type column.
+        check_csv(
+            Group,
+            "displayName,securityEnabled,groupTypes\nSales,False,Unified\n",
+            json!([[2, "group", {"displayName": "Sales", "securityEnabled": false, "groupTypes": ["Unified"]}]]),
+        );
+        // A row of the wrong width is reported on its line, and reading goes on.
+        check_csv(
+            User,
+            "userPrincipalName,displayName\na@x.com\nb@x.com,B\n",
+            json!([
+                [2, "invalid CSV: 1 cells where the header has 2"],
+                [3, "user", {"userPrincipalName": "b@x.com", "displayName": "B"}],
+            ]),
+        );
+    }
+
+    #[test]
+    fn csv_headers_that_cannot_be_read_name_the_column() {
+        for (kind, header, expected) in [
+            (
+                ObjectKind::User,
+                "userPrincipalName,shoeSize\n",
+                "unknown column 'shoeSize'",
+            ),
+            // Without a type column, a group property is not a user column.
+            (
+                ObjectKind::User,
+                "userPrincipalName,description\n",
+                "unknown column 'description'",
+            ),
+            (
+                ObjectKind::Group,
+                "displayName,jobTitle\n",
+                "unknown column 'jobTitle'",
+            ),
+            (
+                ObjectKind::User,
+                "userPrincipalName,UserPrincipalName\n",
+                "column 'UserPrincipalName' appears twice",
+            ),
+            (
+                ObjectKind::User,
+                "extension_zz_costCenter\n",
+                "unknown column 'extension_zz_costCenter'",
+            ),
+        ] {
+            let error = Csv::new(header.as_bytes(), kind)
+                .err()
+                .expect(header)
+                .to_string();
+            assert!(error.starts_with(expected), "{header}: {error}");
+        }
+    }
+
+    #[test]
+    fn json_lines_report_bad_lines_and_go_on() {
+        check_jsonl(
+            "\u{feff}{\"userPrincipalName\":\"a@x.com\"}\r\n\n   \n{bad\n[1]\n{\"@odata.type\":\"microsoft.graph.GROUP\",\"displayName\":\"G\"}\n{\"@odata.type\":\"#microsoft.graph.device\"}",
+            json!([
+                [1, "user", {"userPrincipalName": "a@x.com"}],
+                [4, "invalid JSON: key must be a string at column 2"],
+                [5, "a record must be a JSON object"],
+                [6, "group", {"@odata.type": "microsoft.graph.GROUP", "displayName": "G"}],
+                [7, "user", {"@odata.type": "#microsoft.graph.device"}],
+            ]),
+        );
+    }
+
+    #[test]
+    fn references_are_ids_user_principal_names_or_mail_nicknames() {
+        let id = "0b1f6b5e-8a4e-4c4e-9c55-0e4f0a4e3b7e";
+        let input = format!(
+            "@odata.type,displayName,members\n#microsoft.graph.group,Sales,a@contoso.com;eng-team; {id} ;\n"
+        );
+        let Some(Ok(Item::Record(record))) =
+            Csv::new(input.as_bytes(), ObjectKind::User).unwrap().next()
+        else {
+            panic!("one record")
+        };
+        let (_, links) = import::record(record.line, record.kind, record.object).unwrap();
+        let targets: Vec<(LinkKind, ObjectRef)> =
+            links.into_iter().map(|l| (l.link, l.to)).collect();
+        assert_eq!(
+            targets,
+            [
+                (
+                    LinkKind::Member,
+                    ObjectRef::UserPrincipalName("a@contoso.com".into())
+                ),
+                (LinkKind::Member, ObjectRef::MailNickname("eng-team".into())),
+                (LinkKind::Member, ObjectRef::Id(id.parse().unwrap())),
+            ]
+        );
     }
 }

@@ -1224,3 +1224,181 @@ impl Generator {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{HashMap, HashSet};
+
+    use super::super::read::{Item, JsonLines};
+    use super::*;
+    use provisio_engine::directory::{import, LinkKind, ObjectRef};
+
+    fn seeded(users: u64, groups: u64, seed: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        Generator::new(Config {
+            users,
+            groups,
+            seed,
+            domain: "contoso.example".into(),
+        })
+        .write_jsonl(&mut out, &ProgressBar::hidden())
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_bytes() {
+        let one = seeded(500, 30, 7);
+        assert_eq!(one, seeded(500, 30, 7));
+        assert_ne!(one, seeded(500, 30, 8));
+        assert_eq!(one.iter().filter(|b| **b == b'\n').count(), 530);
+    }
+
+    #[test]
+    fn records_for_a_server_are_the_lines_of_the_file() {
+        let config = || Config {
+            users: 40,
+            groups: 15,
+            seed: 3,
+            domain: "contoso.example".into(),
+        };
+        let file = seeded(40, 15, 3);
+        let lines: Vec<&[u8]> = file
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        let records: Vec<Record> = Generator::new(config()).records().collect();
+        assert_eq!(records.len(), lines.len());
+        for (record, line) in records.iter().zip(&lines) {
+            let expected: Map<String, Value> = serde_json::from_slice(line).unwrap();
+            assert_eq!(record.object, expected, "line {}", record.line);
+        }
+        assert_eq!(records[40].kind, ObjectKind::Group);
+        assert_eq!(records[40].line, 41);
+    }
+
+    #[test]
+    fn every_pair_of_names_folds_to_a_distinct_ascii_nickname() {
+        let mut seen = HashSet::new();
+        for index in 0..pairs() {
+            let (_, first, last) = pair(index);
+            let nick = format!("{}.{}", fold(first), fold(last));
+            assert!(
+                nick.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'-'),
+                "{first} {last}: {nick}"
+            );
+            assert!(
+                !fold(first).is_empty() && !fold(last).is_empty(),
+                "{first} {last}"
+            );
+            assert!(seen.insert(nick.clone()), "{first} {last} → {nick} twice");
+        }
+    }
+
+    #[test]
+    fn the_layout_places_every_staff_member_once() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let config = Config {
+            users: 12_345,
+            groups: 0,
+            seed: 1,
+            domain: "x.example".into(),
+        };
+        let layout = Layout::new(&config, &mut rng);
+        let mut counts = [0u64; DEPARTMENTS.len()];
+        for i in FIRST_STAFF..config.users {
+            let Role::Staff(d, k) = layout.role(i) else {
+                panic!("{i} is staff")
+            };
+            assert_eq!(k, counts[d], "staff of a department are numbered in order");
+            counts[d] += 1;
+            assert_eq!(layout.staff_index(d, k), i);
+        }
+        for (d, count) in counts.iter().enumerate() {
+            assert_eq!(layout.staff_count(d), *count, "{}", DEPARTMENTS[d].name);
+        }
+        let engineering = counts[0] as f64 / (config.users - FIRST_STAFF) as f64;
+        assert!((engineering - 0.28).abs() < 0.01, "{engineering}");
+    }
+
+    /// Reads a seeded directory back as `directory import` would and checks what a real
+    /// directory guarantees.
+    #[test]
+    fn a_seeded_directory_is_valid_and_consistent() {
+        let (users, groups) = (6_000, 80);
+        let file = seeded(users, groups, 11);
+        let mut upns = HashSet::new();
+        let mut employee_ids = HashSet::new();
+        let mut group_names = HashSet::new();
+        let mut disabled = 0;
+        let mut guests = 0;
+        let mut reports: HashMap<String, u64> = HashMap::new();
+        let mut nested = 0;
+        for item in JsonLines::new(&file[..], ObjectKind::User) {
+            let Item::Record(record) = item.unwrap() else {
+                panic!("every line is a JSON object")
+            };
+            let object = record.object.clone();
+            let (valid, links) = import::record(record.line, record.kind, record.object)
+                .unwrap_or_else(|e| panic!("line {}: {}", record.line, e.message));
+            match record.kind {
+                ObjectKind::User => {
+                    assert!(group_names.is_empty(), "users come before groups");
+                    let upn = object["userPrincipalName"].as_str().unwrap().to_string();
+                    assert!(upn.is_ascii(), "{upn}");
+                    assert!(employee_ids.insert(object["employeeId"].clone()), "{upn}");
+                    disabled += u64::from(valid.data["accountEnabled"] == false);
+                    guests += u64::from(valid.data["userType"] == "Guest");
+                    for link in &links {
+                        assert_eq!(link.link, LinkKind::Manager);
+                        let ObjectRef::UserPrincipalName(manager) = &link.to else {
+                            panic!("a manager by name")
+                        };
+                        assert!(
+                            upns.contains(manager),
+                            "line {}: manager {manager} comes later",
+                            record.line
+                        );
+                        *reports.entry(manager.clone()).or_default() += 1;
+                    }
+                    assert!(upns.insert(upn));
+                }
+                ObjectKind::Group => {
+                    for link in &links {
+                        match &link.to {
+                            ObjectRef::UserPrincipalName(u) => assert!(upns.contains(u), "{u}"),
+                            // Only earlier groups: no cycles.
+                            ObjectRef::MailNickname(g) => {
+                                nested += 1;
+                                assert!(group_names.contains(g), "line {}: {g}", record.line)
+                            }
+                            ObjectRef::Id(_) => panic!("no ids"),
+                        }
+                    }
+                    let nick = object["mailNickname"].as_str().unwrap().to_string();
+                    assert!(group_names.insert(nick));
+                }
+                ObjectKind::ServicePrincipal => unreachable!(),
+            }
+        }
+        assert_eq!(upns.len() as u64, users);
+        assert_eq!(group_names.len() as u64, groups);
+        assert_eq!(
+            reports.values().sum::<u64>(),
+            users - 1,
+            "everyone but the CEO has a manager"
+        );
+        assert!(
+            reports.values().all(|n| *n <= FANOUT.max(DEPTS)),
+            "spans of control stay small"
+        );
+        assert!(nested > 5, "some groups contain groups");
+        let share = disabled as f64 / users as f64;
+        assert!(
+            (0.02..0.04).contains(&share),
+            "{share} of the accounts are disabled"
+        );
+        assert!(guests > 0 && guests < users / 50, "{guests} guests");
+    }
+}
