@@ -794,6 +794,8 @@ struct Layout {
     rank: [u8; 100],
     /// For each department, its slots in order.
     slots: Vec<Vec<u8>>,
+    /// `first.last` of each name pair, folded once rather than for every user and reference.
+    nicknames: Vec<String>,
 }
 
 impl Layout {
@@ -833,6 +835,12 @@ impl Layout {
             pattern,
             rank,
             slots,
+            nicknames: (0..pairs)
+                .map(|p| {
+                    let (_, first, last) = pair(p);
+                    format!("{}.{}", fold(first), fold(last))
+                })
+                .collect(),
         }
     }
 
@@ -843,10 +851,9 @@ impl Layout {
 
     /// `zoe.muller`, then `zoe.muller2`, …
     fn nickname(&self, i: u64) -> String {
-        let (_, first, last, round) = self.names(i);
-        let mut nick = fold(first);
-        nick.push('.');
-        nick.push_str(&fold(last));
+        let round = i / self.pairs;
+        let mut nick =
+            self.nicknames[((self.a * (i % self.pairs) + self.b) % self.pairs) as usize].clone();
         if round > 0 {
             nick.push_str(&(round + 1).to_string());
         }
