@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
+mod directory;
 mod scim_server;
 mod serve;
 
@@ -37,6 +38,11 @@ enum Command {
         #[command(subcommand)]
         which: bench::BenchCommand,
     },
+    /// Import into the directory, or seed it with a synthetic one.
+    Directory {
+        #[command(subcommand)]
+        which: directory::DirectoryCommand,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -59,6 +65,7 @@ fn main() -> anyhow::Result<()> {
             }
             Command::ScimServer(args) => scim_server::run(args).await,
             Command::Bench { which } => bench::run(which).await,
+            Command::Directory { which } => directory::run(which).await,
         }
     })
 }
