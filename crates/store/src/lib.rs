@@ -24,10 +24,7 @@ pub async fn open(
     database_url: Option<&str>,
 ) -> Result<Arc<dyn DirectoryStore>, StoreError> {
     Ok(match database_url {
-        Some(url) => {
-            let pg = PostgresDirectory::connect(url).await?;
-            return Err(StoreError::Backend(format!("{pg:?}")));
-        }
+        Some(url) => Arc::new(PostgresDirectory::connect(url).await?),
         None => Arc::new(SqliteDirectory::open(data_dir).await?),
     })
 }
