@@ -28,7 +28,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
 
-use crate::{now, seek_column, seek_value, IndexKeys};
+use crate::{change_from_columns, now, parse_uuid, seek_column, seek_value, IndexKeys};
 
 const POOL_SIZE: u32 = 16;
 const MIGRATIONS: &[(i64, &str)] =
@@ -218,10 +218,6 @@ impl Tx {
 }
 
 const OBJECT_COLUMNS: &str = "id, kind, data, manager_id, created, deleted, version";
-
-fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {
-    Uuid::try_parse(s).map_err(|e| StoreError::Backend(format!("stored id {s:?}: {e}")))
-}
 
 fn parse_kind(kind: &str) -> Result<ObjectKind, StoreError> {
     ObjectKind::parse(kind)
@@ -1303,18 +1299,14 @@ impl DirectoryStore for PostgresDirectory {
             let object: String = row.try_get(2).map_err(db_error)?;
             let op: String = row.try_get(3).map_err(db_error)?;
             let related: Option<String> = row.try_get(4).map_err(db_error)?;
-            out.push(Change {
-                seq: row.try_get(0).map_err(db_error)?,
-                kind: ObjectKind::parse(&kind).ok_or_else(|| {
-                    StoreError::Backend(format!("unknown kind {kind:?} in the change log"))
-                })?,
-                object_id: parse_uuid(&object)?,
-                op: ChangeOp::parse(&op).ok_or_else(|| {
-                    StoreError::Backend(format!("unknown op {op:?} in the change log"))
-                })?,
-                related_id: related.as_deref().map(parse_uuid).transpose()?,
-                at: row.try_get(5).map_err(db_error)?,
-            });
+            out.push(change_from_columns(
+                row.try_get(0).map_err(db_error)?,
+                &kind,
+                &object,
+                &op,
+                related.as_deref(),
+                row.try_get(5).map_err(db_error)?,
+            )?);
         }
         Ok(out)
     }
