@@ -675,8 +675,20 @@ async fn import_object(
             get_object(t.conn(), None, current.id, false, Lock::Update).await?;
             known.touch(current.kind, current.id, &current.data);
             known.touch(current.kind, current.id, &data);
-            write_data(t, &current, &data, at).await?;
-            Ok(ImportResult::Updated(current.id))
+            // The one statement of an import that can fail (a unique key taken): a savepoint
+            // keeps the batch's transaction usable when it does.
+            t.exec("SAVEPOINT item").await?;
+            match write_data(t, &current, &data, at).await {
+                Ok(()) => {
+                    t.exec("RELEASE SAVEPOINT item").await?;
+                    Ok(ImportResult::Updated(current.id))
+                }
+                Err(e) => {
+                    t.exec("ROLLBACK TO SAVEPOINT item; RELEASE SAVEPOINT item")
+                        .await?;
+                    Err(e)
+                }
+            }
         }
         None => {
             let id = object.id.unwrap_or_else(Uuid::new_v4);
@@ -1213,26 +1225,16 @@ impl DirectoryStore for PostgresDirectory {
             found: fetch_refs(t.conn(), keys).await?,
             touched: HashSet::new(),
         };
-        // One savepoint per object: a failed statement (a unique key taken by an update)
-        // aborts only that object. After a success it is released and set again in one round
-        // trip; after a failure ROLLBACK TO keeps it for the next object.
-        t.exec("SAVEPOINT item").await?;
+        // A failed object writes nothing: creates insert with ON CONFLICT DO NOTHING (no
+        // error to abort the transaction) and updates run in a savepoint (`import_object`).
+        // A backend error ends the import.
         for object in objects {
-            let mark = t.pending.len();
             match import_object(&mut t, &mut known, object, &at).await {
-                Ok(r) => {
-                    t.exec("RELEASE SAVEPOINT item; SAVEPOINT item").await?;
-                    report.objects.push(r);
-                }
+                Ok(r) => report.objects.push(r),
                 Err(StoreError::Backend(e)) => return Err(StoreError::Backend(e)),
-                Err(e) => {
-                    t.exec("ROLLBACK TO SAVEPOINT item").await?;
-                    t.pending.truncate(mark);
-                    report.objects.push(ImportResult::Failed(e.into()));
-                }
+                Err(e) => report.objects.push(ImportResult::Failed(e.into())),
             }
         }
-        t.exec("RELEASE SAVEPOINT item").await?;
         // Links: any store error fails the whole import (as in SQLite, where the savepoint
         // around a link only matters to the error that ends the transaction), so they need
         // no savepoint of their own.
