@@ -6,8 +6,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use provisio_engine::directory::{DirectoryStore, IndexSeek, ObjectKind, StoreError};
+use provisio_engine::directory::{
+    Change, ChangeOp, DirectoryStore, IndexSeek, ObjectKind, StoreError,
+};
 use serde_json::{Map, Value};
+use uuid::Uuid;
 
 #[cfg(any(test, feature = "test-suite"))]
 pub mod conformance;
@@ -24,10 +27,7 @@ pub async fn open(
     database_url: Option<&str>,
 ) -> Result<Arc<dyn DirectoryStore>, StoreError> {
     Ok(match database_url {
-        Some(url) => {
-            let pg = PostgresDirectory::connect(url).await?;
-            return Err(StoreError::Backend(format!("{pg:?}")));
-        }
+        Some(url) => Arc::new(PostgresDirectory::connect(url).await?),
         None => Arc::new(SqliteDirectory::open(data_dir).await?),
     })
 }
@@ -104,4 +104,30 @@ pub(crate) fn now() -> String {
 
 pub(crate) fn backend(what: &str) -> impl FnOnce(String) -> StoreError + '_ {
     move |e| StoreError::Backend(format!("{what}: {e}"))
+}
+
+pub(crate) fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {
+    Uuid::try_parse(s).map_err(|e| StoreError::Backend(format!("stored id {s:?}: {e}")))
+}
+
+/// A change record from its stored columns.
+pub(crate) fn change_from_columns(
+    seq: i64,
+    kind: &str,
+    object: &str,
+    op: &str,
+    related: Option<&str>,
+    at: String,
+) -> Result<Change, StoreError> {
+    Ok(Change {
+        seq,
+        kind: ObjectKind::parse(kind).ok_or_else(|| {
+            StoreError::Backend(format!("unknown kind {kind:?} in the change log"))
+        })?,
+        object_id: parse_uuid(object)?,
+        op: ChangeOp::parse(op)
+            .ok_or_else(|| StoreError::Backend(format!("unknown op {op:?} in the change log")))?,
+        related_id: related.map(parse_uuid).transpose()?,
+        at,
+    })
 }

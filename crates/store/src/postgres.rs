@@ -1,19 +1,1393 @@
-//! The directory in PostgreSQL. (Being written: see the conformance suite.)
+//! The directory in PostgreSQL, for several workers sharing one database: the SQLite store's
+//! schema and statements (see `sqlite.rs`), with row locks where SQLite's single writer
+//! serialises read-modify-writes, and a lock that keeps the change log in commit order.
+//!
+//! Change-log order: `directory_changes.seq` is an identity column, and sequence values are
+//! handed out when a transaction asks for them, not when it commits. Two writers A and B could
+//! take seq 10 and 11, B commit first, and a reader that has just processed 11 would never ask
+//! for 10 again. So every write transaction buffers its change records ([`Tx::change`]) and
+//! appends them only at the end ([`Tx::commit`]), after taking a transaction-scoped advisory
+//! lock that is released by the commit itself: seq allocation and commit are serialised, and
+//! a transaction that gets seq n+1 does so after the one holding n has committed (a committed
+//! transaction is visible to new snapshots before its locks are released). Rolled-back
+//! transactions leave gaps, which readers (`seq > watermark`) do not mind. The lock is taken
+//! after every other statement of the transaction, so its holder never waits for a row lock
+//! held by someone waiting for it: no deadlock, and it is held for two short statements.
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
-use provisio_engine::directory::StoreError;
+use async_trait::async_trait;
+use provisio_engine::directory::{
+    Change, ChangeOp, DirectoryError, DirectoryStore, ImportLink, ImportObject, ImportReport,
+    ImportResult, IndexSeek, LinkKind, ListQuery, MemberRef, ObjectKind, ObjectRef, ObjectUpdate,
+    OrderKey, StoreError, StoredAssignment, StoredObject, UpdateFn,
+};
+use serde_json::{Map, Value};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row, Transaction};
+use uuid::Uuid;
 
+use crate::{change_from_columns, now, parse_uuid, seek_column, seek_value, IndexKeys};
+
+const POOL_SIZE: u32 = 16;
+const MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../migrations/postgres/0001_directory.sql"))];
+/// Advisory lock key serialising migrations of processes that start together ("provisio" in
+/// ASCII, with a 1 for this store).
+const MIGRATION_LOCK: i64 = 0x7072_6f76_6973_6901;
+/// How many rows one array-bound statement carries.
+const CHUNK: usize = 10_000;
+
+/// The directory store over a PostgreSQL pool.
 #[derive(Clone, Debug)]
 pub struct PostgresDirectory {
-    _pool: Arc<sqlx::PgPool>,
+    pool: PgPool,
+}
+
+fn db_error(e: sqlx::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
 impl PostgresDirectory {
+    /// Connects to `url` and migrates the database.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let _ = url;
-        Err(StoreError::Backend(
-            "the PostgreSQL directory store is not written yet".to_string(),
+        let options: PgConnectOptions = url
+            .parse()
+            .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+        Self::connect_with(options).await
+    }
+
+    /// Like [`PostgresDirectory::connect`] with explicit options (e.g. a `search_path`).
+    pub async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
+        migrate(&pool).await?;
+        Ok(PostgresDirectory { pool })
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(Tx {
+            tx: self.pool.begin().await.map_err(db_error)?,
+            pending: Vec::new(),
+        })
+    }
+}
+
+/// Applies the migrations not yet recorded in `directory_migrations`, under an advisory lock.
+/// (Not sqlx's migrator: its `_sqlx_migrations` table would be shared with the SCIM server's
+/// migrations, version numbers and all, when both live in one database.)
+async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    let fail = |e: sqlx::Error| StoreError::Backend(format!("migrating the directory: {e}"));
+    let mut tx = pool.begin().await.map_err(fail)?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS directory_migrations \
+         (version BIGINT PRIMARY KEY, applied TEXT NOT NULL)",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(fail)?;
+    let current: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM directory_migrations")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(fail)?;
+    for (version, sql) in MIGRATIONS {
+        if *version > current {
+            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(fail)?;
+            sqlx::query("INSERT INTO directory_migrations (version, applied) VALUES ($1, $2)")
+                .bind(version)
+                .bind(now())
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+        }
+    }
+    tx.commit().await.map_err(fail)
+}
+
+/// A change record waiting for the commit.
+struct PendingChange {
+    kind: ObjectKind,
+    id: Uuid,
+    op: ChangeOp,
+    related: Option<Uuid>,
+    at: String,
+}
+
+/// A write transaction with the change records it will append when it commits. Dropping it
+/// rolls it back.
+struct Tx {
+    tx: Transaction<'static, Postgres>,
+    pending: Vec<PendingChange>,
+}
+
+impl Tx {
+    fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    fn change(
+        &mut self,
+        kind: ObjectKind,
+        id: Uuid,
+        op: ChangeOp,
+        related: Option<Uuid>,
+        at: &str,
+    ) {
+        self.pending.push(PendingChange {
+            kind,
+            id,
+            op,
+            related,
+            at: at.to_string(),
+        });
+    }
+
+    /// Appends the change records in commit order (see the module comment) and commits.
+    async fn commit(mut self) -> Result<(), StoreError> {
+        if !self.pending.is_empty() {
+            // Keyed on the change table's oid, so that stores in other schemas of the same
+            // database do not wait for each other. Released by COMMIT (or ROLLBACK).
+            sqlx::query("SELECT pg_advisory_xact_lock('directory_changes'::regclass::oid::bigint)")
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_error)?;
+            let pending = std::mem::take(&mut self.pending);
+            for chunk in pending.chunks(CHUNK) {
+                let mut kinds = Vec::with_capacity(chunk.len());
+                let mut ids = Vec::with_capacity(chunk.len());
+                let mut ops = Vec::with_capacity(chunk.len());
+                let mut related = Vec::with_capacity(chunk.len());
+                let mut ats = Vec::with_capacity(chunk.len());
+                for c in chunk {
+                    kinds.push(c.kind.as_str());
+                    ids.push(c.id.to_string());
+                    ops.push(c.op.as_str());
+                    related.push(c.related.map(|r| r.to_string()));
+                    ats.push(c.at.as_str());
+                }
+                sqlx::query(
+                    "INSERT INTO directory_changes (kind, object_id, op, related_id, at) \
+                     SELECT kind, object_id, op, related_id, at \
+                     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) \
+                     WITH ORDINALITY AS c (kind, object_id, op, related_id, at, n) ORDER BY n",
+                )
+                .bind(kinds)
+                .bind(ids)
+                .bind(ops)
+                .bind(related)
+                .bind(ats)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_error)?;
+            }
+        }
+        self.tx.commit().await.map_err(db_error)
+    }
+
+    async fn rollback(self) -> Result<(), StoreError> {
+        self.tx.rollback().await.map_err(db_error)
+    }
+
+    /// Runs `sql` (one or more statements without parameters: the simple query protocol).
+    async fn exec(&mut self, sql: &str) -> Result<(), StoreError> {
+        sqlx::Executor::execute(self.conn(), sql)
+            .await
+            .map(|_| ())
+            .map_err(db_error)
+    }
+}
+
+const OBJECT_COLUMNS: &str = "id, kind, data, manager_id, created, deleted, version";
+
+fn parse_kind(kind: &str) -> Result<ObjectKind, StoreError> {
+    ObjectKind::parse(kind)
+        .ok_or_else(|| StoreError::Backend(format!("unknown object kind {kind:?}")))
+}
+
+fn object_from_row(row: &PgRow) -> Result<StoredObject, StoreError> {
+    let id: String = row.try_get(0).map_err(db_error)?;
+    let kind: String = row.try_get(1).map_err(db_error)?;
+    let data: String = row.try_get(2).map_err(db_error)?;
+    let manager: Option<String> = row.try_get(3).map_err(db_error)?;
+    Ok(StoredObject {
+        id: parse_uuid(&id)?,
+        kind: parse_kind(&kind)?,
+        data: serde_json::from_str(&data)
+            .map_err(|e| StoreError::Backend(format!("stored object {id} is not JSON: {e}")))?,
+        manager: manager.as_deref().map(parse_uuid).transpose()?,
+        created: row.try_get(4).map_err(db_error)?,
+        deleted: row.try_get(5).map_err(db_error)?,
+        version: row.try_get(6).map_err(db_error)?,
+    })
+}
+
+/// A statement argument.
+enum Arg {
+    Text(String),
+    Texts(Vec<String>),
+    Int(i64),
+}
+
+async fn query_objects(
+    conn: &mut PgConnection,
+    sql: &str,
+    args: Vec<Arg>,
+) -> Result<Vec<StoredObject>, StoreError> {
+    let mut q = sqlx::query(sql);
+    for a in args {
+        q = match a {
+            Arg::Text(t) => q.bind(t),
+            Arg::Texts(t) => q.bind(t),
+            Arg::Int(i) => q.bind(i),
+        };
+    }
+    q.fetch_all(conn)
+        .await
+        .map_err(db_error)?
+        .iter()
+        .map(object_from_row)
+        .collect()
+}
+
+fn limit_arg(limit: usize) -> Arg {
+    Arg::Int(i64::try_from(limit).unwrap_or(i64::MAX))
+}
+
+/// How a read inside a write transaction locks the row it finds.
+#[derive(Clone, Copy)]
+enum Lock {
+    None,
+    /// Read-modify-write: concurrent writers of the object wait.
+    Update,
+    /// The object must stay (live) until the commit: a reference to it is being written.
+    Share,
+}
+
+async fn get_object(
+    conn: &mut PgConnection,
+    kind: Option<ObjectKind>,
+    id: Uuid,
+    deleted: bool,
+    lock: Lock,
+) -> Result<Option<StoredObject>, StoreError> {
+    let state = if deleted { "IS NOT NULL" } else { "IS NULL" };
+    let lock = match lock {
+        Lock::None => "",
+        Lock::Update => " FOR UPDATE",
+        Lock::Share => " FOR SHARE",
+    };
+    let sql = format!(
+        "SELECT {OBJECT_COLUMNS} FROM directory_objects \
+         WHERE id = $1 AND deleted {state} AND ($2::text IS NULL OR kind = $2){lock}"
+    );
+    sqlx::query(&sql)
+        .bind(id.to_string())
+        .bind(kind.map(ObjectKind::as_str))
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?
+        .as_ref()
+        .map(object_from_row)
+        .transpose()
+}
+
+/// Inserts a live object and records `created`; `Unique` when the id or its unique key is
+/// taken (ON CONFLICT DO NOTHING keeps the transaction usable to tell which).
+async fn insert_object(
+    t: &mut Tx,
+    kind: ObjectKind,
+    id: Uuid,
+    data: &Map<String, Value>,
+    at: &str,
+) -> Result<(), StoreError> {
+    let keys = IndexKeys::of(kind, data);
+    let inserted = sqlx::query(
+        "INSERT INTO directory_objects (id, kind, data, manager_id, created, deleted, version, \
+         unique_key, nickname_key, display_key, mail_key, employee_id) \
+         VALUES ($1, $2, $3, NULL, $4, NULL, 1, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+    )
+    .bind(id.to_string())
+    .bind(kind.as_str())
+    .bind(Value::Object(data.clone()).to_string())
+    .bind(at)
+    .bind(keys.unique)
+    .bind(keys.nickname)
+    .bind(keys.display)
+    .bind(keys.mail)
+    .bind(keys.employee_id)
+    .execute(t.conn())
+    .await
+    .map_err(db_error)?
+    .rows_affected();
+    if inserted == 0 {
+        let id_taken: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM directory_objects WHERE id = $1)")
+                .bind(id.to_string())
+                .fetch_one(t.conn())
+                .await
+                .map_err(db_error)?;
+        return Err(StoreError::Unique(if id_taken {
+            "id".to_string()
+        } else {
+            IndexKeys::unique_property(kind).to_string()
+        }));
+    }
+    t.change(kind, id, ChangeOp::Created, None, at);
+    Ok(())
+}
+
+/// Writes new data of a (locked) object and records `updated`.
+async fn write_data(
+    t: &mut Tx,
+    object: &StoredObject,
+    data: &Map<String, Value>,
+    at: &str,
+) -> Result<(), StoreError> {
+    let keys = IndexKeys::of(object.kind, data);
+    let result = sqlx::query(
+        "UPDATE directory_objects SET data = $2, version = version + 1, unique_key = $3, \
+         nickname_key = $4, display_key = $5, mail_key = $6, employee_id = $7 WHERE id = $1",
+    )
+    .bind(object.id.to_string())
+    .bind(Value::Object(data.clone()).to_string())
+    .bind(keys.unique)
+    .bind(keys.nickname)
+    .bind(keys.display)
+    .bind(keys.mail)
+    .bind(keys.employee_id)
+    .execute(t.conn())
+    .await;
+    match result {
+        Ok(_) => {
+            t.change(object.kind, object.id, ChangeOp::Updated, None, at);
+            Ok(())
+        }
+        Err(e) if unique_violation(&e) => Err(StoreError::Unique(
+            IndexKeys::unique_property(object.kind).to_string(),
+        )),
+        Err(e) => Err(db_error(e)),
+    }
+}
+
+async fn insert_member(
+    t: &mut Tx,
+    group: Uuid,
+    member: MemberRef,
+    at: &str,
+) -> Result<bool, StoreError> {
+    let added = sqlx::query(
+        "INSERT INTO directory_members (group_id, member_id, member_kind) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(group.to_string())
+    .bind(member.id.to_string())
+    .bind(member.kind.as_str())
+    .execute(t.conn())
+    .await
+    .map_err(db_error)?
+    .rows_affected()
+        > 0;
+    if added {
+        t.change(
+            ObjectKind::Group,
+            group,
+            ChangeOp::MemberAdded,
+            Some(member.id),
+            at,
+        );
+    }
+    Ok(added)
+}
+
+async fn update_manager(
+    t: &mut Tx,
+    user: Uuid,
+    manager: Option<Uuid>,
+    at: &str,
+) -> Result<bool, StoreError> {
+    let changed = sqlx::query(
+        "UPDATE directory_objects SET manager_id = $2, version = version + 1 \
+         WHERE id = $1 AND kind = 'user' AND deleted IS NULL AND manager_id IS DISTINCT FROM $2",
+    )
+    .bind(user.to_string())
+    .bind(manager.map(|m| m.to_string()))
+    .execute(t.conn())
+    .await
+    .map_err(db_error)?
+    .rows_affected()
+        > 0;
+    if changed {
+        t.change(
+            ObjectKind::User,
+            user,
+            ChangeOp::ManagerChanged,
+            manager,
+            at,
+        );
+    }
+    Ok(changed)
+}
+
+/// Removes an object and everything that points at it, recording `purged`.
+async fn purge_object(t: &mut Tx, object: &StoredObject, at: &str) -> Result<(), StoreError> {
+    let id = object.id.to_string();
+    for sql in [
+        "DELETE FROM directory_members WHERE group_id = $1 OR member_id = $1",
+        "DELETE FROM directory_assignments WHERE principal_id = $1 OR resource_id = $1",
+        "UPDATE directory_objects SET manager_id = NULL WHERE manager_id = $1",
+        "DELETE FROM directory_objects WHERE id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(&id)
+            .execute(t.conn())
+            .await
+            .map_err(db_error)?;
+    }
+    t.change(object.kind, object.id, ChangeOp::Purged, None, at);
+    Ok(())
+}
+
+const ASSIGNMENT_COLUMNS: &str =
+    "id, principal_id, principal_kind, resource_id, app_role_id, created";
+
+fn assignment_from_row(row: &PgRow) -> Result<StoredAssignment, StoreError> {
+    let get = |i: usize| -> Result<String, StoreError> { row.try_get(i).map_err(db_error) };
+    let kind = get(2)?;
+    Ok(StoredAssignment {
+        id: parse_uuid(&get(0)?)?,
+        principal: MemberRef {
+            id: parse_uuid(&get(1)?)?,
+            kind: ObjectKind::parse(&kind)
+                .ok_or_else(|| StoreError::Backend(format!("unknown principal kind {kind:?}")))?,
+        },
+        resource_id: parse_uuid(&get(3)?)?,
+        app_role_id: parse_uuid(&get(4)?)?,
+        created: get(5)?,
+    })
+}
+
+async fn get_assignment(
+    conn: &mut PgConnection,
+    id: Uuid,
+    lock: &str,
+) -> Result<Option<StoredAssignment>, StoreError> {
+    sqlx::query(&format!(
+        "SELECT {ASSIGNMENT_COLUMNS} FROM directory_assignments WHERE id = $1{lock}"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?
+    .as_ref()
+    .map(assignment_from_row)
+    .transpose()
+}
+
+/// How an import finds an object: by id, a user's userPrincipalName or a group's
+/// mailNickname (both lower-cased).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum RefKey {
+    Id(Uuid),
+    Upn(String),
+    Nick(String),
+}
+
+impl RefKey {
+    fn of(r: &ObjectRef) -> Self {
+        match r {
+            ObjectRef::Id(id) => RefKey::Id(*id),
+            ObjectRef::UserPrincipalName(upn) => RefKey::Upn(upn.to_lowercase()),
+            ObjectRef::MailNickname(nick) => RefKey::Nick(nick.to_lowercase()),
+        }
+    }
+
+    /// The keys that find `data` of `kind` under `id`.
+    fn all_of(kind: ObjectKind, id: Uuid, data: &Map<String, Value>) -> Vec<RefKey> {
+        let keys = IndexKeys::of(kind, data);
+        let mut out = vec![RefKey::Id(id)];
+        match kind {
+            ObjectKind::User => out.extend(keys.unique.map(RefKey::Upn)),
+            ObjectKind::Group => out.extend(keys.nickname.map(RefKey::Nick)),
+            ObjectKind::ServicePrincipal => {}
+        }
+        out
+    }
+}
+
+/// What `keys` find, in as few statements as the chunking allows: by id any object, live or
+/// deleted; by userPrincipalName the live user; by mailNickname the live group with the
+/// smallest id (as SQLite's `resolve`).
+async fn fetch_refs(
+    conn: &mut PgConnection,
+    keys: Vec<RefKey>,
+) -> Result<HashMap<RefKey, StoredObject>, StoreError> {
+    let (mut ids, mut upns, mut nicks) = (HashSet::new(), HashSet::new(), HashSet::new());
+    for k in keys {
+        match k {
+            RefKey::Id(id) => ids.insert(id.to_string()),
+            RefKey::Upn(s) => upns.insert(s),
+            RefKey::Nick(s) => nicks.insert(s),
+        };
+    }
+    let mut found = HashMap::new();
+    #[derive(Clone, Copy)]
+    enum By {
+        Id,
+        Upn,
+        Nick,
+    }
+    for (by, values, sql) in [
+        (
+            By::Id,
+            ids,
+            format!("SELECT {OBJECT_COLUMNS} FROM directory_objects WHERE id = ANY($1)"),
+        ),
+        (
+            By::Upn,
+            upns,
+            format!(
+                "SELECT {OBJECT_COLUMNS} FROM directory_objects \
+                 WHERE kind = 'user' AND unique_key = ANY($1) AND deleted IS NULL"
+            ),
+        ),
+        (
+            By::Nick,
+            nicks,
+            format!(
+                "SELECT DISTINCT ON (nickname_key) {OBJECT_COLUMNS} FROM directory_objects \
+                 WHERE kind = 'group' AND nickname_key = ANY($1) AND deleted IS NULL \
+                 ORDER BY nickname_key, id"
+            ),
+        ),
+    ] {
+        let values: Vec<String> = values.into_iter().collect();
+        for chunk in values.chunks(CHUNK) {
+            for object in query_objects(conn, &sql, vec![Arg::Texts(chunk.to_vec())]).await? {
+                // The stored keys are computed from the data the same way.
+                let keys = IndexKeys::of(object.kind, &object.data);
+                let key = match by {
+                    By::Id => RefKey::Id(object.id),
+                    By::Upn => RefKey::Upn(keys.unique.unwrap_or_default()),
+                    By::Nick => RefKey::Nick(keys.nickname.unwrap_or_default()),
+                };
+                found.insert(key, object);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The objects an import batch names, read in bulk when it starts. A key that an earlier
+/// object of the batch may have changed (it created or updated an object found, or once
+/// found, by that key) is read again inside the transaction.
+struct Known {
+    found: HashMap<RefKey, StoredObject>,
+    touched: HashSet<RefKey>,
+}
+
+impl Known {
+    async fn get(&self, t: &mut Tx, key: &RefKey) -> Result<Option<StoredObject>, StoreError> {
+        if self.touched.contains(key) {
+            Ok(fetch_refs(t.conn(), vec![key.clone()]).await?.remove(key))
+        } else {
+            Ok(self.found.get(key).cloned())
+        }
+    }
+
+    fn touch(&mut self, kind: ObjectKind, id: Uuid, data: &Map<String, Value>) {
+        self.touched.extend(RefKey::all_of(kind, id, data));
+    }
+}
+
+/// The key an imported object is matched by.
+fn import_key(object: &ImportObject) -> Option<RefKey> {
+    let prop = |name: &str| {
+        object
+            .data
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_lowercase()
+    };
+    match (object.id, object.kind) {
+        (Some(id), _) => Some(RefKey::Id(id)),
+        (None, ObjectKind::User) => Some(RefKey::Upn(prop("userPrincipalName"))),
+        (None, ObjectKind::Group) => Some(RefKey::Nick(prop("mailNickname"))),
+        (None, ObjectKind::ServicePrincipal) => None,
+    }
+}
+
+async fn import_object(
+    t: &mut Tx,
+    known: &mut Known,
+    object: ImportObject,
+    at: &str,
+) -> Result<ImportResult, StoreError> {
+    let existing = match import_key(&object) {
+        Some(key) => known.get(t, &key).await?,
+        None => None,
+    };
+    match existing {
+        Some(deleted) if deleted.deleted.is_some() => {
+            Ok(ImportResult::Failed(DirectoryError::bad_request(format!(
+                "Object {} is in deleted items; restore it before importing it.",
+                deleted.id
+            ))))
+        }
+        Some(current) if current.kind != object.kind => {
+            Ok(ImportResult::Failed(DirectoryError::bad_request(format!(
+                "Object {} is a {}, not a {}.",
+                current.id,
+                current.kind.as_str(),
+                object.kind.as_str()
+            ))))
+        }
+        Some(current) => {
+            let mut data = current.data.clone();
+            for (k, v) in object.data {
+                data.insert(k, v);
+            }
+            let data = provisio_engine::directory::schema::canonical_order(current.kind, data);
+            if data == current.data {
+                return Ok(ImportResult::Unchanged(current.id));
+            }
+            // The row lock of a read-modify-write: the bulk read took none.
+            get_object(t.conn(), None, current.id, false, Lock::Update).await?;
+            known.touch(current.kind, current.id, &current.data);
+            known.touch(current.kind, current.id, &data);
+            // The one statement of an import that can fail (a unique key taken): a savepoint
+            // keeps the batch's transaction usable when it does.
+            t.exec("SAVEPOINT item").await?;
+            match write_data(t, &current, &data, at).await {
+                Ok(()) => {
+                    t.exec("RELEASE SAVEPOINT item").await?;
+                    Ok(ImportResult::Updated(current.id))
+                }
+                Err(e) => {
+                    t.exec("ROLLBACK TO SAVEPOINT item; RELEASE SAVEPOINT item")
+                        .await?;
+                    Err(e)
+                }
+            }
+        }
+        None => {
+            let id = object.id.unwrap_or_else(Uuid::new_v4);
+            known.touch(object.kind, id, &object.data);
+            insert_object(t, object.kind, id, &object.data, at).await?;
+            Ok(ImportResult::Created(id))
+        }
+    }
+}
+
+enum LinkOutcome {
+    Done,
+    Unresolved,
+    Failed(DirectoryError),
+}
+
+/// Sets one link; `ends` holds what the links' references resolve to (links do not change
+/// what a reference resolves to, so they are resolved once, after the objects).
+async fn import_link(
+    t: &mut Tx,
+    ends: &HashMap<RefKey, StoredObject>,
+    link: &ImportLink,
+    at: &str,
+) -> Result<LinkOutcome, StoreError> {
+    let live = |r: &ObjectRef| {
+        ends.get(&RefKey::of(r))
+            .filter(|o| o.deleted.is_none())
+            .map(|o| (o.id, o.kind))
+    };
+    let (Some((from, from_kind)), Some((to, to_kind))) = (live(&link.from), live(&link.to)) else {
+        return Ok(LinkOutcome::Unresolved);
+    };
+    if from == to {
+        return Ok(LinkOutcome::Failed(DirectoryError::bad_request(
+            "An object cannot reference itself.",
+        )));
+    }
+    match link.link {
+        LinkKind::Manager => {
+            if from_kind != ObjectKind::User || to_kind != ObjectKind::User {
+                return Ok(LinkOutcome::Failed(DirectoryError::bad_request(
+                    "A manager links a user to a user.",
+                )));
+            }
+            update_manager(t, from, Some(to), at).await?;
+        }
+        LinkKind::Member => {
+            if from_kind != ObjectKind::Group || to_kind == ObjectKind::ServicePrincipal {
+                return Ok(LinkOutcome::Failed(DirectoryError::bad_request(
+                    "Members are users or groups added to a group.",
+                )));
+            }
+            insert_member(
+                t,
+                from,
+                MemberRef {
+                    id: to,
+                    kind: to_kind,
+                },
+                at,
+            )
+            .await?;
+        }
+    }
+    Ok(LinkOutcome::Done)
+}
+
+fn list_sql(query: &ListQuery) -> (String, Vec<Arg>) {
+    let mut conds = vec!["kind = $1".to_string()];
+    let mut args = vec![Arg::Text(query.kind.as_str().to_string())];
+    conds.push(if query.deleted {
+        "deleted IS NOT NULL".to_string()
+    } else {
+        "deleted IS NULL".to_string()
+    });
+    if let Some((seek, values)) = &query.seek {
+        let column = seek_column(*seek);
+        if values.is_empty() {
+            conds.push("FALSE".to_string());
+        } else {
+            args.push(Arg::Texts(
+                values
+                    .iter()
+                    .map(|v| {
+                        if *seek == IndexSeek::Id {
+                            v.to_lowercase()
+                        } else {
+                            seek_value(*seek, v)
+                        }
+                    })
+                    .collect(),
+            ));
+            conds.push(format!("{column} = ANY(${})", args.len()));
+        }
+    }
+    if let Some((seek, prefix)) = &query.prefix {
+        let column = seek_column(*seek);
+        let low = prefix.to_lowercase();
+        // [low, low + U+10FFFF): every string starting with `low`, as an index range (the
+        // columns are COLLATE "C": byte order).
+        args.push(Arg::Text(low.clone()));
+        let a = args.len();
+        args.push(Arg::Text(format!("{low}\u{10FFFF}")));
+        conds.push(format!("{column} >= ${a} AND {column} < ${}", a + 1));
+    }
+    let key = match query.order {
+        OrderKey::Id => "id",
+        OrderKey::DisplayName => "COALESCE(display_key, '')",
+        OrderKey::UserPrincipalName => "COALESCE(unique_key, '')",
+    };
+    let (cmp, dir) = if query.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    if let Some(after) = &query.after {
+        if query.order == OrderKey::Id {
+            args.push(Arg::Text(after.id.to_string()));
+            conds.push(format!("id {cmp} ${}", args.len()));
+        } else {
+            args.push(Arg::Text(after.key.clone()));
+            let k = args.len();
+            args.push(Arg::Text(after.id.to_string()));
+            conds.push(format!("({key}, id) {cmp} (${k}, ${})", k + 1));
+        }
+    }
+    let order = if query.order == OrderKey::Id {
+        format!("id {dir}")
+    } else {
+        format!("{key} {dir}, id {dir}")
+    };
+    args.push(limit_arg(query.limit));
+    (
+        format!(
+            "SELECT {OBJECT_COLUMNS} FROM directory_objects WHERE {} ORDER BY {order} LIMIT ${}",
+            conds.join(" AND "),
+            args.len()
+        ),
+        args,
+    )
+}
+
+#[async_trait]
+impl DirectoryStore for PostgresDirectory {
+    async fn create(
+        &self,
+        kind: ObjectKind,
+        id: Uuid,
+        data: Map<String, Value>,
+        manager: Option<Uuid>,
+        members: Vec<MemberRef>,
+    ) -> Result<StoredObject, StoreError> {
+        let mut t = self.begin().await?;
+        let at = now();
+        insert_object(&mut t, kind, id, &data, &at).await?;
+        if let Some(m) = manager {
+            update_manager(&mut t, id, Some(m), &at).await?;
+        }
+        for m in members {
+            insert_member(&mut t, id, m, &at).await?;
+        }
+        let object = get_object(t.conn(), Some(kind), id, false, Lock::None)
+            .await?
+            .ok_or_else(|| StoreError::Backend("created object vanished".to_string()))?;
+        t.commit().await?;
+        Ok(object)
+    }
+
+    async fn get(
+        &self,
+        kind: ObjectKind,
+        id: Uuid,
+        deleted: bool,
+    ) -> Result<Option<StoredObject>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        get_object(&mut conn, Some(kind), id, deleted, Lock::None).await
+    }
+
+    async fn get_any(&self, id: Uuid) -> Result<Option<StoredObject>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        get_object(&mut conn, None, id, false, Lock::None).await
+    }
+
+    async fn update(
+        &self,
+        kind: ObjectKind,
+        id: Uuid,
+        change: UpdateFn,
+    ) -> Result<ObjectUpdate, StoreError> {
+        let mut t = self.begin().await?;
+        // FOR UPDATE: concurrent updates of the object wait, then read what this one wrote.
+        let current = get_object(t.conn(), Some(kind), id, false, Lock::Update)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        match change(&current).map_err(StoreError::Rejected)? {
+            None => {
+                t.rollback().await?;
+                Ok(ObjectUpdate {
+                    object: current,
+                    changed: false,
+                })
+            }
+            Some(data) => {
+                write_data(&mut t, &current, &data, &now()).await?;
+                let object = get_object(t.conn(), Some(kind), id, false, Lock::None)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+                t.commit().await?;
+                Ok(ObjectUpdate {
+                    object,
+                    changed: true,
+                })
+            }
+        }
+    }
+
+    async fn delete(&self, kind: ObjectKind, id: Uuid) -> Result<(), StoreError> {
+        let mut t = self.begin().await?;
+        let object = get_object(t.conn(), Some(kind), id, false, Lock::Update)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        let at = now();
+        if kind.soft_deletes() {
+            sqlx::query(
+                "UPDATE directory_objects SET deleted = $2, version = version + 1 WHERE id = $1",
+            )
+            .bind(id.to_string())
+            .bind(&at)
+            .execute(t.conn())
+            .await
+            .map_err(db_error)?;
+            t.change(kind, id, ChangeOp::Deleted, None, &at);
+        } else {
+            purge_object(&mut t, &object, &at).await?;
+        }
+        t.commit().await
+    }
+
+    async fn restore(&self, id: Uuid) -> Result<StoredObject, StoreError> {
+        let mut t = self.begin().await?;
+        let object = get_object(t.conn(), None, id, true, Lock::Update)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        let result = sqlx::query(
+            "UPDATE directory_objects SET deleted = NULL, version = version + 1 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .execute(t.conn())
+        .await;
+        match result {
+            Ok(_) => {}
+            Err(e) if unique_violation(&e) => {
+                return Err(StoreError::Unique(
+                    IndexKeys::unique_property(object.kind).to_string(),
+                ))
+            }
+            Err(e) => return Err(db_error(e)),
+        }
+        t.change(object.kind, id, ChangeOp::Restored, None, &now());
+        let object = get_object(t.conn(), None, id, false, Lock::None)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        t.commit().await?;
+        Ok(object)
+    }
+
+    async fn purge(&self, id: Uuid) -> Result<(), StoreError> {
+        let mut t = self.begin().await?;
+        let object = get_object(t.conn(), None, id, true, Lock::Update)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        purge_object(&mut t, &object, &now()).await?;
+        t.commit().await
+    }
+
+    async fn purge_deleted_before(&self, before: &str) -> Result<u64, StoreError> {
+        let mut t = self.begin().await?;
+        let expired = query_objects(
+            t.conn(),
+            &format!(
+                "SELECT {OBJECT_COLUMNS} FROM directory_objects \
+                 WHERE deleted IS NOT NULL AND deleted < $1 ORDER BY id FOR UPDATE"
+            ),
+            vec![Arg::Text(before.to_string())],
+        )
+        .await?;
+        let at = now();
+        for object in &expired {
+            purge_object(&mut t, object, &at).await?;
+        }
+        t.commit().await?;
+        Ok(expired.len() as u64)
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<StoredObject>, StoreError> {
+        let (sql, args) = list_sql(query);
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        query_objects(&mut conn, &sql, args).await
+    }
+
+    async fn count(&self, kind: ObjectKind, deleted: bool) -> Result<u64, StoreError> {
+        let state = if deleted { "IS NOT NULL" } else { "IS NULL" };
+        let n: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM directory_objects WHERE kind = $1 AND deleted {state}"
         ))
+        .bind(kind.as_str())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn set_manager(&self, user: Uuid, manager: Option<Uuid>) -> Result<(), StoreError> {
+        let mut t = self.begin().await?;
+        if get_object(t.conn(), Some(ObjectKind::User), user, false, Lock::Update)
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::NotFound(user.to_string()));
+        }
+        if let Some(m) = manager {
+            if get_object(t.conn(), Some(ObjectKind::User), m, false, Lock::Share)
+                .await?
+                .is_none()
+            {
+                return Err(StoreError::NotFound(m.to_string()));
+            }
+        }
+        update_manager(&mut t, user, manager, &now()).await?;
+        t.commit().await
+    }
+
+    async fn direct_reports(
+        &self,
+        manager: Uuid,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<StoredObject>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        query_objects(
+            &mut conn,
+            &format!(
+                "SELECT {OBJECT_COLUMNS} FROM directory_objects \
+                 WHERE manager_id = $1 AND deleted IS NULL AND id > $2 ORDER BY id LIMIT $3"
+            ),
+            vec![
+                Arg::Text(manager.to_string()),
+                Arg::Text(after.map(|a| a.to_string()).unwrap_or_default()),
+                limit_arg(limit),
+            ],
+        )
+        .await
+    }
+
+    async fn add_member(&self, group: Uuid, member: MemberRef) -> Result<bool, StoreError> {
+        let mut t = self.begin().await?;
+        if get_object(t.conn(), Some(ObjectKind::Group), group, false, Lock::Share)
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::NotFound(group.to_string()));
+        }
+        if get_object(t.conn(), Some(member.kind), member.id, false, Lock::Share)
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::NotFound(member.id.to_string()));
+        }
+        let added = insert_member(&mut t, group, member, &now()).await?;
+        t.commit().await?;
+        Ok(added)
+    }
+
+    async fn remove_member(&self, group: Uuid, member: Uuid) -> Result<bool, StoreError> {
+        let mut t = self.begin().await?;
+        let removed =
+            sqlx::query("DELETE FROM directory_members WHERE group_id = $1 AND member_id = $2")
+                .bind(group.to_string())
+                .bind(member.to_string())
+                .execute(t.conn())
+                .await
+                .map_err(db_error)?
+                .rows_affected()
+                > 0;
+        if removed {
+            t.change(
+                ObjectKind::Group,
+                group,
+                ChangeOp::MemberRemoved,
+                Some(member),
+                &now(),
+            );
+        }
+        t.commit().await?;
+        Ok(removed)
+    }
+
+    async fn members(
+        &self,
+        group: Uuid,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<StoredObject>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        query_objects(
+            &mut conn,
+            "SELECT o.id, o.kind, o.data, o.manager_id, o.created, o.deleted, o.version \
+             FROM directory_members m JOIN directory_objects o ON o.id = m.member_id \
+             WHERE m.group_id = $1 AND o.deleted IS NULL AND m.member_id > $2 \
+             ORDER BY m.member_id LIMIT $3",
+            vec![
+                Arg::Text(group.to_string()),
+                Arg::Text(after.map(|a| a.to_string()).unwrap_or_default()),
+                limit_arg(limit),
+            ],
+        )
+        .await
+    }
+
+    async fn member_of(&self, member: Uuid) -> Result<Vec<StoredObject>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        query_objects(
+            &mut conn,
+            "SELECT o.id, o.kind, o.data, o.manager_id, o.created, o.deleted, o.version \
+             FROM directory_members m JOIN directory_objects o ON o.id = m.group_id \
+             WHERE m.member_id = $1 AND o.deleted IS NULL ORDER BY o.id",
+            vec![Arg::Text(member.to_string())],
+        )
+        .await
+    }
+
+    async fn add_assignment(&self, a: StoredAssignment) -> Result<(), StoreError> {
+        let mut t = self.begin().await?;
+        let sp = Some(ObjectKind::ServicePrincipal);
+        if get_object(t.conn(), sp, a.resource_id, false, Lock::Share)
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::NotFound(a.resource_id.to_string()));
+        }
+        let principal = Some(a.principal.kind);
+        if get_object(t.conn(), principal, a.principal.id, false, Lock::Share)
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::NotFound(a.principal.id.to_string()));
+        }
+        sqlx::query(&format!(
+            "INSERT INTO directory_assignments ({ASSIGNMENT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6)"
+        ))
+        .bind(a.id.to_string())
+        .bind(a.principal.id.to_string())
+        .bind(a.principal.kind.as_str())
+        .bind(a.resource_id.to_string())
+        .bind(a.app_role_id.to_string())
+        .bind(&a.created)
+        .execute(t.conn())
+        .await
+        .map_err(db_error)?;
+        t.change(
+            ObjectKind::ServicePrincipal,
+            a.resource_id,
+            ChangeOp::AssignmentAdded,
+            Some(a.principal.id),
+            &now(),
+        );
+        t.commit().await
+    }
+
+    async fn remove_assignment(&self, id: Uuid) -> Result<StoredAssignment, StoreError> {
+        let mut t = self.begin().await?;
+        let a = get_assignment(t.conn(), id, " FOR UPDATE")
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+        sqlx::query("DELETE FROM directory_assignments WHERE id = $1")
+            .bind(id.to_string())
+            .execute(t.conn())
+            .await
+            .map_err(db_error)?;
+        t.change(
+            ObjectKind::ServicePrincipal,
+            a.resource_id,
+            ChangeOp::AssignmentRemoved,
+            Some(a.principal.id),
+            &now(),
+        );
+        t.commit().await?;
+        Ok(a)
+    }
+
+    async fn get_assignment(&self, id: Uuid) -> Result<Option<StoredAssignment>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        get_assignment(&mut conn, id, "").await
+    }
+
+    async fn assignments(
+        &self,
+        resource: Option<Uuid>,
+        principal: Option<Uuid>,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<StoredAssignment>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        sqlx::query(&format!(
+            "SELECT {ASSIGNMENT_COLUMNS} FROM directory_assignments \
+             WHERE ($1::text IS NULL OR resource_id = $1) \
+             AND ($2::text IS NULL OR principal_id = $2) \
+             AND id > $3 ORDER BY id LIMIT $4"
+        ))
+        .bind(resource.map(|r| r.to_string()))
+        .bind(principal.map(|p| p.to_string()))
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?
+        .iter()
+        .map(assignment_from_row)
+        .collect()
+    }
+
+    async fn import(
+        &self,
+        objects: Vec<ImportObject>,
+        links: Vec<ImportLink>,
+        dry_run: bool,
+    ) -> Result<ImportReport, StoreError> {
+        let mut t = self.begin().await?;
+        let at = now();
+        let mut report = ImportReport::default();
+        let keys: Vec<RefKey> = objects.iter().filter_map(import_key).collect();
+        let mut known = Known {
+            found: fetch_refs(t.conn(), keys).await?,
+            touched: HashSet::new(),
+        };
+        // A failed object writes nothing: creates insert with ON CONFLICT DO NOTHING (no
+        // error to abort the transaction) and updates run in a savepoint (`import_object`).
+        // A backend error ends the import.
+        for object in objects {
+            match import_object(&mut t, &mut known, object, &at).await {
+                Ok(r) => report.objects.push(r),
+                Err(StoreError::Backend(e)) => return Err(StoreError::Backend(e)),
+                Err(e) => report.objects.push(ImportResult::Failed(e.into())),
+            }
+        }
+        // Links: any store error fails the whole import (as in SQLite, where the savepoint
+        // around a link only matters to the error that ends the transaction), so they need
+        // no savepoint of their own.
+        let keys: Vec<RefKey> = links
+            .iter()
+            .flat_map(|l| [RefKey::of(&l.from), RefKey::of(&l.to)])
+            .collect();
+        let ends = fetch_refs(t.conn(), keys).await?;
+        for link in links {
+            match import_link(&mut t, &ends, &link, &at).await? {
+                LinkOutcome::Done => {}
+                LinkOutcome::Unresolved => report.unresolved.push(link),
+                LinkOutcome::Failed(e) => report.failed_links.push((link, e)),
+            }
+        }
+        if dry_run {
+            t.rollback().await?;
+        } else {
+            t.commit().await?;
+        }
+        Ok(report)
+    }
+
+    async fn lookup(
+        &self,
+        kind: ObjectKind,
+        key: IndexSeek,
+        value: &str,
+    ) -> Result<Option<Uuid>, StoreError> {
+        let sql = format!(
+            "SELECT id FROM directory_objects WHERE kind = $1 AND {} = $2 AND deleted IS NULL \
+             ORDER BY id LIMIT 1",
+            seek_column(key)
+        );
+        let id: Option<String> = sqlx::query_scalar(&sql)
+            .bind(kind.as_str())
+            .bind(seek_value(key, value))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        id.as_deref().map(parse_uuid).transpose()
+    }
+
+    async fn watermark(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0)::bigint FROM directory_changes")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
+    async fn changes_since(&self, watermark: i64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, kind, object_id, op, related_id, at FROM directory_changes \
+             WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(watermark)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let kind: String = row.try_get(1).map_err(db_error)?;
+            let object: String = row.try_get(2).map_err(db_error)?;
+            let op: String = row.try_get(3).map_err(db_error)?;
+            let related: Option<String> = row.try_get(4).map_err(db_error)?;
+            out.push(change_from_columns(
+                row.try_get(0).map_err(db_error)?,
+                &kind,
+                &object,
+                &op,
+                related.as_deref(),
+                row.try_get(5).map_err(db_error)?,
+            )?);
+        }
+        Ok(out)
+    }
+
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT value FROM directory_settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
+    async fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO directory_settings (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(db_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use sqlx::postgres::PgConnectOptions;
+    use sqlx::Connection;
+
+    /// The PostgreSQL URL for tests: `None` when unset outside CI; a panic when CI=true
+    /// lacks it (as `crates/cli/tests/common/mod.rs`).
+    fn postgres_url() -> Option<String> {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => Some(url),
+            _ => {
+                if std::env::var("CI").is_ok_and(|v| v == "true") {
+                    panic!(
+                        "CI=true but TEST_DATABASE_URL is not set: the PostgreSQL directory \
+                         conformance suite must run in CI"
+                    );
+                }
+                eprintln!("TEST_DATABASE_URL is not set: skipping the PostgreSQL directory suite");
+                None
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn conformance() {
+        let Some(url) = postgres_url() else { return };
+        let options: PgConnectOptions = url.parse().expect("TEST_DATABASE_URL");
+        // A schema of its own, so that reruns and parallel runs start empty.
+        let schema = format!("provisio_directory_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect_with(&options)
+            .await
+            .expect("connect to TEST_DATABASE_URL");
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&mut admin)
+            .await
+            .expect("create schema");
+        let scoped = options.options([("search_path", schema.as_str())]);
+        // Two processes starting together: migrations are serialised.
+        let (a, b) = tokio::join!(
+            super::PostgresDirectory::connect_with(scoped.clone()),
+            super::PostgresDirectory::connect_with(scoped)
+        );
+        let store = a.expect("connect");
+        b.expect("connect concurrently").pool().close().await;
+
+        crate::conformance::run(Arc::new(store.clone())).await;
+
+        store.pool().close().await;
+        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+            .execute(&mut admin)
+            .await
+            .expect("drop schema");
     }
 }

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-use crate::{backend, now, seek_column, seek_value, IndexKeys};
+use crate::{backend, change_from_columns, now, parse_uuid, seek_column, seek_value, IndexKeys};
 
 const READERS: usize = 4;
 const MIGRATION: &str = include_str!("../migrations/sqlite/0001_directory.sql");
@@ -189,10 +189,6 @@ fn object_from_row(row: &Row<'_>) -> Result<StoredObject, StoreError> {
         deleted: row.get(5).map_err(db_error)?,
         version: row.get(6).map_err(db_error)?,
     })
-}
-
-fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {
-    Uuid::try_parse(s).map_err(|e| StoreError::Backend(format!("stored id {s:?}: {e}")))
 }
 
 fn query_objects(
@@ -1118,21 +1114,17 @@ impl DirectoryStore for SqliteDirectory {
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(db_error)? {
                 let kind: String = row.get(1).map_err(db_error)?;
-                let op: String = row.get(3).map_err(db_error)?;
                 let object: String = row.get(2).map_err(db_error)?;
+                let op: String = row.get(3).map_err(db_error)?;
                 let related: Option<String> = row.get(4).map_err(db_error)?;
-                out.push(Change {
-                    seq: row.get(0).map_err(db_error)?,
-                    kind: ObjectKind::parse(&kind).ok_or_else(|| {
-                        StoreError::Backend(format!("unknown kind {kind:?} in the change log"))
-                    })?,
-                    object_id: parse_uuid(&object)?,
-                    op: ChangeOp::parse(&op).ok_or_else(|| {
-                        StoreError::Backend(format!("unknown op {op:?} in the change log"))
-                    })?,
-                    related_id: related.as_deref().map(parse_uuid).transpose()?,
-                    at: row.get(5).map_err(db_error)?,
-                });
+                out.push(change_from_columns(
+                    row.get(0).map_err(db_error)?,
+                    &kind,
+                    &object,
+                    &op,
+                    related.as_deref(),
+                    row.get(5).map_err(db_error)?,
+                )?);
             }
             Ok(out)
         })
