@@ -110,6 +110,25 @@ pub async fn batch(
     Ok(Json(json!({ "responses": responses })).into_response())
 }
 
+/// Batch URLs are often written unencoded (`users?$filter=displayName eq 'Zoë'`): encode
+/// what a URI cannot carry as is, and leave existing escapes alone.
+fn encode_url(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    for c in url.chars() {
+        if c.is_ascii_graphic()
+            && !matches!(c, '"' | '<' | '>' | '\\' | '^' | '`' | '{' | '|' | '}')
+        {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
+}
+
 fn error_body(status: StatusCode, message: &str) -> Value {
     json!({"error": {"code": status.canonical_reason().unwrap_or("Error"), "message": message}})
 }
@@ -148,7 +167,7 @@ async fn run_one(
     }
     let mut builder = axum::http::Request::builder()
         .method(method)
-        .uri(format!("/{version}/{relative}"));
+        .uri(format!("/{version}/{}", encode_url(relative)));
     if let Some(host) = outer.get(axum::http::header::HOST) {
         builder = builder.header(axum::http::header::HOST, host);
     }

@@ -71,18 +71,25 @@ fn decode(token: &str) -> Result<Token, GraphError> {
 }
 
 fn link(base: &str, kind: ObjectKind, uri: &Uri, param: &str, token: Token) -> String {
-    let mut out = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
-        if k.trim_start_matches('$').eq_ignore_ascii_case("select") {
-            out.append_pair(&k, &v);
-        }
-    }
-    out.append_pair(param, &encode(token));
-    format!("{base}/{}/delta?{}", kind.entity_set(), out.finish())
+    let select: Vec<(String, String)> =
+        form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .filter(|(k, _)| k.trim_start_matches('$').eq_ignore_ascii_case("select"))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    let token = encode(token);
+    let pairs = select
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain([(param, token.as_str())]);
+    format!(
+        "{base}/{}/delta?{}",
+        kind.entity_set(),
+        list::query_string(pairs)
+    )
 }
 
 pub async fn delta(state: ApiState, kind: ObjectKind, headers: HeaderMap, uri: Uri) -> ApiResult {
-    let options = list::options(&uri)?;
+    let options = list::options_except(&uri, &["deltatoken"])?;
     list::check_properties(kind, &options)?;
     if options.filter.is_some() || options.orderby.is_some() {
         return Err(GraphError::bad_request(
@@ -132,7 +139,7 @@ pub async fn delta(state: ApiState, kind: ObjectKind, headers: HeaderMap, uri: U
                 })
                 .await?;
             for object in &page.objects {
-                let mut v = list::render(object, select);
+                let mut v = with_id(object, select);
                 if kind == ObjectKind::Group {
                     v.insert(
                         "members@delta".to_string(),
@@ -229,7 +236,7 @@ async fn changed_object(
         .await
         .map_err(DirectoryError::from)?;
     let mut v = match live {
-        Some(object) => list::render(&object, select),
+        Some(object) => with_id(&object, select),
         None => {
             let soft = store
                 .get(kind, id, true)
@@ -260,6 +267,18 @@ async fn changed_object(
         v.insert("members@delta".to_string(), Value::Array(delta));
     }
     Ok(v)
+}
+
+/// Delta entries always carry `id`, whatever `$select` says, so that a client can apply them.
+fn with_id(object: &StoredObject, select: Option<&provisio_odata::Select>) -> Map<String, Value> {
+    let mut v = Map::new();
+    v.insert("id".to_string(), Value::String(object.id.to_string()));
+    for (k, x) in list::render(object, select) {
+        if k != "id" {
+            v.insert(k, x);
+        }
+    }
+    v
 }
 
 async fn all_members(state: &ApiState, group: Uuid) -> Result<Vec<Value>, GraphError> {

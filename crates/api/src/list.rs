@@ -32,8 +32,17 @@ pub fn version_base(headers: &HeaderMap, uri: &Uri) -> String {
 
 /// Parses the OData options of a request's query string.
 pub fn options(uri: &Uri) -> Result<QueryOptions, GraphError> {
+    options_except(uri, &[])
+}
+
+/// The OData options, leaving out `extra` ones (without `$`) that the caller reads itself,
+/// such as `$deltatoken`.
+pub fn options_except(uri: &Uri, extra: &[&str]) -> Result<QueryOptions, GraphError> {
     let raw = uri.query().unwrap_or("");
-    let pairs = form_urlencoded::parse(raw.as_bytes());
+    let pairs = form_urlencoded::parse(raw.as_bytes()).filter(|(k, _)| {
+        let bare = k.trim_start_matches('$');
+        !extra.iter().any(|e| e.eq_ignore_ascii_case(bare))
+    });
     Ok(QueryOptions::parse(pairs)?)
 }
 
@@ -188,17 +197,41 @@ pub fn context(base: &str, set: &str, select: Option<&Select>) -> String {
     }
 }
 
-/// A query string with the request's options and a new `$skiptoken`.
-pub fn next_link(base: &str, path: &str, uri: &Uri, skiptoken: &str) -> String {
-    let mut out = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
-        let bare = k.trim_start_matches('$');
-        if !bare.eq_ignore_ascii_case("skiptoken") {
-            out.append_pair(&k, &v);
+/// Builds a query string that keeps `$`, `,`, `(`, `)`, `'` and `/` readable as Graph's own
+/// links do, and percent-encodes the rest that a query value cannot carry.
+pub fn query_string<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    fn push(out: &mut String, text: &str) {
+        for b in text.bytes() {
+            if b.is_ascii_alphanumeric() || b"$-_.~,()'/:@!*".contains(&b) {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
         }
     }
-    out.append_pair("$skiptoken", skiptoken);
-    format!("{base}/{path}?{}", out.finish())
+    let mut out = String::new();
+    for (k, v) in pairs {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        push(&mut out, k);
+        out.push('=');
+        push(&mut out, v);
+    }
+    out
+}
+
+/// A query string with the request's options and a new `$skiptoken`.
+pub fn next_link(base: &str, path: &str, uri: &Uri, skiptoken: &str) -> String {
+    let kept: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .filter(|(k, _)| !k.trim_start_matches('$').eq_ignore_ascii_case("skiptoken"))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let pairs = kept
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain([("$skiptoken", skiptoken)]);
+    format!("{base}/{path}?{}", query_string(pairs))
 }
 
 /// Answers a list request of `kind` (live or deleted objects).

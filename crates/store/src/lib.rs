@@ -58,7 +58,10 @@ impl IndexKeys {
                 ObjectKind::Group => None,
             },
             nickname: lower("mailNickname"),
-            display: lower("displayName"),
+            display: data
+                .get("displayName")
+                .and_then(Value::as_str)
+                .map(provisio_engine::directory::schema::collation_key),
             mail: lower("mail"),
             employee_id: data
                 .get("employeeId")
@@ -91,7 +94,9 @@ pub(crate) fn seek_column(seek: IndexSeek) -> &'static str {
 
 /// The value a seek compares with: lower-cased unless the key is exact.
 pub(crate) fn seek_value(seek: IndexSeek, value: &str) -> String {
-    if seek.case_insensitive() {
+    if seek == IndexSeek::DisplayName {
+        provisio_engine::directory::schema::collation_key(value)
+    } else if seek.case_insensitive() {
         value.to_lowercase()
     } else {
         value.to_string()

@@ -786,7 +786,7 @@ fn list_sql(query: &ListQuery) -> (String, Vec<Arg>) {
     }
     if let Some((seek, prefix)) = &query.prefix {
         let column = seek_column(*seek);
-        let low = prefix.to_lowercase();
+        let low = crate::seek_value(*seek, prefix);
         // [low, low + U+10FFFF): every string starting with `low`, as an index range (the
         // columns are COLLATE "C": byte order).
         args.push(Arg::Text(low.clone()));

@@ -71,6 +71,41 @@ impl Server {
         }
     }
 
+    /// Starts `provisio serve` (the Graph API) on 127.0.0.1:0 with admin token [`TOKEN`].
+    pub fn start_graph(extra: &[&str]) -> Server {
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_provisio"));
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--admin-token")
+            .arg(TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if !extra.contains(&"--database-url") {
+            cmd.arg("--data-dir").arg(data.path());
+        }
+        cmd.args(extra);
+        let mut child = cmd.spawn().expect("start provisio serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the listening line");
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from the server: {line:?}"))
+            .to_string();
+        Server {
+            child,
+            _data: data,
+            scim: format!("{base}/v1.0"),
+            base,
+        }
+    }
+
     /// A client for a tenant of its own, so reruns against a shared database never collide.
     pub fn fresh_tenant_client(&self) -> Client {
         let nanos = std::time::SystemTime::now()

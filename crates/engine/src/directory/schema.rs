@@ -652,11 +652,32 @@ fn validate_annotation(
     }
 }
 
-/// The value of a property for matching and indexing: strings lower-cased.
+/// The value of a property for matching and indexing: strings lower-cased, and display
+/// names also folded by [`collation_key`].
 pub fn index_key(data: &Map<String, Value>, name: &str) -> Option<String> {
-    data.get(name)
-        .and_then(Value::as_str)
-        .map(str::to_lowercase)
+    let value = data.get(name).and_then(Value::as_str)?;
+    Some(if name == "displayName" {
+        collation_key(value)
+    } else {
+        value.to_lowercase()
+    })
+}
+
+/// The key display names sort and seek by: lower-cased, accents removed (`Émile` →
+/// `emile`), so that `$orderby=displayName` puts `Émile` among the E's as a reader expects
+/// rather than after `z` as byte order would. Lists re-check filters on the real value, so
+/// a folded seek never returns a wrong match.
+pub fn collation_key(value: &str) -> String {
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    if value.is_ascii() {
+        return value.to_ascii_lowercase();
+    }
+    value
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 #[cfg(test)]
