@@ -33,10 +33,14 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Import N users from JSON Lines, list them through nextLink pages and read the change
+    /// log, against `provisio serve`.
+    Directory(crate::bench_directory::DirectoryBenchArgs),
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
+        BenchCommand::Directory(args) => crate::bench_directory::run(args).await,
         BenchCommand::ScimServer {
             users,
             concurrency,
@@ -74,7 +78,7 @@ impl Phase {
 }
 
 /// The server under test, killed when dropped.
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: std::process::Child,
     _data: tempfile::TempDir,
 }
@@ -87,7 +91,7 @@ impl Drop for ServerProcess {
 }
 
 impl ServerProcess {
-    fn memory_kib(&self, field: &str) -> Option<u64> {
+    pub(crate) fn memory_kib(&self, field: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
         status
             .lines()
@@ -99,19 +103,26 @@ impl ServerProcess {
     }
 }
 
-/// Starts the server on 127.0.0.1:0 and reads the address it bound from its first stdout line.
+/// Starts the SCIM server on 127.0.0.1:0; returns it and its base URL.
 async fn start_server(
     token: &str,
+    database_url: Option<&str>,
+) -> anyhow::Result<(ServerProcess, String)> {
+    let args = ["scim-server", "--listen", "127.0.0.1:0", "--token", token];
+    let (server, address) = spawn_server(&args, database_url).await?;
+    Ok((server, address.trim_end_matches("/scim/v2").to_string()))
+}
+
+/// Runs `provisio ARGS` (with a temporary `--data-dir`, or `--database-url`) and reads the
+/// address it bound from its `listening on …` stdout line.
+pub(crate) async fn spawn_server(
+    args: &[&str],
     database_url: Option<&str>,
 ) -> anyhow::Result<(ServerProcess, String)> {
     let exe = std::env::current_exe().context("finding the provisio binary")?;
     let data = tempfile::tempdir()?;
     let mut cmd = std::process::Command::new(exe);
-    cmd.arg("scim-server")
-        .arg("--listen")
-        .arg("127.0.0.1:0")
-        .arg("--token")
-        .arg(token)
+    cmd.args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -119,23 +130,31 @@ async fn start_server(
         Some(url) => cmd.arg("--database-url").arg(url),
         None => cmd.arg("--data-dir").arg(PathBuf::from(data.path())),
     };
-    let mut child = cmd.spawn().context("starting provisio scim-server")?;
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting provisio {}", args.join(" ")))?;
     let stdout = child.stdout.take().context("the server's stdout")?;
     let server = ServerProcess { child, _data: data };
     let line = tokio::time::timeout(
         Duration::from_secs(60),
         tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
-                .map(|_| line)
+            let mut reader = std::io::BufReader::new(stdout);
+            loop {
+                let mut line = String::new();
+                if std::io::BufRead::read_line(&mut reader, &mut line)? == 0
+                    || line.starts_with("listening on ")
+                {
+                    return Ok::<_, std::io::Error>(line);
+                }
+            }
         }),
     )
     .await
-    .context("the SCIM server did not start within 60 s")???;
-    let Some(scim) = line.trim().strip_prefix("listening on ") else {
-        bail!("the SCIM server did not start: {line:?}");
+    .context("the server did not start within 60 s")???;
+    let Some(address) = line.trim().strip_prefix("listening on ") else {
+        bail!("the server did not start: {line:?}");
     };
-    Ok((server, scim.trim_end_matches("/scim/v2").to_string()))
+    Ok((server, address.to_string()))
 }
 
 /// Runs `total` requests with `concurrency` in flight; `make` builds request `i`.

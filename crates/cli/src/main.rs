@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
+mod bench_directory;
 mod directory;
 mod scim_server;
 mod serve;

@@ -4,6 +4,7 @@
 //! change log's sequence numbers follow commit order), a few read-only connections for
 //! reads, all used from tokio's blocking pool.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -261,7 +262,7 @@ fn insert_object(
     at: &str,
 ) -> Result<(), StoreError> {
     let keys = IndexKeys::of(kind, data);
-    let json = Value::Object(data.clone()).to_string();
+    let json = serde_json::to_string(data).map_err(|e| StoreError::Backend(e.to_string()))?;
     let result = conn
         .prepare_cached(
             "INSERT INTO objects (id, kind, data, manager_id, created, deleted, version, \
@@ -317,7 +318,7 @@ fn write_data(
         .map_err(db_error)?
         .execute(params![
             object.id.to_string(),
-            Value::Object(data.clone()).to_string(),
+            serde_json::to_string(data).map_err(|e| StoreError::Backend(e.to_string()))?,
             keys.unique,
             keys.nickname,
             keys.display,
@@ -430,20 +431,59 @@ const ASSIGNMENT_COLUMNS: &str =
 
 /// The live object an import reference names.
 fn resolve(conn: &Connection, r: &ObjectRef) -> Result<Option<StoredObject>, StoreError> {
+    const BY_UPN: &str = "SELECT id, kind, data, manager_id, created, deleted, version FROM objects \
+        WHERE kind = 'user' AND unique_key = ?1 AND deleted IS NULL";
+    const BY_NICKNAME: &str = "SELECT id, kind, data, manager_id, created, deleted, version FROM objects \
+        WHERE kind = 'group' AND nickname_key = ?1 AND deleted IS NULL ORDER BY id LIMIT 1";
     let (sql, arg) = match r {
-        ObjectRef::Id(id) => {
-            return get_object(conn, None, *id, false);
-        }
+        ObjectRef::Id(id) => return get_object(conn, None, *id, false),
+        ObjectRef::UserPrincipalName(upn) => (BY_UPN, upn.to_lowercase()),
+        ObjectRef::MailNickname(nick) => (BY_NICKNAME, nick.to_lowercase()),
+    };
+    Ok(query_objects(conn, sql, &[&arg])?.into_iter().next())
+}
+
+/// The id and kind of the live object an import reference names, without reading its
+/// data; remembered for the rest of the batch (a live object stays live within it).
+fn resolve_ref(
+    conn: &Connection,
+    r: &ObjectRef,
+    known: &mut HashMap<ObjectRef, (Uuid, ObjectKind)>,
+) -> Result<Option<(Uuid, ObjectKind)>, StoreError> {
+    if let Some(found) = known.get(r) {
+        return Ok(Some(*found));
+    }
+    let (sql, arg) = match r {
+        ObjectRef::Id(id) => (
+            "SELECT id, kind FROM objects WHERE id = ?1 AND deleted IS NULL",
+            id.to_string(),
+        ),
         ObjectRef::UserPrincipalName(upn) => (
-            format!("SELECT {OBJECT_COLUMNS} FROM objects WHERE kind = 'user' AND unique_key = ?1 AND deleted IS NULL"),
+            "SELECT id, kind FROM objects WHERE kind = 'user' AND unique_key = ?1 AND deleted IS NULL",
             upn.to_lowercase(),
         ),
         ObjectRef::MailNickname(nick) => (
-            format!("SELECT {OBJECT_COLUMNS} FROM objects WHERE kind = 'group' AND nickname_key = ?1 AND deleted IS NULL ORDER BY id LIMIT 1"),
+            "SELECT id, kind FROM objects WHERE kind = 'group' AND nickname_key = ?1 \
+             AND deleted IS NULL ORDER BY id LIMIT 1",
             nick.to_lowercase(),
         ),
     };
-    Ok(query_objects(conn, &sql, &[&arg])?.into_iter().next())
+    let row: Option<(String, String)> = conn
+        .prepare_cached(sql)
+        .map_err(db_error)?
+        .query_row([arg], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()
+        .map_err(db_error)?;
+    let Some((id, kind)) = row else {
+        return Ok(None);
+    };
+    let found = (
+        parse_uuid(&id)?,
+        ObjectKind::parse(&kind)
+            .ok_or_else(|| StoreError::Backend(format!("unknown object kind {kind:?}")))?,
+    );
+    known.insert(r.clone(), found);
+    Ok(Some(found))
 }
 
 fn import_object(
@@ -516,61 +556,41 @@ enum LinkOutcome {
     Failed(DirectoryError),
 }
 
-fn import_link(conn: &Connection, link: &ImportLink, at: &str) -> Result<LinkOutcome, StoreError> {
-    let (Some(from), Some(to)) = (resolve(conn, &link.from)?, resolve(conn, &link.to)?) else {
+fn import_link(
+    conn: &Connection,
+    link: &ImportLink,
+    at: &str,
+    known: &mut HashMap<ObjectRef, (Uuid, ObjectKind)>,
+) -> Result<LinkOutcome, StoreError> {
+    let from = resolve_ref(conn, &link.from, known)?;
+    let to = resolve_ref(conn, &link.to, known)?;
+    let (Some((from, from_kind)), Some((to, to_kind))) = (from, to) else {
         return Ok(LinkOutcome::Unresolved);
     };
-    if from.id == to.id {
+    if from == to {
         return Ok(LinkOutcome::Failed(DirectoryError::bad_request(
             "An object cannot reference itself.",
         )));
     }
     match link.link {
         LinkKind::Manager => {
-            if from.kind != ObjectKind::User || to.kind != ObjectKind::User {
+            if from_kind != ObjectKind::User || to_kind != ObjectKind::User {
                 return Ok(LinkOutcome::Failed(DirectoryError::bad_request(
                     "A manager links a user to a user.",
                 )));
             }
-            update_manager(conn, from.id, Some(to.id), at)?;
+            update_manager(conn, from, Some(to), at)?;
         }
         LinkKind::Member => {
-            if from.kind != ObjectKind::Group || to.kind == ObjectKind::ServicePrincipal {
+            if from_kind != ObjectKind::Group || to_kind == ObjectKind::ServicePrincipal {
                 return Ok(LinkOutcome::Failed(DirectoryError::bad_request(
                     "Members are users or groups added to a group.",
                 )));
             }
-            insert_member(
-                conn,
-                from.id,
-                MemberRef {
-                    id: to.id,
-                    kind: to.kind,
-                },
-                at,
-            )?;
+            insert_member(conn, from, MemberRef { id: to, kind: to_kind }, at)?;
         }
     }
     Ok(LinkOutcome::Done)
-}
-
-/// Runs `f` inside a savepoint: its writes are undone when it fails.
-fn in_savepoint<R>(
-    conn: &Connection,
-    f: impl FnOnce() -> Result<R, StoreError>,
-) -> Result<R, StoreError> {
-    conn.execute_batch("SAVEPOINT item").map_err(db_error)?;
-    match f() {
-        Ok(r) => {
-            conn.execute_batch("RELEASE item").map_err(db_error)?;
-            Ok(r)
-        }
-        Err(e) => {
-            conn.execute_batch("ROLLBACK TO item; RELEASE item")
-                .map_err(db_error)?;
-            Err(e)
-        }
-    }
 }
 
 fn list_sql(query: &ListQuery) -> (String, Vec<String>) {
@@ -1049,8 +1069,11 @@ impl DirectoryStore for SqliteDirectory {
         self.write(move |conn| {
             let at = now();
             let mut report = ImportReport::default();
+            // No savepoints: every object and link is written by single statements that
+            // SQLite applies or refuses whole, so a failed one leaves nothing behind.
+            let mut known = HashMap::new();
             for object in objects {
-                let result = in_savepoint(conn, || import_object(conn, object, &at));
+                let result = import_object(conn, object, &at);
                 report.objects.push(match result {
                     Ok(r) => r,
                     Err(StoreError::Backend(e)) => return Err(StoreError::Backend(e)),
@@ -1058,7 +1081,7 @@ impl DirectoryStore for SqliteDirectory {
                 });
             }
             for link in links {
-                match in_savepoint(conn, || import_link(conn, &link, &at))? {
+                match import_link(conn, &link, &at, &mut known)? {
                     LinkOutcome::Done => {}
                     LinkOutcome::Unresolved => report.unresolved.push(link),
                     LinkOutcome::Failed(e) => report.failed_links.push((link, e)),

@@ -257,7 +257,7 @@ pub struct ObjectUpdate {
 
 /// How an import names another object: by id, or by a user's `userPrincipalName` or a
 /// group's `mailNickname` (case-insensitive).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ObjectRef {
     Id(Uuid),
