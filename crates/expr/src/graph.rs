@@ -30,17 +30,21 @@ pub fn to_graph(expr: &Expr) -> Json {
     let (kind, name, parameters): (&str, String, Vec<Json>) = match expr {
         Expr::Call { name, args, .. } => {
             let def = catalogue::lookup(name);
-            let parameters = args
-                .iter()
-                .enumerate()
-                .filter(|(_, arg)| !matches!(arg, Expr::Empty { .. }))
-                .map(|(i, arg)| {
-                    let key = def
-                        .and_then(|def| def.param_for_slot(i))
-                        .map_or_else(|| format!("arg{}", i + 1), |p| p.name.to_string());
-                    json!({ "key": key, "value": to_graph(arg) })
-                })
-                .collect();
+            let mut cursor = 0;
+            let mut parameters = Vec::new();
+            for (i, arg) in args.iter().enumerate() {
+                if matches!(arg, Expr::Empty { .. }) {
+                    continue;
+                }
+                // The parameter's name, unless reading it back would place it in an earlier
+                // slot (a repeated parameter after a skipped one): then its position.
+                let key = def
+                    .and_then(|def| def.param_for_slot(i))
+                    .filter(|param| named_slot(name, param.name, cursor) == Some(i))
+                    .map_or_else(|| format!("arg{}", i + 1), |param| param.name.to_string());
+                parameters.push(json!({ "key": key, "value": to_graph(arg) }));
+                cursor = i + 1;
+            }
             ("Function", name.clone(), parameters)
         }
         Expr::Attribute { name, .. } => ("Attribute", name.clone(), Vec::new()),
@@ -179,6 +183,13 @@ fn compare(op: CompareOp, params: Vec<(&str, Expr)>, path: &str) -> Result<Expr,
     }
 }
 
+/// The first slot from `cursor` on that function `name`'s parameter `key` fills.
+fn named_slot(name: &str, key: &str, cursor: usize) -> Option<usize> {
+    let def = catalogue::lookup(name)?;
+    let window = def.params.len() + 1;
+    (cursor..cursor + window).find(|&slot| def.param_for_slot(slot).is_some_and(|p| p.name == key))
+}
+
 fn call(name: &str, params: Vec<(&str, Expr)>, path: &str) -> Result<Expr, GraphError> {
     if name.is_empty()
         || !name.chars().all(|c| c.is_alphanumeric() || c == '_')
@@ -186,7 +197,6 @@ fn call(name: &str, params: Vec<(&str, Expr)>, path: &str) -> Result<Expr, Graph
     {
         return Err(error(path, format!("invalid function name \"{name}\"")));
     }
-    let def = catalogue::lookup(name);
     let mut args: Vec<Expr> = Vec::new();
     for (key, value) in params {
         let cursor = args.len();
@@ -195,11 +205,7 @@ fn call(name: &str, params: Vec<(&str, Expr)>, path: &str) -> Result<Expr, Graph
             .and_then(|n| n.parse::<usize>().ok())
         {
             Some(n) if n > cursor => Some(n - 1),
-            _ => def.and_then(|def| {
-                let window = def.params.len() + 1;
-                (cursor..cursor + window)
-                    .find(|&slot| def.param_for_slot(slot).is_some_and(|p| p.name == key))
-            }),
+            _ => named_slot(name, key, cursor),
         };
         let Some(slot) = slot.filter(|&s| s < cursor + 10_000) else {
             return Err(error(
