@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
+mod expr_cmd;
 mod scim_server;
 
 #[derive(Parser)]
@@ -35,6 +36,11 @@ enum Command {
     Bench {
         #[command(subcommand)]
         which: bench::BenchCommand,
+    },
+    /// Evaluate or check an attribute-mapping expression.
+    Expr {
+        #[command(subcommand)]
+        which: expr_cmd::ExprCommand,
     },
 }
 
@@ -69,6 +75,7 @@ fn main() -> anyhow::Result<()> {
             }
             Command::ScimServer(args) => scim_server::run(args).await,
             Command::Bench { which } => bench::run(which).await,
+            Command::Expr { which } => expr_cmd::run(which),
         }
     })
 }
