@@ -138,7 +138,7 @@ impl FunctionDef {
             None => count <= self.params.len(),
             Some(from) => {
                 let group = self.params.len() - from;
-                count < from || (count - from) % group == 0
+                count < from || (count - from).is_multiple_of(group)
             }
         }
     }
@@ -337,4 +337,22 @@ pub fn function_schema_json(def: &FunctionDef) -> Json {
 /// The whole catalogue as Graph's `schema/functions` response body.
 pub fn function_schemas_json() -> Json {
     json!({ "value": FUNCTIONS.iter().map(function_schema_json).collect::<Vec<_>>() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_function_has_one_definition() {
+        for def in FUNCTIONS {
+            assert_eq!(definition(def.func).name, def.name);
+            assert_eq!(lookup(def.name).map(|d| d.func), Some(def.func));
+            assert!(def.accepts_arity(def.min_args), "{}", def.name);
+        }
+        let mut names: Vec<&str> = FUNCTIONS.iter().map(|d| d.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), FUNCTIONS.len());
+    }
 }

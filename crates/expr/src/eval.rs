@@ -149,11 +149,28 @@ pub trait Source {
 }
 
 fn lookup_json<'a>(map: &'a Map<String, Json>, name: &str, lower: &str) -> Option<&'a Json> {
-    if let Some(value) = map.get(name) {
+    // Source objects are small: one scan comparing lengths first beats hashing the name, and
+    // finds the case-insensitive match in the same pass.
+    let mut folded = None;
+    if map.len() <= 64 {
+        for (key, value) in map {
+            if key.len() != name.len() {
+                continue;
+            }
+            if key == name {
+                return Some(value);
+            }
+            if folded.is_none() && key.eq_ignore_ascii_case(lower) {
+                folded = Some(value);
+            }
+        }
+    } else if let Some(value) = map.get(name) {
         return Some(value);
     }
-    if let Some((_, value)) = map.iter().find(|(key, _)| {
-        key.len() == lower.len() && (key.eq_ignore_ascii_case(lower) || key.to_lowercase() == lower)
+    if let Some(value) = folded.or_else(|| {
+        map.iter()
+            .find(|(key, _)| !key.is_ascii() && key.to_lowercase() == lower)
+            .map(|(_, value)| value)
     }) {
         return Some(value);
     }

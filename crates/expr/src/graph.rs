@@ -218,3 +218,9 @@ fn call(name: &str, params: Vec<(&str, Expr)>, path: &str) -> Result<Expr, Graph
     }
     Ok(Expr::call(name, args))
 }
+
+/// What Graph's `schema/parseExpression` puts in `parsedExpression`: the text parsed into an
+/// `attributeMappingSource`, or the parse error.
+pub fn parse_expression(text: &str) -> Result<Json, crate::parse::ParseError> {
+    Ok(to_graph(&parse(text)?))
+}

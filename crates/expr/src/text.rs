@@ -164,7 +164,7 @@ pub fn from_base64(text: &str, encoding: Option<&str>) -> Option<String> {
     if utf8 {
         return String::from_utf8(bytes).ok();
     }
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     let units: Vec<u16> = bytes
