@@ -18,6 +18,14 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).to_string()
 }
 
+/// Runs `provisio ARGS --input USER.json` with a small user object.
+fn on_user(args: &[&str]) -> Output {
+    let file = user_file();
+    let mut args = args.to_vec();
+    args.extend(["--input", file.path().to_str().unwrap_or_default()]);
+    provisio(&args)
+}
+
 fn user_file() -> tempfile::NamedTempFile {
     let file = tempfile::NamedTempFile::new().unwrap_or_else(|error| panic!("{error}"));
     let user = serde_json::json!({
@@ -30,14 +38,10 @@ fn user_file() -> tempfile::NamedTempFile {
 
 #[test]
 fn eval_prints_the_value() {
-    let file = user_file();
-    let input = file.path().to_str().unwrap_or_default();
-    let output = provisio(&[
+    let output = on_user(&[
         "expr",
         "eval",
         r#"NormalizeDiacritics(Join(" ", [givenName], [Surname]))"#,
-        "--input",
-        input,
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(stdout(&output), r#"{"value":"Zoe AEro"}"#);
@@ -45,35 +49,19 @@ fn eval_prints_the_value() {
 
 #[test]
 fn eval_prints_multi_valued_results_as_arrays() {
-    let file = user_file();
-    let input = file.path().to_str().unwrap_or_default();
-    let output = provisio(&[
-        "expr",
-        "eval",
-        "ToLower([proxyAddresses])",
-        "--input",
-        input,
-    ]);
+    let output = on_user(&["expr", "eval", "ToLower([proxyAddresses])"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
         stdout(&output),
         r#"{"value":["smtp:zoe@contoso.com","smtp:z@contoso.com"]}"#
     );
-    let output = provisio(&["expr", "eval", r#"Split("a,b", ",")"#]);
+    let output = on_user(&["expr", "eval", r#"Split("a,b", ",")"#]);
     assert_eq!(stdout(&output), r#"{"value":["a","b"]}"#);
 }
 
 #[test]
 fn eval_reports_a_suppressed_flow() {
-    let file = user_file();
-    let input = file.path().to_str().unwrap_or_default();
-    let output = provisio(&[
-        "expr",
-        "eval",
-        "IgnoreFlowIfNullOrEmpty([department])",
-        "--input",
-        input,
-    ]);
+    let output = on_user(&["expr", "eval", "IgnoreFlowIfNullOrEmpty([department])"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(stdout(&output), r#"{"ignored":true}"#);
 }
@@ -119,22 +107,14 @@ fn check_suggests_near_misses() {
         "{}",
         stderr(&output)
     );
-    let file = user_file();
-    let input = file.path().to_str().unwrap_or_default();
-    let output = provisio(&["expr", "check", "Tolower([givenName])", "--input", input]);
+    let output = on_user(&["expr", "check", "Tolower([givenName])"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).contains(r#"Did you mean "ToLower"?"#),
         "{}",
         stderr(&output)
     );
-    let output = provisio(&[
-        "expr",
-        "check",
-        r#"Join(" ", [givenName], [surname])"#,
-        "--input",
-        input,
-    ]);
+    let output = on_user(&["expr", "check", r#"Join(" ", [givenName], [surname])"#]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(stdout(&output), "ok");
 }

@@ -151,11 +151,8 @@ impl FunctionDef {
             None => {
                 let group = self.params.len() - self.repeat_from.unwrap_or(0);
                 if group > 1 {
-                    format!(
-                        "at least {}, in whole groups of {group} after the first {}",
-                        self.min_args,
-                        self.repeat_from.unwrap_or(0)
-                    )
+                    let min = self.min_args;
+                    format!("{min}, {}, {}, …", min + group, min + 2 * group)
                 } else {
                     format!("at least {}", self.min_args)
                 }

@@ -475,15 +475,22 @@ impl<'a> Call<'a, '_, '_> {
             .map_or("argument", |p| p.name)
     }
 
-    fn integer(&self, i: usize) -> Result<Option<i64>, Stop> {
+    /// Argument `i` converted by `convert`; null stays `None`, anything else is an error
+    /// naming the parameter and `what` it must be.
+    fn typed<T>(
+        &self,
+        i: usize,
+        what: &str,
+        convert: impl Fn(&Value<'a>) -> Option<T>,
+    ) -> Result<Option<T>, Stop> {
         let value = self.arg(i)?;
         if value.is_null() {
             return Ok(None);
         }
-        match value.as_integer() {
-            Some(n) => Ok(Some(n)),
+        match convert(&value) {
+            Some(converted) => Ok(Some(converted)),
             None => self.fail(format!(
-                "{} of {} must be a whole number, got {}",
+                "{} of {} must be {what}, got {}",
                 self.param_name(i),
                 self.name(),
                 describe(&value)
@@ -491,21 +498,19 @@ impl<'a> Call<'a, '_, '_> {
         }
     }
 
+    fn integer(&self, i: usize) -> Result<Option<i64>, Stop> {
+        self.typed(i, "a whole number", Value::as_integer)
+    }
+
+    fn boolean(&self, i: usize) -> Result<Option<bool>, Stop> {
+        self.typed(i, "a boolean", Value::as_bool)
+    }
+
     fn date(&self, i: usize) -> Result<Option<OffsetDateTime>, Stop> {
-        let value = self.arg(i)?;
-        match &value {
-            Value::Null => Ok(None),
-            Value::DateTime(dt) => Ok(Some(*dt)),
-            other => match other.as_text().and_then(|t| datetime::parse_general(&t)) {
-                Some(dt) => Ok(Some(dt)),
-                None => self.fail(format!(
-                    "{} of {} must be a date, got {}",
-                    self.param_name(i),
-                    self.name(),
-                    describe(&value)
-                )),
-            },
-        }
+        self.typed(i, "a date", |value| match value {
+            Value::DateTime(dt) => Some(*dt),
+            other => other.as_text().and_then(|t| datetime::parse_general(&t)),
+        })
     }
 
     fn run(&self, regex: Option<&Regex>) -> Eval<'a> {
@@ -539,19 +544,7 @@ impl<'a> Call<'a, '_, '_> {
                 (Some(a), Some(b)) => Ok(Value::Integer(a & b)),
                 _ => Ok(Value::Null),
             },
-            Func::CBool => {
-                let value = self.arg(0)?;
-                if value.is_null() {
-                    return Ok(Value::Boolean(false));
-                }
-                match value.as_bool() {
-                    Some(b) => Ok(Value::Boolean(b)),
-                    None => self.fail(format!(
-                        "CBool cannot read {} as a boolean",
-                        describe(&value)
-                    )),
-                }
-            }
+            Func::CBool => Ok(Value::Boolean(self.boolean(0)?.unwrap_or(false))),
             Func::CDate => Ok(self.date(0)?.map_or(Value::Null, Value::DateTime)),
             Func::Coalesce => {
                 for i in 0..self.args.len() {
@@ -645,20 +638,7 @@ impl<'a> Call<'a, '_, '_> {
                 }
             }
             Func::Iif => {
-                let condition = self.arg(0)?;
-                let holds = if condition.is_null() {
-                    false
-                } else {
-                    match condition.as_bool() {
-                        Some(b) => b,
-                        None => {
-                            return self.fail(format!(
-                                "the condition of IIF must be a boolean, got {}",
-                                describe(&condition)
-                            ))
-                        }
-                    }
-                };
+                let holds = self.boolean(0)?.unwrap_or(false);
                 self.arg(if holds { 1 } else { 2 })
             }
             Func::InStr => self.in_str(),
@@ -725,16 +705,7 @@ impl<'a> Call<'a, '_, '_> {
             Func::NormalizeDiacritics => Ok(map_text(self.arg(0)?, &|s| {
                 Value::String(cow_apply(s, text::normalize_diacritics))
             })),
-            Func::Not => {
-                let value = self.arg(0)?;
-                if value.is_null() {
-                    return Ok(Value::Null);
-                }
-                match value.as_bool() {
-                    Some(b) => Ok(Value::Boolean(!b)),
-                    None => self.fail(format!("Not cannot read {} as a boolean", describe(&value))),
-                }
-            }
+            Func::Not => Ok(self.boolean(0)?.map_or(Value::Null, |b| Value::Boolean(!b))),
             Func::Now => Ok(Value::DateTime(self.interpreter.env.now())),
             Func::NumFromDate => {
                 let Some(date) = self.date(0)? else {

@@ -89,40 +89,50 @@ fn turkic(culture: Option<&str>) -> bool {
 
 /// Lower case; Turkish and Azeri cultures map `I` to dotless `ı` and `İ` to `i`.
 pub fn to_lower<'a>(text: &'a str, culture: Option<&str>) -> Cow<'a, str> {
-    if !text.chars().any(char::is_uppercase) {
-        return Cow::Borrowed(text);
-    }
-    if turkic(culture) {
-        let mapped: String = text
-            .chars()
-            .map(|c| match c {
-                'I' => 'ı',
-                'İ' => 'i',
-                other => other,
-            })
-            .collect();
-        return Cow::Owned(mapped.to_lowercase());
-    }
-    Cow::Owned(text.to_lowercase())
+    map_case(
+        text,
+        culture,
+        char::is_uppercase,
+        &[('I', 'ı'), ('İ', 'i')],
+        str::to_lowercase,
+    )
 }
 
 /// Upper case; Turkish and Azeri cultures map `i` to dotted `İ` and `ı` to `I`.
 pub fn to_upper<'a>(text: &'a str, culture: Option<&str>) -> Cow<'a, str> {
-    if !text.chars().any(char::is_lowercase) {
+    map_case(
+        text,
+        culture,
+        char::is_lowercase,
+        &[('i', 'İ'), ('ı', 'I')],
+        str::to_uppercase,
+    )
+}
+
+/// Case mapping that borrows when nothing changes, with the Turkic dotted/dotless `i` rules.
+fn map_case<'a>(
+    text: &'a str,
+    culture: Option<&str>,
+    changes: fn(char) -> bool,
+    turkic_pairs: &[(char, char)],
+    convert: fn(&str) -> String,
+) -> Cow<'a, str> {
+    if !text.chars().any(changes) {
         return Cow::Borrowed(text);
     }
     if turkic(culture) {
         let mapped: String = text
             .chars()
-            .map(|c| match c {
-                'i' => 'İ',
-                'ı' => 'I',
-                other => other,
+            .map(|c| {
+                turkic_pairs
+                    .iter()
+                    .find(|(from, _)| *from == c)
+                    .map_or(c, |(_, to)| *to)
             })
             .collect();
-        return Cow::Owned(mapped.to_uppercase());
+        return Cow::Owned(convert(&mapped));
     }
-    Cow::Owned(text.to_uppercase())
+    Cow::Owned(convert(text))
 }
 
 /// Proper case. Without separators, a word starts after any character that is not a letter

@@ -123,8 +123,14 @@ fn arities() {
         "SelectUniqueValue([mail])",
         &["SelectUniqueValue takes at least 2 arguments, got 1 at column 1"],
     );
-    checks(r#"Switch([mail], "d", "k")"#, &["Switch takes at least 4, in whole groups of 2 after the first 2 arguments, got 3 at column 1"]);
-    checks(r#"Switch([mail], "d", "k", "v", "k2")"#, &["Switch takes at least 4, in whole groups of 2 after the first 2 arguments, got 5 at column 1"]);
+    checks(
+        r#"Switch([mail], "d", "k")"#,
+        &["Switch takes 4, 6, 8, … arguments, got 3 at column 1"],
+    );
+    checks(
+        r#"Switch([mail], "d", "k", "v", "k2")"#,
+        &["Switch takes 4, 6, 8, … arguments, got 5 at column 1"],
+    );
     checks(
         r#"Append(Mid([mail]), "x")"#,
         &["Mid takes 3 arguments, got 1 at column 8"],

@@ -131,7 +131,7 @@ fn cbool() {
     check(
         r#"CBool("maybe")"#,
         "",
-        "!error CBool cannot read \"maybe\" as a boolean at column 1",
+        "!error expression of CBool must be a boolean, got \"maybe\" at column 1",
     );
 }
 
@@ -525,7 +525,7 @@ fn iif_and_comparisons() {
     check(
         r#"IIF([givenName], "t", "f")"#,
         "",
-        "!error the condition of IIF must be a boolean, got \"John\" at column 1",
+        "!error condition of IIF must be a boolean, got \"John\" at column 1",
     );
     check(r#"IIF([accountEnabled] = "True", 1, 0)"#, "", "1");
 }
@@ -648,7 +648,7 @@ fn not() {
     check(
         r#"Not("x")"#,
         "",
-        "!error Not cannot read \"x\" as a boolean",
+        "!error source of Not must be a boolean, got \"x\"",
     );
 }
 
