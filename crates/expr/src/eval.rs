@@ -149,29 +149,29 @@ pub trait Source {
 }
 
 fn lookup_json<'a>(map: &'a Map<String, Json>, name: &str, lower: &str) -> Option<&'a Json> {
-    // Source objects are small: one scan comparing lengths first beats hashing the name, and
-    // finds the case-insensitive match in the same pass.
-    let mut folded = None;
+    // Source objects are small: a scan that compares lengths and end bytes before the bytes
+    // beats hashing the name; the case-insensitive scan runs only when that finds nothing.
     if map.len() <= 64 {
-        for (key, value) in map {
-            if key.len() != name.len() {
-                continue;
-            }
-            if key == name {
-                return Some(value);
-            }
-            if folded.is_none() && key.eq_ignore_ascii_case(lower) {
-                folded = Some(value);
-            }
+        let bytes = name.as_bytes();
+        let ends = (bytes.first(), bytes.last());
+        let exact = map.iter().find(|(key, _)| {
+            let key = key.as_bytes();
+            key.len() == bytes.len() && (key.first(), key.last()) == ends && key == bytes
+        });
+        if let Some((_, value)) = exact {
+            return Some(value);
         }
     } else if let Some(value) = map.get(name) {
         return Some(value);
     }
-    if let Some(value) = folded.or_else(|| {
-        map.iter()
-            .find(|(key, _)| !key.is_ascii() && key.to_lowercase() == lower)
-            .map(|(_, value)| value)
-    }) {
+    let folded = map.iter().find(|(key, _)| {
+        if key.is_ascii() {
+            key.len() == lower.len() && key.eq_ignore_ascii_case(lower)
+        } else {
+            key.to_lowercase() == lower
+        }
+    });
+    if let Some((_, value)) = folded {
         return Some(value);
     }
     // `manager.displayName`: a dotted name may walk into a complex value.
