@@ -138,7 +138,7 @@ impl FunctionDef {
             None => count <= self.params.len(),
             Some(from) => {
                 let group = self.params.len() - from;
-                count < from || (count - from).is_multiple_of(group)
+                count < from || (count - from) % group == 0
             }
         }
     }

@@ -411,13 +411,17 @@ fn days_in_month(year: i32, month: u8) -> u8 {
 }
 
 fn add_months(dt: OffsetDateTime, months: i64) -> Option<OffsetDateTime> {
-    let index = i64::from(dt.year()) * 12 + i64::from(u8::from(dt.month())) - 1 + months;
+    let index =
+        (i64::from(dt.year()) * 12 + i64::from(u8::from(dt.month())) - 1).checked_add(months)?;
     let year = i32::try_from(index.div_euclid(12)).ok()?;
     let month = u8::try_from(index.rem_euclid(12) + 1).ok()?;
     let day = dt.day().min(days_in_month(year, month));
     let date = Date::from_calendar_date(year, Month::try_from(month).ok()?, day).ok()?;
     Some(dt.replace_date(date))
 }
+
+/// The intervals of DateAdd and DateDiff.
+pub const INTERVALS: [&str; 10] = ["yyyy", "q", "m", "y", "d", "w", "ww", "h", "n", "s"];
 
 /// VBA's DateAdd intervals: yyyy, q, m, y/d/w (days), ww (weeks), h, n, s.
 pub fn add(interval: &str, amount: i64, dt: OffsetDateTime) -> Option<OffsetDateTime> {

@@ -582,9 +582,12 @@ impl<'a> Call<'a, '_, '_> {
                 let (Some(amount), Some(date)) = (amount, self.date(2)?) else {
                     return Ok(Value::Null);
                 };
+                if !datetime::INTERVALS.contains(&interval.as_ref()) {
+                    return self.bad_interval(&interval);
+                }
                 match datetime::add(&interval, amount, date) {
                     Some(dt) => Ok(Value::DateTime(dt)),
-                    None => self.bad_interval(&interval),
+                    None => self.fail("DateAdd: the result is out of the date range"),
                 }
             }
             Func::DateDiff => {
@@ -649,8 +652,9 @@ impl<'a> Call<'a, '_, '_> {
             Func::Item => {
                 let values = self.arg(0)?.into_values();
                 let index = self.integer(1)?.unwrap_or(0);
-                Ok(usize::try_from(index - 1)
-                    .ok()
+                Ok(index
+                    .checked_sub(1)
+                    .and_then(|i| usize::try_from(i).ok())
                     .and_then(|i| values.into_iter().nth(i))
                     .unwrap_or(Value::Null))
             }
@@ -935,7 +939,9 @@ impl<'a> Call<'a, '_, '_> {
                 "length of RandomString must be 1 to 256, got {length}"
             ));
         }
-        if minimums.iter().any(|&m| m < 0) || minimums.iter().sum::<i64>() > length {
+        if minimums.iter().any(|&m| !(0..=length).contains(&m))
+            || minimums.iter().sum::<i64>() > length
+        {
             return self
                 .fail("RandomString: the minimum counts must be positive and fit in length");
         }

@@ -174,7 +174,7 @@ pub fn from_base64(text: &str, encoding: Option<&str>) -> Option<String> {
     if utf8 {
         return String::from_utf8(bytes).ok();
     }
-    if !bytes.len().is_multiple_of(2) {
+    if bytes.len() % 2 != 0 {
         return None;
     }
     let units: Vec<u16> = bytes
@@ -196,7 +196,7 @@ pub fn to_utf8_hex(text: &str) -> String {
 
 /// The 1-based `number`-th word, words being runs of characters not in `delimiters`.
 pub fn word<'a>(text: &'a str, number: i64, delimiters: &str) -> &'a str {
-    let Ok(index) = usize::try_from(number - 1) else {
+    let Some(Ok(index)) = number.checked_sub(1).map(usize::try_from) else {
         return "";
     };
     text.split(|c| delimiters.contains(c))
