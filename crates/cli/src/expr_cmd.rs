@@ -42,6 +42,13 @@ fn read_object(path: &Path) -> anyhow::Result<Map<String, Value>> {
     }
 }
 
+/// An expression that does not parse, check or evaluate is the user's input, not a failure of
+/// provisio: its message goes to stderr as it is (no backtrace), and the exit status is 1.
+fn reject(message: impl std::fmt::Display) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(1)
+}
+
 pub fn run(command: ExprCommand) -> anyhow::Result<()> {
     match command {
         ExprCommand::Eval {
@@ -53,10 +60,13 @@ pub fn run(command: ExprCommand) -> anyhow::Result<()> {
                 Some(path) => read_object(&path)?,
                 None => Map::new(),
             };
-            let program = Program::compile(&expression)?;
+            let program = Program::compile(&expression).unwrap_or_else(|error| reject(error));
             let mut env = SystemEnvironment::default();
             env.default_domain = default_domain;
-            let output = match program.evaluate(&object, &env)? {
+            let outcome = program
+                .evaluate(&object, &env)
+                .unwrap_or_else(|error| reject(error));
+            let output = match outcome {
                 Outcome::Value(value) => json!({ "value": value.to_json() }),
                 Outcome::Ignored => json!({ "ignored": true }),
             };
@@ -76,14 +86,14 @@ pub fn run(command: ExprCommand) -> anyhow::Result<()> {
             let names: Option<Vec<&str>> = names
                 .as_ref()
                 .map(|names| names.iter().map(String::as_str).collect());
-            let tree = parse(&expression)?;
+            let tree = parse(&expression).unwrap_or_else(|error| reject(error));
             let errors = check(&tree, &expression, names.as_deref());
             if errors.is_empty() {
                 println!("ok");
                 return Ok(());
             }
             let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            bail!("{}", lines.join("\n"))
+            reject(lines.join("\nerror: "))
         }
     }
 }

@@ -47,6 +47,8 @@
 //!   `Neda Jones`, as Microsoft's examples show), unlike .NET's `ToTitleCase`.
 //! - **FormatDateTime**: `dateTimeStyles` names are validated but change nothing, because
 //!   every time is UTC (as .NET's local time is on Entra's servers).
+//! - **IgnoreFlowIfNullOrEmpty** suppresses the whole attribute's flow wherever it appears in
+//!   the expression (Entra documents it only as the outermost function).
 //! - **Redact** returns its argument; [`Program::redacts`] tells logs to show `[Redact]`.
 //! - Comparisons (`=`, `<>`, `<`, `<=`, `>`, `>=`) are allowed in any argument, not only in
 //!   IIF's condition (Microsoft's own `CBool([a] = [b])` example needs that).

@@ -13,11 +13,26 @@ fn leaf() -> impl Strategy<Value = Expr> {
         "[A-Za-z_]{1,4}".prop_map(Expr::attribute),
         any::<String>().prop_map(Expr::string),
         "[a-zA-Z0-9 \"\\\\,()@.\\[\\]-]{0,12}".prop_map(Expr::string),
-        any::<i64>().prop_map(|value| Expr::Number {
-            text: value.to_string(),
-            value,
-            span: 0..0
+        prop_oneof![any::<i64>(), Just(i64::MIN), Just(i64::MAX), -3..300i64].prop_map(|value| {
+            Expr::Number {
+                text: value.to_string(),
+                value,
+                span: 0..0,
+            }
         }),
+        proptest::sample::select(vec![
+            "d",
+            "m",
+            "yyyy",
+            "ww",
+            "yyyy-MM-dd",
+            "2024-01-31T00:00:00Z",
+            "vbTextCompare",
+            "UTF8",
+            "(?<g>a)",
+            "True",
+        ])
+        .prop_map(Expr::string),
         (0u32..5000).prop_map(|value| Expr::Number {
             text: format!("&H{value:X}"),
             value: i64::from(value),
