@@ -10,18 +10,19 @@ use regex::Regex;
 use serde_json::{Map, Value as Json};
 use time::OffsetDateTime;
 
-use crate::ast::{CompareOp, Expr};
+use crate::ast::{CompareOp, Expr, Span};
 use crate::catalogue::{self, Func};
 use crate::check::{check, CheckError};
 use crate::parse::{column_of, parse, ParseError};
 use crate::value::Value;
 use crate::{datetime, text};
 
-/// A failure while evaluating: what went wrong and the column of the call that failed.
+/// A failure while evaluating: what went wrong, and the span and column of the call that failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message} at column {column}")]
 pub struct EvalError {
     pub message: String,
+    pub span: Span,
     pub column: usize,
 }
 
@@ -211,6 +212,7 @@ enum Node {
         args: Box<[Node]>,
         /// Replace's regexPattern, compiled once when it is a constant.
         regex: Option<Box<Regex>>,
+        span: Span,
         column: usize,
     },
     Compare {
@@ -313,6 +315,7 @@ fn lower(expr: &Expr, text: &str, redacts: &mut bool) -> Result<Node, CompileErr
                 func: def.func,
                 args: args.into_boxed_slice(),
                 regex,
+                span: span.clone(),
                 column,
             }
         }
@@ -385,11 +388,13 @@ impl<'a> Interpreter<'a, '_> {
                 func,
                 args,
                 regex,
+                span,
                 column,
             } => {
                 let call = Call {
                     interpreter: self,
                     args,
+                    span,
                     column: *column,
                     func: *func,
                 };
@@ -436,6 +441,7 @@ fn compare(op: CompareOp, left: &Value<'_>, right: &Value<'_>) -> bool {
 struct Call<'a, 'i, 'e> {
     interpreter: &'i Interpreter<'a, 'e>,
     args: &'a [Node],
+    span: &'a Span,
     column: usize,
     func: Func,
 }
@@ -448,6 +454,7 @@ impl<'a> Call<'a, '_, '_> {
     fn fail<T>(&self, message: impl Into<String>) -> Result<T, Stop> {
         Err(Stop::Error(EvalError {
             message: message.into(),
+            span: self.span.clone(),
             column: self.column,
         }))
     }

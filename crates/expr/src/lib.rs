@@ -9,9 +9,9 @@
 //! assert_eq!(program.evaluate(&user, &env).unwrap(), Outcome::Value(Value::string("Ann Lee")));
 //! ```
 //!
-//! - [`parse`] turns text into an [`Expr`] (spans on every node) or a [`ParseError`] that says
+//! - [`parse()`] turns text into an [`Expr`] (spans on every node) or a [`ParseError`] that says
 //!   what was expected and at which column; [`Expr`]'s `Display` prints it back.
-//! - [`check`] finds unknown functions and attributes (with "did you mean"), wrong arities and
+//! - [`check()`] finds unknown functions and attributes (with "did you mean"), wrong arities and
 //!   missing required arguments.
 //! - [`Program::compile`] resolves functions to [`Func`] and attribute names to their lower
 //!   case once; [`Program::evaluate`] runs over any [`Source`] (a JSON object, attribute names

@@ -503,3 +503,15 @@ fn every_function_is_exercised() {
         );
     }
 }
+
+#[test]
+fn evaluation_errors_carry_the_span_of_the_failing_call() {
+    let text = r#"Append([givenName], Error("boom"))"#;
+    let program = Program::compile(text).unwrap_or_else(|error| panic!("{error}"));
+    let user = serde_json::json!({"givenName": "Ann"});
+    let Err(error) = program.evaluate(&user, &env()) else {
+        panic!("no error");
+    };
+    assert_eq!(&text[error.span.clone()], r#"Error("boom")"#);
+    assert_eq!(error.to_string(), "boom at column 21");
+}
