@@ -196,7 +196,10 @@ pub async fn run(args: DirectoryBenchArgs) -> anyhow::Result<()> {
         log_time.as_secs_f64(),
         rate(changes, log_time)
     );
-    println!("  server peak memory: {:.0} MiB", server_peak as f64 / 1024.0);
+    println!(
+        "  server peak memory: {:.0} MiB",
+        server_peak as f64 / 1024.0
+    );
     if args.json {
         println!(
             "{}",

@@ -11,6 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod bench;
 mod bench_directory;
 mod directory;
+mod expr_cmd;
 mod scim_server;
 mod serve;
 
@@ -44,6 +45,11 @@ enum Command {
         #[command(subcommand)]
         which: directory::DirectoryCommand,
     },
+    /// Evaluate or check an attribute-mapping expression.
+    Expr {
+        #[command(subcommand)]
+        which: expr_cmd::ExprCommand,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -67,6 +73,7 @@ fn main() -> anyhow::Result<()> {
             Command::ScimServer(args) => scim_server::run(args).await,
             Command::Bench { which } => bench::run(which).await,
             Command::Directory { which } => directory::run(which).await,
+            Command::Expr { which } => expr_cmd::run(which),
         }
     })
 }

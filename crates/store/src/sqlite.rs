@@ -431,9 +431,11 @@ const ASSIGNMENT_COLUMNS: &str =
 
 /// The live object an import reference names.
 fn resolve(conn: &Connection, r: &ObjectRef) -> Result<Option<StoredObject>, StoreError> {
-    const BY_UPN: &str = "SELECT id, kind, data, manager_id, created, deleted, version FROM objects \
+    const BY_UPN: &str =
+        "SELECT id, kind, data, manager_id, created, deleted, version FROM objects \
         WHERE kind = 'user' AND unique_key = ?1 AND deleted IS NULL";
-    const BY_NICKNAME: &str = "SELECT id, kind, data, manager_id, created, deleted, version FROM objects \
+    const BY_NICKNAME: &str =
+        "SELECT id, kind, data, manager_id, created, deleted, version FROM objects \
         WHERE kind = 'group' AND nickname_key = ?1 AND deleted IS NULL ORDER BY id LIMIT 1";
     let (sql, arg) = match r {
         ObjectRef::Id(id) => return get_object(conn, None, *id, false),
@@ -587,7 +589,15 @@ fn import_link(
                     "Members are users or groups added to a group.",
                 )));
             }
-            insert_member(conn, from, MemberRef { id: to, kind: to_kind }, at)?;
+            insert_member(
+                conn,
+                from,
+                MemberRef {
+                    id: to,
+                    kind: to_kind,
+                },
+                at,
+            )?;
         }
     }
     Ok(LinkOutcome::Done)

@@ -1,0 +1,517 @@
+//! Every function of the catalogue, with the examples of Microsoft's reference and edge cases:
+//! one `check(expression, input object, expected)` per line. `expected` is the JSON of the
+//! value, `!ignored` for a suppressed flow, or `!error TEXT` for an error containing TEXT.
+
+use provisio_expr::{FixedEnvironment, Outcome, Program, FUNCTIONS};
+use time::macros::datetime;
+
+const USER: &str = r#"{
+  "givenName": "John", "surname": "Doe", "displayName": "John Doe",
+  "userPrincipalName": "John.Doe@contoso.com", "mailNickname": "john_doe72",
+  "mail": "john.doe@contoso.com", "department": "", "jobTitle": null,
+  "country": "US", "userType": "Member", "accountEnabled": true, "IsSoftDeleted": "False",
+  "extension_8f2c1e9a_costCenter": "CC-42", "employeeHireDate": "2012-03-16-07:00",
+  "proxyAddresses": ["SMTP:john@contoso.com", "smtp:jd@contoso.com", "smtp:jd@contoso.com"],
+  "otherMails": [], "lastLogonTimestamp": 129699324000000000, "manager": {"displayName": "Ann"},
+  "appRoleAssignments": [{"displayName": "Admin", "value": "admin"}, {"displayName": "Reader", "value": "reader"}],
+  "telephoneNumber": "+1 (425) 555-0100", "count": 3, "flags": "&HF7", "name": "Zoë Ærø Łukasz Straße"
+}"#;
+
+fn env() -> FixedEnvironment {
+    let mut env = FixedEnvironment::new(datetime!(2026-11-28 12:00:00 UTC), 7)
+        .with_probe(|candidate| !["john.doe@contoso.com", "jdoe@contoso.com"].contains(&candidate));
+    env.default_domain = Some("contoso.onmicrosoft.com".to_string());
+    env
+}
+
+#[track_caller]
+fn check(expression: &str, input: &str, expected: &str) {
+    let input: serde_json::Value =
+        serde_json::from_str(if input.is_empty() { USER } else { input })
+            .unwrap_or_else(|error| panic!("bad test input: {error}"));
+    let program = Program::compile(expression)
+        .unwrap_or_else(|error| panic!("{expression}: does not compile: {error}"));
+    let env = env();
+    let result = program.evaluate(&input, &env);
+    match (expected.strip_prefix("!error "), result) {
+        (Some(fragment), Err(error)) => assert!(
+            error.to_string().contains(fragment),
+            "{expression}: error {error:?} lacks {fragment:?}"
+        ),
+        (Some(_), Ok(outcome)) => panic!("{expression}: expected an error, got {outcome}"),
+        (None, Err(error)) => panic!("{expression}: unexpected error {error}"),
+        (None, Ok(Outcome::Ignored)) => assert_eq!(expected, "!ignored", "{expression}"),
+        (None, Ok(Outcome::Value(value))) => {
+            let expected: serde_json::Value = serde_json::from_str(expected)
+                .unwrap_or_else(|error| panic!("bad expected JSON {expected}: {error}"));
+            assert_eq!(value.to_json(), expected, "{expression}");
+        }
+    }
+}
+
+#[test]
+#[rustfmt::skip]
+fn append() {
+    check(r#"Append([mailNickname], "@contoso.com")"#, "", r#""john_doe72@contoso.com""#);
+    check(r#"Append([jobTitle], "x")"#, "", "null");
+    check(r#"Append([missing], "x")"#, "", "null");
+    check(r#"Append("", "")"#, "", r#""""#);
+    check(r#"Append([proxyAddresses], ";")"#, "", r#"["SMTP:john@contoso.com;","smtp:jd@contoso.com;","smtp:jd@contoso.com;"]"#);
+    check(r#"Append([name], "✓")"#, "", r#""Zoë Ærø Łukasz Straße✓""#);
+    check(r#"Append([count], "!")"#, "", r#""3!""#);
+}
+
+#[test]
+#[rustfmt::skip]
+fn app_role_assignments() {
+    check("AppRoleAssignmentsComplex([appRoleAssignments])", "", r#"[ {"primary": false, "type": "WindowsAzureActiveDirectoryRole", "display": "Admin", "value": "admin"}, {"primary": false, "type": "WindowsAzureActiveDirectoryRole", "display": "Reader", "value": "reader"}]"#);
+    check("AssertiveAppRoleAssignmentsComplex([appRoleAssignments])", r#"{"appRoleAssignments": ["User"]}"#, r#"[{"primary": false, "type": "WindowsAzureActiveDirectoryRole", "display": "User", "value": "User"}]"#);
+    check("AppRoleAssignmentsComplex([appRoleAssignments])", "{}", "[]");
+    check("SingleAppRoleAssignment([appRoleAssignments])", "", r#""admin""#);
+    check("SingleAppRoleAssignment([appRoleAssignments])", r#"{"appRoleAssignments": [{"displayName": "Sales"}]}"#, r#""Sales""#);
+    check("SingleAppRoleAssignment([appRoleAssignments])", "{}", "null");
+}
+
+#[test]
+#[rustfmt::skip]
+fn bit_and() {
+    check("BitAnd(&HF, &HF7)", "", "7");
+    check("BitAnd(&hff, 12)", "", "12");
+    check("BitAnd([flags], 3)", "", "3");
+    check("BitAnd([count], 1)", "", "1");
+    check("BitAnd([missing], 1)", "", "null");
+    check(r#"BitAnd("x", 1)"#, "", "!error value1 of BitAnd must be a whole number, got \"x\"");
+}
+
+#[test]
+#[rustfmt::skip]
+fn cbool() {
+    check("CBool([givenName] = [givenName])", "", "true");
+    check("CBool([givenName] = [surname])", "", "false");
+    check(r#"CBool("true")"#, "", "true");
+    check(r#"CBool("False")"#, "", "false");
+    check("CBool(0)", "", "false");
+    check("CBool(-2)", "", "true");
+    check("CBool([accountEnabled])", "", "true");
+    check("CBool([missing])", "", "false");
+    check(r#"CBool("maybe")"#, "", "!error expression of CBool must be a boolean, got \"maybe\" at column 1");
+}
+
+#[test]
+#[rustfmt::skip]
+fn cdate() {
+    check("CDate([employeeHireDate])", "", r#""2012-03-16T07:00:00Z""#);
+    check(r#"CDate("2021-04-01T10:30:00Z")"#, "", r#""2021-04-01T10:30:00Z""#);
+    check(r#"CDate("2021-04-01T10:30:00.5+02:00")"#, "", r#""2021-04-01T08:30:00.5Z""#);
+    check(r#"CDate("3/16/2012 7:00:00 PM")"#, "", r#""2012-03-16T19:00:00Z""#);
+    check(r#"CStr(CDate("2012-03-16"))"#, "", r#""3/16/2012 12:00:00 AM""#);
+    check("CDate([missing])", "", "null");
+    check(r#"CDate("not a date")"#, "", "!error expression of CDate must be a date, got \"not a date\"");
+}
+
+#[test]
+#[rustfmt::skip]
+fn coalesce() {
+    check("Coalesce([jobTitle], [department], [mail])", "", r#""john.doe@contoso.com""#);
+    check(r#"Coalesce([jobTitle], [missing], "default")"#, "", r#""default""#);
+    check("Coalesce([jobTitle], [missing])", "", "null");
+    check("Coalesce([proxyAddresses])", "", r#"["SMTP:john@contoso.com","smtp:jd@contoso.com","smtp:jd@contoso.com"]"#);
+    check("Coalesce([otherMails], [givenName])", "", r#""John""#);
+}
+
+#[test]
+#[rustfmt::skip]
+fn base64_and_hex() {
+    check(r#"ConvertToBase64("Hello world!")"#, "", r#""SABlAGwAbABvACAAdwBvAHIAbABkACEA""#);
+    check(r#"ConvertToBase64("")"#, "", r#""""#);
+    check(r#"ConvertToBase64("é€")"#, "", r#""6QCsIA==""#);
+    check("ConvertToBase64([missing])", "", "null");
+    check(r#"ConvertFromBase64("SABlAGwAbABvACAAdwBvAHIAbABkACEA")"#, "", r#""Hello world!""#);
+    check(r#"ConvertFromBase64("SGVsbG8gd29ybGQh", "UTF8")"#, "", r#""Hello world!""#);
+    check(r#"ConvertFromBase64(ConvertToBase64([name]))"#, "", r#""Zoë Ærø Łukasz Straße""#);
+    check(r#"ConvertFromBase64("***")"#, "", "!error ConvertFromBase64 cannot decode");
+    check(r#"ConvertToUTF8Hex("Hello world!")"#, "", r#""48656C6C6F20776F726C6421""#);
+    check(r#"ConvertToUTF8Hex("é")"#, "", r#""C3A9""#);
+    check("ConvertToUTF8Hex([missing])", "", "null");
+}
+
+#[test]
+#[rustfmt::skip]
+fn count_and_item() {
+    check("Count([proxyAddresses])", "", "3");
+    check("Count([otherMails])", "", "0");
+    check("Count([missing])", "", "0");
+    check("Count([givenName])", "", "1");
+    check("Item([proxyAddresses], 1)", "", r#""SMTP:john@contoso.com""#);
+    check("Item([proxyAddresses], 3)", "", r#""smtp:jd@contoso.com""#);
+    check("Item([proxyAddresses], 4)", "", "null");
+    check("Item([proxyAddresses], 0)", "", "null");
+    check("Item([proxyAddresses], -1)", "", "null");
+    check("Item([proxyAddresses], -9223372036854775808)", "", "null");
+    check("Item([missing], 1)", "", "null");
+    check(r#"Item([givenName], "1")"#, "", r#""John""#);
+}
+
+#[test]
+#[rustfmt::skip]
+fn cstr() {
+    check("CStr([count])", "", r#""3""#);
+    check("CStr([accountEnabled])", "", r#""True""#);
+    check("CStr([givenName])", "", r#""John""#);
+    check("CStr([missing])", "", "null");
+    check("CStr(DateFromNum([lastLogonTimestamp]))", "", r#""1/1/2012 11:00:00 PM""#);
+}
+
+#[test]
+#[rustfmt::skip]
+fn dates() {
+    check(r#"DateAdd("d", 7, CDate([employeeHireDate]))"#, "", r#""2012-03-23T07:00:00Z""#);
+    check(r#"CStr(DateAdd("d", 7, CDate([employeeHireDate])))"#, "", r#""3/23/2012 7:00:00 AM""#);
+    check(r#"DateAdd("m", 1, "2024-01-31T00:00:00Z")"#, "", r#""2024-02-29T00:00:00Z""#);
+    check(r#"DateAdd("yyyy", -1, "2024-02-29T00:00:00Z")"#, "", r#""2023-02-28T00:00:00Z""#);
+    check(r#"DateAdd("q", 1, "2024-01-15T00:00:00Z")"#, "", r#""2024-04-15T00:00:00Z""#);
+    check(r#"DateAdd("ww", 2, "2024-01-01T00:00:00Z")"#, "", r#""2024-01-15T00:00:00Z""#);
+    check(r#"DateAdd("h", 25, "2024-01-01T00:00:00Z")"#, "", r#""2024-01-02T01:00:00Z""#);
+    check(r#"DateAdd("n", -30, "2024-01-01T00:00:00Z")"#, "", r#""2023-12-31T23:30:00Z""#);
+    check(r#"DateAdd("s", 90, "2024-01-01T00:00:00Z")"#, "", r#""2024-01-01T00:01:30Z""#);
+    check(r#"DateAdd("d", 1, [missing])"#, "", "null");
+    check(r#"DateAdd("x", 1, Now())"#, "", "!error DateAdd: unknown interval \"x\"");
+    check(r#"DateAdd("yyyy", 9223372036854775807, Now())"#, "", "!error DateAdd: the result is out of the date range");
+    check(r#"DateAdd("m", 9223372036854775807, Now())"#, "", "!error out of the date range");
+    check(r#"DateAdd("yyyy", 8000, Now())"#, "", "!error out of the date range");
+    check(r#"DateDiff("d", Now(), CDate("2026-12-25T12:00:00Z"))"#, "", "27");
+    check(r#"DateDiff("d", CDate("2026-12-25T12:00:00Z"), Now())"#, "", "-27");
+    check(r#"DateDiff("yyyy", "2025-12-31T23:59:59Z", "2026-01-01T00:00:00Z")"#, "", "1");
+    check(r#"DateDiff("m", "2026-01-31T00:00:00Z", "2026-03-01T00:00:00Z")"#, "", "2");
+    check(r#"DateDiff("h", "2026-01-01T00:00:00Z", "2026-01-01T05:59:00Z")"#, "", "5");
+    check(r#"DateDiff("n", "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z")"#, "", "60");
+    check(r#"DateDiff("s", "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z")"#, "", "1");
+    check(r#"DateDiff("ww", "2026-11-28T00:00:00Z", "2026-11-29T00:00:00Z")"#, "", "1");
+    check(r#"DateDiff("w", "2026-11-28T00:00:00Z", "2026-12-04T00:00:00Z")"#, "", "0");
+    check(r#"DateDiff("d", [missing], Now())"#, "", "null");
+    check("DateFromNum([lastLogonTimestamp])", "", r#""2012-01-01T23:00:00Z""#);
+    check("DateFromNum(129699324000000000)", "", r#""2012-01-01T23:00:00Z""#);
+    check("DateFromNum([missing])", "", "null");
+    check(r#"NumFromDate("2012-01-01T23:00:00Z")"#, "", "129699324000000000");
+    check(r#"NumFromDate(Join("", FormatDateTime("2023-06-30+00:00", , "yyyy-MM-ddzzz", "yyyy-MM-dd"), "T23:59:59-08:00"))"#, "", "133326719990000000");
+    check("NumFromDate([missing])", "", "null");
+    check("Now()", "", r#""2026-11-28T12:00:00Z""#);
+    check(r#"FormatDateTime(Now(), , "", "yyyy-MM-dd")"#, "", r#""2026-11-28""#);
+}
+
+#[test]
+#[rustfmt::skip]
+fn format_date_time() {
+    check(r#"FormatDateTime("20150123105347.1Z", , "yyyyMMddHHmmss.fZ", "yyyy-MM-dd")"#, "", r#""2015-01-23""#);
+    check(r#"FormatDateTime([employeeHireDate], , "yyyy-MM-ddzzz", "yyyyMMddHHmmss.fZ")"#, "", r#""20120316070000.0Z""#);
+    check(r#"FormatDateTime("2021-07-04", , "yyyy-MM-dd", "M/d/yyyy h:mm tt")"#, "", r#""7/4/2021 12:00 AM""#);
+    check(r#"FormatDateTime("7/4/2021 1:05 PM", , "M/d/yyyy h:mm tt", "yyyy-MM-ddTHH:mm:ss")"#, "", r#""2021-07-04T13:05:00""#);
+    check(r#"FormatDateTime("2021-07-04", "AdjustToUniversal, AssumeUniversal", "yyyy-MM-dd", "dddd, dd MMMM yyyy")"#, "", r#""Sunday, 04 July 2021""#);
+    check(r#"FormatDateTime("04 Jul 21", , "dd MMM yy", "o")"#, "", r#""2021-07-04T00:00:00.0000000Z""#);
+    check(r#"FormatDateTime("2021-07-04T10:00:00+02:00", , "yyyy-MM-ddTHH:mm:sszzz", "u")"#, "", r#""2021-07-04 08:00:00Z""#);
+    check(r#"FormatDateTime("2021-07-04", , "yyyy-MM-dd", "'Day' d 'of' MMM\\!")"#, "", r#""Day 4 of Jul!""#);
+    check(r#"FormatDateTime([missing], , "yyyy-MM-dd", "yyyy")"#, "", "null");
+    check(r#"FormatDateTime("2021-13-04", , "yyyy-MM-dd", "yyyy")"#, "", "!error does not match the inputFormat \"yyyy-MM-dd\"");
+    check(r#"FormatDateTime("2021-07-04", "Bogus", "yyyy-MM-dd", "yyyy")"#, "", "!error unknown dateTimeStyles \"Bogus\"");
+}
+
+#[test]
+#[rustfmt::skip]
+fn default_domain_error_guid() {
+    check("DefaultDomain()", "", r#""contoso.onmicrosoft.com""#);
+    check(r#"Error("No manager for this user")"#, "", "!error No manager for this user at column 1");
+    check(r#"IIF(IsPresent([mail]), [mail], Error("mail is required"))"#, "", r#""john.doe@contoso.com""#);
+    check(r#"IIF(IsPresent([jobTitle]), [jobTitle], Error("title is required"))"#, "", "!error title is required at column 40");
+    check("Guid()", "", r#""63cbe1e4-5932-4dd7-844c-3cd7f43c661c""#);
+}
+
+#[test]
+#[rustfmt::skip]
+fn ignore_flow() {
+    check("IgnoreFlowIfNullOrEmpty([department])", "", "!ignored");
+    check("IgnoreFlowIfNullOrEmpty([jobTitle])", "", "!ignored");
+    check("IgnoreFlowIfNullOrEmpty([missing])", "", "!ignored");
+    check("IgnoreFlowIfNullOrEmpty([otherMails])", "", "!ignored");
+    check("IgnoreFlowIfNullOrEmpty([givenName])", "", r#""John""#);
+    check(r#"IgnoreFlowIfNullOrEmpty(Append([jobTitle], ""))"#, "", "!ignored");
+    check(r#"Append(IgnoreFlowIfNullOrEmpty([jobTitle]), "x")"#, "", "!ignored");
+}
+
+#[test]
+#[rustfmt::skip]
+fn iif_and_comparisons() {
+    check(r#"IIF([userType]="Member","True","False")"#, "", r#""True""#);
+    check(r#"IIF([country]="USA",[country],[department])"#, "", r#""""#);
+    check(r#"IIF([userType]<>"Member", "guest", "member")"#, "", r#""member""#);
+    check(r#"IIF([count] > 2, "many", "few")"#, "", r#""many""#);
+    check(r#"IIF([count] >= 4, "many", "few")"#, "", r#""few""#);
+    check(r#"IIF([count] < 10, "lt", "ge")"#, "", r#""lt""#);
+    check(r#"IIF([count] <= 3, "le", "gt")"#, "", r#""le""#);
+    check(r#"IIF("10" > "9", "numeric", "text")"#, "", r#""numeric""#);
+    check(r#"IIF([userType]="member","yes","no")"#, "", r#""no""#);
+    check(r#"IIF([jobTitle]="", "none", [jobTitle])"#, "", r#""none""#);
+    check(r#"IIF([missing], "t", "f")"#, "", r#""f""#);
+    check(r#"IIF([accountEnabled], "on", "off")"#, "", r#""on""#);
+    check(r#"IIF(CDate("2020-01-01") < Now(), "past", "future")"#, "", r#""past""#);
+    check(r#"IIF([givenName], "t", "f")"#, "", "!error condition of IIF must be a boolean, got \"John\" at column 1");
+    check(r#"IIF([accountEnabled] = "True", 1, 0)"#, "", "1");
+}
+
+#[test]
+#[rustfmt::skip]
+fn in_str() {
+    check(r#"InStr("The quick brown fox","quick")"#, "", "5");
+    check(r#"InStr("repEated","e",3,vbBinaryCompare)"#, "", "7");
+    check(r#"InStr("repEated","e",3,vbTextCompare)"#, "", "4");
+    check(r#"InStr("repEated","e",3,"vbBinaryCompare")"#, "", "7");
+    check(r#"InStr("repEated","e",3,"vbTextCompare")"#, "", "4");
+    check(r#"InStr("repEated","e")"#, "", "2");
+    check(r#"InStr("abc","z")"#, "", "0");
+    check(r#"InStr("abc","")"#, "", "1");
+    check(r#"InStr("abc","c", 9)"#, "", "0");
+    check(r#"InStr("abc","c", 0)"#, "", "!error start of InStr must be 1 or more, got 0");
+    check(r#"InStr("Zoë Straße","ß")"#, "", "9");
+    check(r#"InStr([missing],"a")"#, "", "null");
+}
+
+#[test]
+#[rustfmt::skip]
+fn tests_for_null_and_strings() {
+    check("IsNull([jobTitle])", "", "true");
+    check("IsNull([missing])", "", "true");
+    check("IsNull([department])", "", "false");
+    check("IsNullOrEmpty([department])", "", "true");
+    check("IsNullOrEmpty([otherMails])", "", "true");
+    check("IsNullOrEmpty([givenName])", "", "false");
+    check("IsPresent([givenName])", "", "true");
+    check("IsPresent([department])", "", "false");
+    check("IsPresent([jobTitle])", "", "false");
+    check("IsString([givenName])", "", "true");
+    check("IsString([count])", "", "false");
+    check("IsString([missing])", "", "false");
+    check("IsString(CDate([employeeHireDate]))", "", "false");
+}
+
+#[test]
+#[rustfmt::skip]
+fn join() {
+    check(r#"Join(" ", [givenName], [surname])"#, "", r#""John Doe""#);
+    check(r#"Join(",", [proxyAddresses])"#, "", r#""SMTP:john@contoso.com,smtp:jd@contoso.com,smtp:jd@contoso.com""#);
+    check(r#"Join(" ", [givenName], [jobTitle], [surname])"#, "", r#""John Doe""#);
+    check(r#"Join("", [givenName], [surname])"#, "", r#""JohnDoe""#);
+    check(r#"Join(" ", [missing])"#, "", r#""""#);
+    check(r#"Join([missing], "a", "b")"#, "", r#""ab""#);
+    check(r#"Join("-", [count], [accountEnabled])"#, "", r#""3-True""#);
+}
+
+#[test]
+#[rustfmt::skip]
+fn left() {
+    check(r#"Left("John Doe", 3)"#, "", r#""Joh""#);
+    check(r#"Left("John Doe", 0)"#, "", r#""""#);
+    check(r#"Left("John Doe", -1)"#, "", r#""John Doe""#);
+    check(r#"Left("John Doe", 30)"#, "", r#""John Doe""#);
+    check("Left([missing], 3)", "", r#""""#);
+    check("Left([name], 2)", "", r#""Zo""#);
+    check("Left([name], 3)", "", r#""Zoë""#);
+    check(r#"Left("abc", "x")"#, "", "!error numChars of Left must be a whole number, got \"x\"");
+}
+
+#[test]
+#[rustfmt::skip]
+fn mid() {
+    check("Mid([userPrincipalName], 1, 8)", "", r#""John.Doe""#);
+    check(r#"Mid("John Doe", 6, 3)"#, "", r#""Doe""#);
+    check(r#"Mid("John Doe", 6, 30)"#, "", r#""Doe""#);
+    check(r#"Mid("John Doe", 30, 3)"#, "", r#""""#);
+    check(r#"Mid("John Doe", 0, 2)"#, "", r#""Jo""#);
+    check(r#"Mid("John Doe", 2, 0)"#, "", r#""""#);
+    check(r#"Mid("John Doe", 2, -1)"#, "", r#""""#);
+    check("Mid([name], 3, 3)", "", r#""ë Æ""#);
+    check("Mid([missing], 1, 1)", "", "null");
+    check("Mid([proxyAddresses], 1, 4)", "", r#"["SMTP","smtp","smtp"]"#);
+}
+
+#[test]
+#[rustfmt::skip]
+fn normalize_diacritics() {
+    check(r#"NormalizeDiacritics("Zoë")"#, "", r#""Zoe""#);
+    check("NormalizeDiacritics([name])", "", r#""Zoe AEro Lukasz Strasse""#);
+    check(r#"NormalizeDiacritics("æøåäöüñçčšžłßœ")"#, "", r#""aeoaaounccszlssoe""#);
+    check(r#"NormalizeDiacritics("ÀÉÎÕÜŠŽŁ")"#, "", r#""AEIOUSZL""#);
+    check("NormalizeDiacritics(\"Zoe\u{0308}\")", "", r#""Zoe""#);
+    check(r#"NormalizeDiacritics("日本")"#, "", r#""日本""#);
+    check("NormalizeDiacritics([missing])", "", "null");
+}
+
+#[test]
+#[rustfmt::skip]
+fn not() {
+    check("Not([accountEnabled])", "", "false");
+    check(r#"Not("False")"#, "", "true");
+    check("Not([IsSoftDeleted])", "", "true");
+    check("Not([missing])", "", "null");
+    check(r#"Not("x")"#, "", "!error source of Not must be a boolean, got \"x\"");
+}
+
+#[test]
+#[rustfmt::skip]
+fn pcase() {
+    check(r#"PCase("NEDA JONES")"#, "", r#""Neda Jones""#);
+    check(r#"PCase("pH VALUE")"#, "", r#""Ph Value""#);
+    check(r#"PCase("tech lead-human resources")"#, "", r#""Tech Lead-Human Resources""#);
+    check(r#"PCase("tech lead-human resources", " ")"#, "", r#""Tech Lead-human Resources""#);
+    check(r#"PCase("o'neil mcdonald")"#, "", r#""O'neil Mcdonald""#);
+    check(r#"PCase("élodie ÉCLAIR")"#, "", r#""Élodie Éclair""#);
+    check("PCase([missing])", "", "null");
+}
+
+#[test]
+#[rustfmt::skip]
+fn random_string() {
+    check("RandomString(6, 3, 0, 0, 3)", "", r#""7vt46k""#);
+    check("RandomString(0)", "", "!error length of RandomString must be 1 to 256, got 0");
+    check("RandomString(257)", "", "!error length of RandomString must be 1 to 256");
+    check("RandomString(3, 2, 2)", "", "!error the minimum counts must be positive and fit in length");
+    check(r#"RandomString(4, 4, 0, 0, 0, "0123456789")"#, "", "!error charactersToAvoid leaves a required class empty");
+}
+
+#[test]
+#[rustfmt::skip]
+fn redact_and_remove_duplicates() {
+    check("Redact([mail])", "", r#""john.doe@contoso.com""#);
+    check("RemoveDuplicates([proxyAddresses])", "", r#"["SMTP:john@contoso.com","smtp:jd@contoso.com"]"#);
+    check("RemoveDuplicates([otherMails])", "", "[]");
+    check("RemoveDuplicates([missing])", "", "[]");
+    check("RemoveDuplicates([givenName])", "", r#"["John"]"#);
+}
+
+#[test]
+#[rustfmt::skip]
+fn replace() {
+    check(r#"Replace([userPrincipalName], "@contoso.com", , , "@fabrikam.com", , )"#, "", r#""John.Doe@fabrikam.com""#);
+    check(r#"Replace([givenName], "John", , , , , "Hello John!")"#, "", r#""Hello John!""#);
+    check(r#"Replace([givenName], "NAME", , , , , "Dear NAME,")"#, "", r#""Dear John,""#);
+    check(r#"Replace([mailNickname], , "[a-zA-Z_]*", , "", , )"#, "", r#""72""#);
+    check(r#"Replace([telephoneNumber], , "\\+(?<isdCode>\\d* )(?<phoneNumber>.*)", , "${phoneNumber}", , )"#, "", r#""(425) 555-0100""#);
+    check(r#"Replace([telephoneNumber], , "\\+(?<isdCode>\\d*) ", "isdCode", "44", , )"#, "", r#""+44 (425) 555-0100""#);
+    check(r#"Replace([jobTitle], , "(?<user>.*)@", "user", , [mail], )"#, "", r#""john.doe""#);
+    check(r#"Replace([givenName], , "(?<user>.*)@", "user", , [mail], )"#, "", r#""John""#);
+    check(r#"Replace([proxyAddresses], "smtp:", , , "", , )"#, "", r#"["SMTP:john@contoso.com","jd@contoso.com","jd@contoso.com"]"#);
+    check(r#"Replace([name], "ß", , , "ss", , )"#, "", r#""Zoë Ærø Łukasz Strasse""#);
+    check(r#"Replace([missing], "a", , , "b", , )"#, "", "null");
+    check(r#"Replace([givenName], "", , , "b", , )"#, "", r#""John""#);
+    check(r#"Replace([givenName], "x", , , "b", , )"#, "", r#""John""#);
+    check(r#"Replace([givenName], , Append("(", ""), , "", , )"#, "", "!error invalid regexPattern of Replace");
+}
+
+#[test]
+#[rustfmt::skip]
+fn select_unique_value() {
+    check(r#"SelectUniqueValue(Join("@", NormalizeDiacritics(StripSpaces([givenName])), "contoso.com"), Join("@", ToLower(Join(".", [givenName], [surname])), "contoso.com"), Join("@", ToLower(Join("", Left([givenName], 1), [surname])), "contoso.com"))"#, "", r#""John@contoso.com""#);
+    check(r#"SelectUniqueValue("john.doe@contoso.com", "jdoe@contoso.com", "jd2@contoso.com")"#, "", r#""jd2@contoso.com""#);
+    check(r#"SelectUniqueValue([missing], "", "x@contoso.com")"#, "", r#""x@contoso.com""#);
+    check(r#"SelectUniqueValue("john.doe@contoso.com", "jdoe@contoso.com")"#, "", "!error every candidate is taken in the target (\"john.doe@contoso.com\", \"jdoe@contoso.com\")");
+}
+
+#[test]
+#[rustfmt::skip]
+fn split() {
+    check(r#"Split("a,b,c", ",")"#, "", r#"["a","b","c"]"#);
+    check(r#"Split("abc", ",")"#, "", r#"["abc"]"#);
+    check(r#"Split("", ",")"#, "", r#"[""]"#);
+    check(r#"Split("a,,b", ",")"#, "", r#"["a","","b"]"#);
+    check(r#"Split("a::b", "::")"#, "", r#"["a","b"]"#);
+    check(r#"Split("a,b", "")"#, "", r#"["a,b"]"#);
+    check(r#"Split([missing], ",")"#, "", "null");
+    check(r#"Split([proxyAddresses], ":")"#, "", r#"["SMTP","john@contoso.com","smtp","jd@contoso.com","smtp","jd@contoso.com"]"#);
+    check(r#"Item(Split("α;β", ";"), 2)"#, "", r#""β""#);
+}
+
+#[test]
+#[rustfmt::skip]
+fn strip_spaces() {
+    check(r#"StripSpaces("John Doe ")"#, "", r#""JohnDoe""#);
+    check(r#"StripSpaces("no-spaces")"#, "", r#""no-spaces""#);
+    check(r#"StripSpaces("tab	stays")"#, "", "\"tab\\tstays\"");
+    check("StripSpaces([missing])", "", "null");
+}
+
+#[test]
+#[rustfmt::skip]
+fn switch() {
+    check(r#"Switch([IsSoftDeleted], , "False", "True", "True", "False")"#, "", r#""True""#);
+    check(r#"Switch([IsSoftDeleted], , "False", "True", "True", "False")"#, r#"{"IsSoftDeleted": "True"}"#, r#""False""#);
+    check(r#"Switch([IsSoftDeleted], , "False", "True", "True", "False")"#, "{}", "null");
+    check(r#"Switch([country], "Default Domain", "US", "contoso.com", "UK", "contoso.co.uk")"#, "", r#""contoso.com""#);
+    check(r#"Switch([country], "Default Domain", "us", "contoso.com", "UK", "contoso.co.uk")"#, "", r#""Default Domain""#);
+    check(r#"Switch([jobTitle], "has title", "", "no title")"#, "", r#""no title""#);
+    check(r#"Switch([accountEnabled], "?", "True", "on", "False", "off")"#, "", r#""on""#);
+    check(r#"Switch("a", "d", "a", Error("lazy"), "b", "x")"#, "", "!error lazy");
+    check(r#"Switch("b", "d", "a", Error("lazy"), "b", "x")"#, "", r#""x""#);
+}
+
+#[test]
+#[rustfmt::skip]
+fn case_mapping() {
+    check("ToLower([userPrincipalName])", "", r#""john.doe@contoso.com""#);
+    check("ToUpper([givenName])", "", r#""JOHN""#);
+    check(r#"ToLower("İSTANBUL", "tr-TR")"#, "", r#""istanbul""#);
+    check(r#"ToLower("ISTANBUL", "tr-TR")"#, "", r#""ıstanbul""#);
+    check(r#"ToUpper("istanbul", "tr-TR")"#, "", r#""İSTANBUL""#);
+    check(r#"ToUpper("straße")"#, "", r#""STRASSE""#);
+    check("ToLower([proxyAddresses])", "", r#"["smtp:john@contoso.com","smtp:jd@contoso.com","smtp:jd@contoso.com"]"#);
+    check("ToLower([missing])", "", "null");
+    check("ToUpper([count])", "", r#""3""#);
+}
+
+#[test]
+#[rustfmt::skip]
+fn word() {
+    check(r#"Word("The quick brown fox", 3, " ")"#, "", r#""brown""#);
+    check(r#"Word("This,string!has&many separators", 3, ",!&#")"#, "", r#""has""#);
+    check(r#"Word("a  b", 2, " ")"#, "", r#""b""#);
+    check(r#"Word("a b", 3, " ")"#, "", r#""""#);
+    check(r#"Word("a b", 0, " ")"#, "", r#""""#);
+    check(r#"Word("a b", -9223372036854775808, " ")"#, "", r#""""#);
+    check(r#"Word([missing], 1, " ")"#, "", r#""""#);
+    check(r#"Word("Zoë Ærø", 2, " ")"#, "", r#""Ærø""#);
+}
+
+#[test]
+#[rustfmt::skip]
+fn attributes() {
+    check("[extension_8f2c1e9a_costCenter]", "", r#""CC-42""#);
+    check("[EXTENSION_8F2C1E9A_COSTCENTER]", "", r#""CC-42""#);
+    check("[manager.displayName]", "", r#""Ann""#);
+    check(r#"[name.givenName]"#, r#"{"name.givenName": "flat"}"#, r#""flat""#);
+    check("[missing]", "", "null");
+    check(r#""constant""#, "", r#""constant""#);
+    check("&HF7", "", "247");
+}
+
+/// Each catalogue function appears in at least one expression of this file.
+#[test]
+#[rustfmt::skip]
+fn every_function_is_exercised() {
+    let source = include_str!("functions.rs");
+    for def in FUNCTIONS {
+        assert!(
+            source.contains(&format!("{}(", def.name)),
+            "{} has no test",
+            def.name
+        );
+    }
+}
+
+#[test]
+fn evaluation_errors_carry_the_span_of_the_failing_call() {
+    let text = r#"Append([givenName], Error("boom"))"#;
+    let program = Program::compile(text).unwrap_or_else(|error| panic!("{error}"));
+    let user = serde_json::json!({"givenName": "Ann"});
+    let Err(error) = program.evaluate(&user, &env()) else {
+        panic!("no error");
+    };
+    assert_eq!(&text[error.span.clone()], r#"Error("boom")"#);
+    assert_eq!(error.to_string(), "boom at column 21");
+}
