@@ -34,8 +34,7 @@ pub async fn list_objects(
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> ApiResult {
-    let body = list::list(&state, kind, false, &headers, &uri, kind.entity_set()).await?;
-    Ok(Json(body).into_response())
+    list::list(&state, kind, false, &headers, &uri, kind.entity_set()).await
 }
 
 pub async fn create_object(
@@ -449,8 +448,7 @@ pub async fn deleted_list(
     uri: axum::http::Uri,
 ) -> ApiResult {
     let set = format!("directory/deletedItems/{}", &kind.odata_type()[1..]);
-    let body = list::list(&state, kind, true, &headers, &uri, &set).await?;
-    Ok(Json(body).into_response())
+    list::list(&state, kind, true, &headers, &uri, &set).await
 }
 
 pub async fn deleted_get(

@@ -21,6 +21,7 @@ pub mod error;
 mod handlers;
 mod import;
 mod list;
+mod raw;
 pub mod openapi;
 mod routes;
 

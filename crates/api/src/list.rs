@@ -3,6 +3,7 @@
 //! `$skiptoken` that holds the keyset position.
 
 use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use provisio_engine::directory::schema::{self, is_extension_name};
 use provisio_engine::directory::{
@@ -166,20 +167,23 @@ pub fn decode_skiptoken(token: &str) -> Result<Cursor, GraphError> {
 /// The object as returned: `$select`ed properties, or Graph's default set for the kind
 /// (absent ones as `null`).
 pub fn render(object: &StoredObject, select: Option<&Select>) -> Map<String, Value> {
-    let full = object.to_graph();
     match select {
-        Some(s) if !s.is_all() => provisio_odata::select::project(&full, s),
-        Some(_) => full,
+        Some(s) if !s.is_all() => provisio_odata::select::project(&object.to_graph(), s),
+        Some(_) => object.to_graph(),
         None => {
             let mut out = Map::new();
             for p in schema::properties(object.kind) {
                 if p.default_select {
-                    let v = full.get(p.name).cloned().unwrap_or(Value::Null);
+                    let v = match p.name {
+                        "id" => Value::String(object.id.to_string()),
+                        "createdDateTime" => Value::String(object.created.clone()),
+                        name => object.data.get(name).cloned().unwrap_or(Value::Null),
+                    };
                     out.insert(p.name.to_string(), v);
                 }
             }
-            if let Some(d) = full.get("deletedDateTime") {
-                out.insert("deletedDateTime".to_string(), d.clone());
+            if let Some(d) = &object.deleted {
+                out.insert("deletedDateTime".to_string(), Value::String(d.clone()));
             }
             out
         }
@@ -242,7 +246,7 @@ pub async fn list(
     headers: &HeaderMap,
     uri: &Uri,
     set: &str,
-) -> Result<Value, GraphError> {
+) -> Result<Response, GraphError> {
     let options = options(uri)?;
     check_properties(kind, &options)?;
     if options.search.is_some() {
@@ -263,6 +267,9 @@ pub async fn list(
     } else {
         None
     };
+    if options.filter.is_none() {
+        return list_unfiltered(state, query, page_size, count, &options, &base, set, uri).await;
+    }
     query.limit = page_size;
     let page = state
         .directory
@@ -282,14 +289,9 @@ pub async fn list(
         out.insert("@odata.count".to_string(), Value::from(n));
     }
     if let Some(next) = &page.next {
-        let path = uri
-            .path()
-            .split_once('/')
-            .map(|(_, rest)| rest.split_once('/').map_or("", |(_, p)| p))
-            .unwrap_or("");
         out.insert(
             "@odata.nextLink".to_string(),
-            Value::String(next_link(&base, path, uri, &encode_skiptoken(next))),
+            Value::String(next_link(&base, relative_path(uri), uri, &encode_skiptoken(next))),
         );
     }
     let values: Vec<Value> = page
@@ -298,7 +300,68 @@ pub async fn list(
         .map(|o| Value::Object(render(o, options.select.as_ref())))
         .collect();
     out.insert("value".to_string(), Value::Array(values));
-    Ok(Value::Object(out))
+    Ok(axum::Json(Value::Object(out)).into_response())
+}
+
+/// The path of a request below its version: `users` for `/v1.0/users`.
+fn relative_path(uri: &Uri) -> &str {
+    uri.path().splitn(3, '/').nth(2).unwrap_or("")
+}
+
+/// A list page without a filter: one store read, rendered from the stored JSON text.
+#[allow(clippy::too_many_arguments)]
+async fn list_unfiltered(
+    state: &ApiState,
+    mut query: ListQuery,
+    page_size: usize,
+    count: Option<u64>,
+    options: &QueryOptions,
+    base: &str,
+    set: &str,
+    uri: &Uri,
+) -> Result<Response, GraphError> {
+    query.limit = page_size + 1;
+    let mut rows = state
+        .directory
+        .store()
+        .list_raw(&query)
+        .await
+        .map_err(provisio_engine::directory::DirectoryError::from)?;
+    let next = if rows.len() > page_size {
+        rows.truncate(page_size);
+        rows.last().map(|r| crate::raw::cursor(r, query.order))
+    } else {
+        None
+    };
+    let select = options.select.as_ref();
+    let mut body = String::with_capacity(rows.iter().map(|r| r.data.len() + 64).sum::<usize>() + 256);
+    body.push_str("{\"@odata.context\":");
+    body.push_str(&Value::String(context(base, set, select)).to_string());
+    if let Some(n) = count {
+        body.push_str(&format!(",\"@odata.count\":{n}"));
+    }
+    if let Some(next) = &next {
+        let link = next_link(base, relative_path(uri), uri, &encode_skiptoken(next));
+        body.push_str(",\"@odata.nextLink\":");
+        body.push_str(&Value::String(link).to_string());
+    }
+    body.push_str(",\"value\":[");
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        if !crate::raw::write_object(&mut body, row, select) {
+            let object = crate::raw::parse(row).ok_or_else(|| {
+                GraphError::from(provisio_engine::directory::DirectoryError::internal(format!(
+                    "stored object {} is not JSON",
+                    row.id
+                )))
+            })?;
+            body.push_str(&Value::Object(render(&object, select)).to_string());
+        }
+    }
+    body.push_str("]}");
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// `@odata.count`: every object the filter accepts, whatever the page.

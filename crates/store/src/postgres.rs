@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use provisio_engine::directory::{
     Change, ChangeOp, DirectoryError, DirectoryStore, ImportLink, ImportObject, ImportReport,
     ImportResult, IndexSeek, LinkKind, ListQuery, MemberRef, ObjectKind, ObjectRef, ObjectUpdate,
-    OrderKey, StoreError, StoredAssignment, StoredObject, UpdateFn,
+    OrderKey, RawObject, StoreError, StoredAssignment, StoredObject, UpdateFn,
 };
 use serde_json::{Map, Value};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
@@ -691,7 +691,7 @@ async fn import_object(
             }
         }
         None => {
-            let id = object.id.unwrap_or_else(Uuid::new_v4);
+            let id = object.id.unwrap_or_else(provisio_engine::directory::new_object_id);
             known.touch(object.kind, id, &object.data);
             insert_object(t, object.kind, id, &object.data, at).await?;
             Ok(ImportResult::Created(id))
@@ -987,6 +987,32 @@ impl DirectoryStore for PostgresDirectory {
         let (sql, args) = list_sql(query);
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
         query_objects(&mut conn, &sql, args).await
+    }
+
+    async fn list_raw(&self, query: &ListQuery) -> Result<Vec<RawObject>, StoreError> {
+        let (sql, args) = list_sql(query);
+        let mut q = sqlx::query(&sql);
+        for a in args {
+            q = match a {
+                Arg::Text(t) => q.bind(t),
+                Arg::Texts(t) => q.bind(t),
+                Arg::Int(i) => q.bind(i),
+            };
+        }
+        let rows = q.fetch_all(&self.pool).await.map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get(0).map_err(db_error)?;
+                let kind: String = row.try_get(1).map_err(db_error)?;
+                Ok(RawObject {
+                    id: parse_uuid(&id)?,
+                    kind: parse_kind(&kind)?,
+                    data: row.try_get(2).map_err(db_error)?,
+                    created: row.try_get(4).map_err(db_error)?,
+                    deleted: row.try_get(5).map_err(db_error)?,
+                })
+            })
+            .collect()
     }
 
     async fn count(&self, kind: ObjectKind, deleted: bool) -> Result<u64, StoreError> {

@@ -82,7 +82,7 @@ impl Directory {
         for m in &valid.members {
             members.push(self.member_ref(*m).await?);
         }
-        let id = valid.id.unwrap_or_else(Uuid::new_v4);
+        let id = valid.id.unwrap_or_else(super::new_object_id);
         Ok(self
             .store
             .create(kind, id, valid.data, manager, members)

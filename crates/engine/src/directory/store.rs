@@ -45,6 +45,18 @@ pub struct StoredObject {
     pub version: i64,
 }
 
+/// A stored object with its properties as the stored JSON text, for lists that render
+/// objects without building JSON values for them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawObject {
+    pub id: Uuid,
+    pub kind: ObjectKind,
+    /// [`StoredObject::data`] as JSON text.
+    pub data: String,
+    pub created: String,
+    pub deleted: Option<String>,
+}
+
 /// A member of a group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct MemberRef {
@@ -376,6 +388,9 @@ pub trait DirectoryStore: Send + Sync + 'static {
     async fn purge_deleted_before(&self, before: &str) -> Result<u64, StoreError>;
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<StoredObject>, StoreError>;
+
+    /// [`DirectoryStore::list`] with the data left as stored JSON text.
+    async fn list_raw(&self, query: &ListQuery) -> Result<Vec<RawObject>, StoreError>;
 
     /// Live objects of `kind` (or deleted ones).
     async fn count(&self, kind: ObjectKind, deleted: bool) -> Result<u64, StoreError>;
