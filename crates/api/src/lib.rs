@@ -21,8 +21,8 @@ pub mod error;
 mod handlers;
 mod import;
 mod list;
-mod raw;
 pub mod openapi;
+mod raw;
 mod routes;
 
 pub use error::GraphError;

@@ -291,7 +291,12 @@ pub async fn list(
     if let Some(next) = &page.next {
         out.insert(
             "@odata.nextLink".to_string(),
-            Value::String(next_link(&base, relative_path(uri), uri, &encode_skiptoken(next))),
+            Value::String(next_link(
+                &base,
+                relative_path(uri),
+                uri,
+                &encode_skiptoken(next),
+            )),
         );
     }
     let values: Vec<Value> = page
@@ -334,7 +339,8 @@ async fn list_unfiltered(
         None
     };
     let select = options.select.as_ref();
-    let mut body = String::with_capacity(rows.iter().map(|r| r.data.len() + 64).sum::<usize>() + 256);
+    let mut body =
+        String::with_capacity(rows.iter().map(|r| r.data.len() + 64).sum::<usize>() + 256);
     body.push_str("{\"@odata.context\":");
     body.push_str(&Value::String(context(base, set, select)).to_string());
     if let Some(n) = count {
@@ -352,16 +358,19 @@ async fn list_unfiltered(
         }
         if !crate::raw::write_object(&mut body, row, select) {
             let object = crate::raw::parse(row).ok_or_else(|| {
-                GraphError::from(provisio_engine::directory::DirectoryError::internal(format!(
-                    "stored object {} is not JSON",
-                    row.id
-                )))
+                GraphError::from(provisio_engine::directory::DirectoryError::internal(
+                    format!("stored object {} is not JSON", row.id),
+                ))
             })?;
             body.push_str(&Value::Object(render(&object, select)).to_string());
         }
     }
     body.push_str("]}");
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 /// `@odata.count`: every object the filter accepts, whatever the page.

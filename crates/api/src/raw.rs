@@ -54,7 +54,9 @@ pub fn write_object(out: &mut String, object: &RawObject, select: Option<&Select
         Some(s) if s.is_all() => {
             push_field(out, &mut first, "id", &id);
             // In stored (canonical) order.
-            let Ok(ordered) = serde_json::from_str::<Vec<(String, Box<RawValue>)>>(&as_pairs(&object.data)) else {
+            let Ok(ordered) =
+                serde_json::from_str::<Vec<(String, Box<RawValue>)>>(&as_pairs(&object.data))
+            else {
                 return false;
             };
             for (k, v) in &ordered {
@@ -131,10 +133,7 @@ pub fn cursor(object: &RawObject, order: OrderKey) -> Cursor {
             schema::index_key(&data, name).unwrap_or_default()
         }
     };
-    Cursor {
-        key,
-        id: object.id,
-    }
+    Cursor { key, id: object.id }
 }
 
 /// The raw object parsed, for the slow path.

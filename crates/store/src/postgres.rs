@@ -691,7 +691,9 @@ async fn import_object(
             }
         }
         None => {
-            let id = object.id.unwrap_or_else(provisio_engine::directory::new_object_id);
+            let id = object
+                .id
+                .unwrap_or_else(provisio_engine::directory::new_object_id);
             known.touch(object.kind, id, &object.data);
             insert_object(t, object.kind, id, &object.data, at).await?;
             Ok(ImportResult::Created(id))

@@ -577,7 +577,9 @@ fn import_object(
             Ok(ImportResult::Updated(current.id))
         }
         None => {
-            let id = object.id.unwrap_or_else(provisio_engine::directory::new_object_id);
+            let id = object
+                .id
+                .unwrap_or_else(provisio_engine::directory::new_object_id);
             insert_object(conn, object.kind, id, &object.data, manager, at)?;
             Ok(ImportResult::Created(id))
         }

@@ -975,8 +975,8 @@ struct Group<'a> {
 /// thousands).
 struct Members<'a> {
     layout: &'a Layout,
-    /// The department's head and staff.
-    department: Option<usize>,
+    /// The department's head and staff: positions `range` of the sequence head, staff 0, …
+    department: Option<(usize, std::ops::Range<u64>)>,
     users: Vec<u64>,
     groups: Vec<u64>,
 }
@@ -984,12 +984,16 @@ struct Members<'a> {
 impl Serialize for Members<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(None)?;
-        if let Some(d) = self.department {
-            if self.layout.users > 1 + d as u64 {
-                seq.serialize_element(&self.layout.upn(1 + d as u64))?;
-            }
-            for k in 0..self.layout.staff_count(d) {
-                seq.serialize_element(&self.layout.upn(self.layout.staff_index(d, k)))?;
+        if let Some((d, range)) = &self.department {
+            let d = *d;
+            let has_head = self.layout.users > 1 + d as u64;
+            for position in range.clone() {
+                let user = match (has_head, position) {
+                    (true, 0) => 1 + d as u64,
+                    (true, p) => self.layout.staff_index(d, p - 1),
+                    (false, p) => self.layout.staff_index(d, p),
+                };
+                seq.serialize_element(&self.layout.upn(user))?;
             }
         }
         for i in &self.users {
@@ -1001,6 +1005,9 @@ impl Serialize for Members<'_> {
         seq.end()
     }
 }
+
+/// Members per group record (see [`Generator::group_records`]).
+const MEMBERS_PER_RECORD: u64 = 1000;
 
 /// Produces the users, then the groups, in order.
 pub struct Generator {
@@ -1117,12 +1124,35 @@ impl Generator {
         }
     }
 
-    fn group(&mut self, g: u64) -> Group<'_> {
-        let layout = &self.layout;
-        let nickname = layout.group_nickname(g);
-        let mail = format!("{nickname}@{}", layout.domain);
+    /// How many records group `g` is written as: a department's members come
+    /// [`MEMBERS_PER_RECORD`] at a time, each record repeating the group's properties (an
+    /// import upserts the group and adds the members), so that no line grows with the
+    /// directory and an importer's memory stays flat.
+    fn group_records(&self, g: u64) -> u64 {
+        if g < DEPTS {
+            self.department_members(g as usize)
+                .div_ceil(MEMBERS_PER_RECORD)
+                .max(1)
+        } else {
+            1
+        }
+    }
+
+    fn department_members(&self, d: usize) -> u64 {
+        let head = u64::from(self.layout.users > 1 + d as u64);
+        head + self.layout.staff_count(d)
+    }
+
+    /// Record `part` of group `g`.
+    fn group(&mut self, g: u64, part: u64) -> Group<'_> {
+        let nickname = self.layout.group_nickname(g);
+        let mail = format!("{nickname}@{}", self.layout.domain);
         if g < DEPTS {
             let d = g as usize;
+            let total = self.department_members(d);
+            let start = (part * MEMBERS_PER_RECORD).min(total);
+            let end = (start + MEMBERS_PER_RECORD).min(total);
+            let layout = &self.layout;
             return Group {
                 odata_type: "#microsoft.graph.group",
                 display_name: format!("{} (all)", DEPARTMENTS[d].name),
@@ -1133,12 +1163,13 @@ impl Generator {
                 mail_enabled: true,
                 members: Members {
                     layout,
-                    department: Some(d),
+                    department: Some((d, start..end)),
                     users: Vec::new(),
                     groups: Vec::new(),
                 },
             };
         }
+        let layout = &self.layout;
         let rng = &mut self.rng;
         let mut users = Vec::new();
         if layout.users > 0 {
@@ -1198,37 +1229,44 @@ impl Generator {
             }
         }
         progress.set_position(users);
+        let mut written = users;
         for g in 0..groups {
-            serde_json::to_writer(&mut *out, &self.group(g))?;
-            out.write_all(b"\n")?;
+            for part in 0..self.group_records(g) {
+                serde_json::to_writer(&mut *out, &self.group(g, part))?;
+                out.write_all(b"\n")?;
+                written += 1;
+            }
             progress.inc(1);
         }
-        Ok(users + groups)
+        Ok(written)
     }
 
     /// The same records as [`Generator::write_jsonl`] writes, with its line numbers.
     pub fn records(self) -> impl Iterator<Item = Record> + Send {
         let (users, groups) = (self.layout.users, self.layout.groups);
+        let parts: Vec<(u64, u64)> = (0..groups)
+            .flat_map(|g| (0..self.group_records(g)).map(move |part| (g, part)))
+            .collect();
         let mut generator = self;
-        (0..users + groups).map(move |n| {
-            let (kind, value) = if n < users {
-                (ObjectKind::User, serde_json::to_value(generator.user(n)))
-            } else {
-                (
-                    ObjectKind::Group,
-                    serde_json::to_value(generator.group(n - users)),
-                )
-            };
-            let object = match value {
-                Ok(Value::Object(object)) => object,
-                _ => Map::new(),
-            };
-            Record {
-                line: n + 1,
-                kind,
-                object,
-            }
-        })
+        let mut line = 0u64;
+        (0..users)
+            .map(Err)
+            .chain(parts.into_iter().map(Ok))
+            .map(move |which| {
+                line += 1;
+                let (kind, value) = match which {
+                    Err(n) => (ObjectKind::User, serde_json::to_value(generator.user(n))),
+                    Ok((g, part)) => (
+                        ObjectKind::Group,
+                        serde_json::to_value(generator.group(g, part)),
+                    ),
+                };
+                let object = match value {
+                    Ok(Value::Object(object)) => object,
+                    _ => Map::new(),
+                };
+                Record { line, kind, object }
+            })
     }
 }
 
@@ -1342,6 +1380,7 @@ mod tests {
         let mut guests = 0;
         let mut reports: HashMap<String, u64> = HashMap::new();
         let mut nested = 0;
+        let mut last_group: Option<String> = None;
         for item in JsonLines::new(&file[..], ObjectKind::User) {
             let Item::Record(record) = item.unwrap() else {
                 panic!("every line is a JSON object")
@@ -1384,7 +1423,16 @@ mod tests {
                         }
                     }
                     let nick = object["mailNickname"].as_str().unwrap().to_string();
-                    assert!(group_names.insert(nick));
+                    // A large group continues on the next records, and only there.
+                    if last_group.as_deref() != Some(nick.as_str()) {
+                        assert!(group_names.insert(nick.clone()), "{nick} split apart");
+                    }
+                    let size = links.len() as u64;
+                    assert!(
+                        size <= MEMBERS_PER_RECORD,
+                        "{nick}: {size} members on one line"
+                    );
+                    last_group = Some(nick);
                 }
                 ObjectKind::ServicePrincipal => unreachable!(),
             }

@@ -13,8 +13,8 @@ pub use service::{cursor_of, parse_id, sort_key};
 pub use service::{Directory, DirectoryConfig, ListPage, ListRequest};
 pub use store::{
     Change, ChangeOp, Cursor, DirectoryStore, ImportLink, ImportObject, ImportReport, ImportResult,
-    IndexSeek, LinkKind, ListQuery, MemberRef, ObjectRef, ObjectUpdate, OrderKey, RawObject, StoreError,
-    StoredAssignment, StoredObject, UpdateFn,
+    IndexSeek, LinkKind, ListQuery, MemberRef, ObjectRef, ObjectUpdate, OrderKey, RawObject,
+    StoreError, StoredAssignment, StoredObject, UpdateFn,
 };
 
 use serde::Serialize;
