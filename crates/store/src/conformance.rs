@@ -54,6 +54,7 @@ pub async fn run(store: Store) {
     references(&store).await;
     assignments(&store).await;
     imports(&store).await;
+    concurrent_imports_of_one_group(&store).await;
     change_log(&store).await;
     concurrent_writers_and_a_watermark_reader(&store).await;
     retention(&store).await;
@@ -639,6 +640,60 @@ async fn imports(s: &Store) {
     }
     s.delete(ObjectKind::Group, group).await.unwrap();
     s.purge(group).await.unwrap();
+}
+
+/// Batches imported at the same time that each carry a part of one group make one group
+/// with every member (an importer sends batches concurrently).
+async fn concurrent_imports_of_one_group(s: &Store) {
+    let mut users = Vec::new();
+    for i in 0..8 {
+        users.push(create_user(s, &format!("m{i}@split.example"), "M").await);
+    }
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let s = Arc::clone(s);
+        tasks.push(tokio::spawn(async move {
+            let group = ImportObject {
+                line: i,
+                kind: ObjectKind::Group,
+                id: None,
+                data: obj(json!({"displayName": "Split", "mailNickname": "split"})),
+            };
+            let link = ImportLink {
+                line: i,
+                from: ObjectRef::MailNickname("split".into()),
+                link: LinkKind::Member,
+                to: ObjectRef::UserPrincipalName(format!("m{i}@split.example")),
+            };
+            s.import(vec![group], vec![link], false).await.unwrap()
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        let report = t.await.unwrap();
+        created += report
+            .objects
+            .iter()
+            .filter(|r| matches!(r, ImportResult::Created(_)))
+            .count();
+        assert!(report.unresolved.is_empty() && report.failed_links.is_empty());
+    }
+    assert_eq!(created, 1, "one group, however the batches interleave");
+    let groups = s
+        .list(&ListQuery {
+            seek: Some((IndexSeek::MailNickname, vec!["split".into()])),
+            ..ListQuery::all(ObjectKind::Group, 10)
+        })
+        .await
+        .unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(s.members(groups[0].id, None, 100).await.unwrap().len(), 8);
+    s.delete(ObjectKind::Group, groups[0].id).await.unwrap();
+    s.purge(groups[0].id).await.unwrap();
+    for id in users {
+        s.delete(ObjectKind::User, id).await.unwrap();
+        s.purge(id).await.unwrap();
+    }
 }
 
 async fn change_log(s: &Store) {

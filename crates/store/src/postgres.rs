@@ -1246,6 +1246,13 @@ impl DirectoryStore for PostgresDirectory {
         dry_run: bool,
     ) -> Result<ImportReport, StoreError> {
         let mut t = self.begin().await?;
+        // Imports run one at a time, as on SQLite: two concurrent batches that both carry a
+        // part of one group would each miss the other's uncommitted create (groups have no
+        // unique key to stop them) and make two groups. Other writes are not held up.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('provisio directory import'))")
+            .execute(t.conn())
+            .await
+            .map_err(db_error)?;
         let at = now();
         let mut report = ImportReport::default();
         let keys: Vec<RefKey> = objects.iter().filter_map(import_key).collect();
