@@ -846,3 +846,99 @@ async fn generated_admin_token_survives_a_restart() {
     let _ = second.kill();
     let _ = second.wait();
 }
+
+/// `directory seed` and `directory import` against the real server: everything arrives, with
+/// managers and members, a bad line is reported by number and the rest is imported.
+#[tokio::test]
+async fn seed_and_import_into_a_running_server() {
+    let server = Server::start_graph(&[]);
+    let c = server.client();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_provisio"))
+            .args(args)
+            .output()
+            .expect("run provisio")
+    };
+    let out = run(&[
+        "directory",
+        "seed",
+        "--users",
+        "1500",
+        "--groups",
+        "15",
+        "--url",
+        &server.base,
+        "--token",
+        TOKEN,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("0 failed"), "{stdout}");
+    let count = c.get("/users/$count").await;
+    assert_eq!(count.body, json!(1500), "{}", count.body);
+    // Everyone but the CEO has a manager; department groups have members.
+    let (users, _, _) = all_pages(&c, "/users?$top=999&$select=id").await;
+    let mut with_manager = 0;
+    for u in users.iter().take(40) {
+        let id = u["id"].as_str().unwrap_or_default();
+        with_manager += usize::from(c.get(&format!("/users/{id}/manager")).await.status == 200);
+    }
+    assert!(with_manager >= 39, "{with_manager} of 40 have a manager");
+    let groups = c.get("/groups?$count=true&$top=1").await;
+    assert_eq!(groups.body["@odata.count"], 15);
+
+    // A CSV with one bad line: the others go in, the bad one is named.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        "userPrincipalName,displayName,accountEnabled,otherMails,manager\n\
+         csv.one@contoso.example,Csv One,true,a@x.example;b@x.example,\n\
+         csv.two@contoso.example,Csv Two,maybe,,csv.one@contoso.example\n\
+         csv.three@contoso.example,Csv Three,false,,csv.one@contoso.example\n",
+    )
+    .expect("write csv");
+    let out = run(&[
+        "directory",
+        "import",
+        csv.to_str().expect("path"),
+        "--url",
+        &server.base,
+        "--token",
+        TOKEN,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("line 3: Invalid value specified for property 'accountEnabled'"),
+        "{stdout}"
+    );
+    let three = c
+        .get("/users?$filter=userPrincipalName eq 'csv.three@contoso.example'&$select=id,accountEnabled")
+        .await;
+    assert_eq!(
+        three.body["value"][0]["accountEnabled"], false,
+        "{}",
+        three.body
+    );
+    let id = three.body["value"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let manager = c
+        .get(&format!("/users/{id}/manager?$select=displayName"))
+        .await;
+    assert_eq!(manager.body["displayName"], "Csv One");
+    let one = c
+        .get("/users?$filter=otherMails/any(m:m eq 'b@x.example')&$select=displayName")
+        .await;
+    assert_eq!(one.body["value"][0]["displayName"], "Csv One");
+    let two = c
+        .get("/users?$filter=userPrincipalName eq 'csv.two@contoso.example'")
+        .await;
+    assert_eq!(two.body["value"], json!([]));
+}
