@@ -798,8 +798,9 @@ fn list_sql(query: &ListQuery) -> (String, Vec<Arg>) {
     }
     let key = match query.order {
         OrderKey::Id => "id",
-        OrderKey::DisplayName => "COALESCE(display_key, '')",
-        OrderKey::UserPrincipalName => "COALESCE(unique_key, '')",
+        // Never NULL: display names and user principal names are required.
+        OrderKey::DisplayName => "display_key",
+        OrderKey::UserPrincipalName => "unique_key",
     };
     let (cmp, dir) = if query.descending {
         ("<", "DESC")

@@ -673,9 +673,15 @@ fn list_sql(query: &ListQuery) -> (String, Vec<String>) {
     }
     let key = match query.order {
         OrderKey::Id => "id",
-        OrderKey::DisplayName => "COALESCE(display_key, '')",
-        OrderKey::UserPrincipalName => "COALESCE(unique_key, '')",
+        // Every object has a display name and every user a user principal name (both are
+        // required), so the keys are never NULL and the indexes can serve the order.
+        OrderKey::DisplayName => "display_key",
+        OrderKey::UserPrincipalName => "unique_key",
     };
+    if query.order == OrderKey::UserPrincipalName && !query.deleted {
+        // Lets the partial unique index on live user principal names serve the order.
+        conds.push("unique_key IS NOT NULL".to_string());
+    }
     let (cmp, dir) = if query.descending {
         ("<", "DESC")
     } else {
@@ -1286,6 +1292,57 @@ impl DirectoryStore for SqliteDirectory {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+
+    /// Ordered pages walk an index: none sorts the whole directory to return a page.
+    #[tokio::test]
+    async fn ordered_pages_use_an_index() {
+        use provisio_engine::directory::{Cursor, ListQuery, ObjectKind, OrderKey};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = super::SqliteDirectory::open(dir.path())
+            .await
+            .expect("open");
+        let after = Some(Cursor {
+            key: "m".into(),
+            id: uuid::Uuid::nil(),
+        });
+        for order in [
+            OrderKey::Id,
+            OrderKey::DisplayName,
+            OrderKey::UserPrincipalName,
+        ] {
+            for descending in [false, true] {
+                for after in [None, after.clone()] {
+                    let query = ListQuery {
+                        order,
+                        descending,
+                        after,
+                        ..ListQuery::all(ObjectKind::User, 100)
+                    };
+                    let (sql, args) = super::list_sql(&query);
+                    let plan = store
+                        .read(move |conn| {
+                            let mut stmt = conn
+                                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                                .map_err(super::db_error)?;
+                            let rows = stmt
+                                .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                                    r.get::<_, String>(3)
+                                })
+                                .map_err(super::db_error)?;
+                            rows.collect::<Result<Vec<_>, _>>().map_err(super::db_error)
+                        })
+                        .await
+                        .expect("plan");
+                    let plan = plan.join(" / ");
+                    assert!(plan.contains("USING"), "{query:?}: {plan}");
+                    assert!(
+                        !plan.contains("TEMP B-TREE FOR ORDER BY"),
+                        "{query:?} sorts everything: {plan}"
+                    );
+                }
+            }
+        }
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn conformance() {

@@ -18,7 +18,7 @@ CREATE TABLE objects (
 CREATE UNIQUE INDEX objects_unique_live ON objects (kind, unique_key)
     WHERE deleted IS NULL AND unique_key IS NOT NULL;
 CREATE INDEX objects_by_id ON objects (kind, deleted, id);
-CREATE INDEX objects_by_display ON objects (kind, display_key, id);
+CREATE INDEX objects_by_display ON objects (kind, deleted, display_key, id);
 CREATE INDEX objects_by_nickname ON objects (kind, nickname_key);
 CREATE INDEX objects_by_mail ON objects (kind, mail_key);
 CREATE INDEX objects_by_employee ON objects (kind, employee_id);
