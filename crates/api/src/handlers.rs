@@ -28,6 +28,22 @@ fn entity(base: &str, set: &str, object: Map<String, Value>) -> Value {
     Value::Object(out)
 }
 
+/// A directory object of any kind, as Graph returns one reached through a reference or from
+/// deleted items: `$metadata#directoryObjects/$entity` and the object's `@odata.type`.
+fn directory_object(base: &str, kind: ObjectKind, properties: Map<String, Value>) -> Response {
+    let mut m = Map::with_capacity(properties.len() + 2);
+    m.insert(
+        "@odata.context".to_string(),
+        Value::String(format!("{base}/$metadata#directoryObjects/$entity")),
+    );
+    m.insert(
+        "@odata.type".to_string(),
+        Value::String(kind.odata_type().to_string()),
+    );
+    m.extend(properties);
+    Json(Value::Object(m)).into_response()
+}
+
 pub async fn list_objects(
     state: ApiState,
     kind: ObjectKind,
@@ -138,23 +154,35 @@ fn id_paging(uri: &axum::http::Uri) -> Result<(usize, Option<uuid::Uuid>), Graph
     ))
 }
 
-fn page_link(
+/// The `@odata.nextLink` of a list paged by id: present when the page is full, starting
+/// after its last id.
+fn id_next_link(
     base: &str,
     uri: &axum::http::Uri,
-    objects: &[StoredObject],
+    last: Option<uuid::Uuid>,
+    len: usize,
     top: usize,
 ) -> Option<String> {
-    let last = objects.last().filter(|_| objects.len() == top)?;
-    let path = uri.path().splitn(3, '/').nth(2).unwrap_or("");
-    Some(list::next_link(
-        base,
-        path,
-        uri,
-        &list::encode_skiptoken(&provisio_engine::directory::cursor_of(
-            last,
-            provisio_engine::directory::OrderKey::Id,
-        )),
-    ))
+    let last = last.filter(|_| len == top)?;
+    let token = list::encode_skiptoken(&provisio_engine::directory::Cursor {
+        key: last.to_string(),
+        id: last,
+    });
+    Some(list::next_link(base, list::relative_path(uri), uri, &token))
+}
+
+/// A relationship listed page by page in id order (members, direct reports): `fetch` reads
+/// the page after an id.
+async fn id_paged_objects<F, Fut>(headers: &HeaderMap, uri: &axum::http::Uri, fetch: F) -> ApiResult
+where
+    F: FnOnce(Option<uuid::Uuid>, usize) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<StoredObject>, DirectoryError>>,
+{
+    let (top, after) = id_paging(uri)?;
+    let objects = fetch(after, top).await?;
+    let base = version_base(headers, uri);
+    let next = id_next_link(&base, uri, objects.last().map(|o| o.id), objects.len(), top);
+    Ok(Json(directory_objects(&base, &objects, next)).into_response())
 }
 
 pub async fn members(
@@ -163,11 +191,10 @@ pub async fn members(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult {
-    let (top, after) = id_paging(&uri)?;
-    let objects = state.directory.members(&id, after, top).await?;
-    let base = version_base(&headers, &uri);
-    let next = page_link(&base, &uri, &objects, top);
-    Ok(Json(directory_objects(&base, &objects, next)).into_response())
+    id_paged_objects(&headers, &uri, |after, top| {
+        state.directory.members(&id, after, top)
+    })
+    .await
 }
 
 pub async fn direct_reports(
@@ -176,11 +203,10 @@ pub async fn direct_reports(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult {
-    let (top, after) = id_paging(&uri)?;
-    let objects = state.directory.direct_reports(&id, after, top).await?;
-    let base = version_base(&headers, &uri);
-    let next = page_link(&base, &uri, &objects, top);
-    Ok(Json(directory_objects(&base, &objects, next)).into_response())
+    id_paged_objects(&headers, &uri, |after, top| {
+        state.directory.direct_reports(&id, after, top)
+    })
+    .await
 }
 
 pub async fn member_of(
@@ -235,17 +261,11 @@ pub async fn get_manager(
 ) -> ApiResult {
     let manager = state.directory.manager(&id).await?;
     let base = version_base(&headers, &uri);
-    let mut m = Map::new();
-    m.insert(
-        "@odata.context".to_string(),
-        Value::String(format!("{base}/$metadata#directoryObjects/$entity")),
-    );
-    m.insert(
-        "@odata.type".to_string(),
-        Value::String(manager.kind.odata_type().to_string()),
-    );
-    m.extend(list::render(&manager, None));
-    Ok(Json(Value::Object(m)).into_response())
+    Ok(directory_object(
+        &base,
+        manager.kind,
+        list::render(&manager, None),
+    ))
 }
 
 pub async fn get_manager_ref(
@@ -328,13 +348,8 @@ async fn assignment_list(
     let mut out = json!({
         "@odata.context": format!("{base}/$metadata#appRoleAssignments"),
     });
-    if let Some(last) = list.last().filter(|_| list.len() == top) {
-        let path = uri.path().splitn(3, '/').nth(2).unwrap_or("");
-        let token = list::encode_skiptoken(&provisio_engine::directory::Cursor {
-            key: last.id.to_string(),
-            id: last.id,
-        });
-        out["@odata.nextLink"] = Value::String(list::next_link(&base, path, uri, &token));
+    if let Some(next) = id_next_link(&base, uri, list.last().map(|a| a.id), list.len(), top) {
+        out["@odata.nextLink"] = Value::String(next);
     }
     out["value"] = Value::Array(values);
     Ok(Json(out).into_response())
@@ -459,17 +474,7 @@ pub async fn deleted_get(
 ) -> ApiResult {
     let object = state.directory.deleted_item(&id).await?;
     let base = version_base(&headers, &uri);
-    let mut m = Map::new();
-    m.insert(
-        "@odata.context".to_string(),
-        Value::String(format!("{base}/$metadata#directoryObjects/$entity")),
-    );
-    m.insert(
-        "@odata.type".to_string(),
-        Value::String(object.kind.odata_type().to_string()),
-    );
-    m.extend(object.to_graph());
-    Ok(Json(Value::Object(m)).into_response())
+    Ok(directory_object(&base, object.kind, object.to_graph()))
 }
 
 pub async fn deleted_restore(
@@ -480,17 +485,7 @@ pub async fn deleted_restore(
 ) -> ApiResult {
     let object = state.directory.restore(&id).await?;
     let base = version_base(&headers, &uri);
-    let mut m = Map::new();
-    m.insert(
-        "@odata.context".to_string(),
-        Value::String(format!("{base}/$metadata#directoryObjects/$entity")),
-    );
-    m.insert(
-        "@odata.type".to_string(),
-        Value::String(object.kind.odata_type().to_string()),
-    );
-    m.extend(object.to_graph());
-    Ok(Json(Value::Object(m)).into_response())
+    Ok(directory_object(&base, object.kind, object.to_graph()))
 }
 
 pub async fn deleted_purge(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult {

@@ -309,7 +309,7 @@ pub async fn list(
 }
 
 /// The path of a request below its version: `users` for `/v1.0/users`.
-fn relative_path(uri: &Uri) -> &str {
+pub fn relative_path(uri: &Uri) -> &str {
     uri.path().splitn(3, '/').nth(2).unwrap_or("")
 }
 
