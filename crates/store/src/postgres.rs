@@ -18,6 +18,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use provisio_engine::directory::{import, schema};
 use provisio_engine::directory::{
     Change, ChangeOp, DirectoryError, DirectoryStore, ImportLink, ImportObject, ImportReport,
     ImportResult, IndexSeek, LinkKind, ListQuery, MemberRef, ObjectKind, ObjectRef, ObjectUpdate,
@@ -649,28 +650,16 @@ async fn import_object(
     };
     match existing {
         Some(deleted) if deleted.deleted.is_some() => {
-            Ok(ImportResult::Failed(DirectoryError::bad_request(format!(
-                "Object {} is in deleted items; restore it before importing it.",
-                deleted.id
-            ))))
+            Ok(ImportResult::Failed(import::in_deleted_items(deleted.id)))
         }
-        Some(current) if current.kind != object.kind => {
-            Ok(ImportResult::Failed(DirectoryError::bad_request(format!(
-                "Object {} is a {}, not a {}.",
-                current.id,
-                current.kind.as_str(),
-                object.kind.as_str()
-            ))))
-        }
+        Some(current) if current.kind != object.kind => Ok(ImportResult::Failed(
+            import::wrong_kind(current.id, current.kind, object.kind),
+        )),
         Some(current) => {
-            let mut data = current.data.clone();
-            for (k, v) in object.data {
-                data.insert(k, v);
-            }
-            let data = provisio_engine::directory::schema::canonical_order(current.kind, data);
-            if data == current.data {
+            let changes = object.data;
+            let Some(data) = schema::apply_changes(current.kind, &current.data, changes) else {
                 return Ok(ImportResult::Unchanged(current.id));
-            }
+            };
             // The row lock of a read-modify-write: the bulk read took none.
             get_object(t.conn(), None, current.id, false, Lock::Update).await?;
             known.touch(current.kind, current.id, &current.data);

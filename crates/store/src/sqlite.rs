@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use provisio_engine::directory::{import, schema};
 use provisio_engine::directory::{
     Change, ChangeOp, DirectoryError, DirectoryStore, ImportLink, ImportObject, ImportReport,
     ImportResult, IndexSeek, LinkKind, ListQuery, MemberRef, ObjectKind, ObjectRef, ObjectUpdate,
@@ -528,10 +529,7 @@ fn import_object(
     let existing = match object.id {
         Some(id) => {
             if let Some(deleted) = get_object(conn, None, id, true)? {
-                return Ok(ImportResult::Failed(DirectoryError::bad_request(format!(
-                    "Object {} is in deleted items; restore it before importing it.",
-                    deleted.id
-                ))));
+                return Ok(ImportResult::Failed(import::in_deleted_items(deleted.id)));
             }
             get_object(conn, None, id, false)?
         }
@@ -556,23 +554,14 @@ fn import_object(
         },
     };
     match existing {
-        Some(current) if current.kind != object.kind => {
-            Ok(ImportResult::Failed(DirectoryError::bad_request(format!(
-                "Object {} is a {}, not a {}.",
-                current.id,
-                current.kind.as_str(),
-                object.kind.as_str()
-            ))))
-        }
+        Some(current) if current.kind != object.kind => Ok(ImportResult::Failed(
+            import::wrong_kind(current.id, current.kind, object.kind),
+        )),
         Some(current) => {
-            let mut data = current.data.clone();
-            for (k, v) in object.data {
-                data.insert(k, v);
-            }
-            let data = provisio_engine::directory::schema::canonical_order(current.kind, data);
-            if data == current.data {
+            let changes = object.data;
+            let Some(data) = schema::apply_changes(current.kind, &current.data, changes) else {
                 return Ok(ImportResult::Unchanged(current.id));
-            }
+            };
             write_data(conn, &current, &data, at)?;
             Ok(ImportResult::Updated(current.id))
         }

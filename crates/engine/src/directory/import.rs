@@ -128,6 +128,22 @@ pub fn record(
     ))
 }
 
+/// Why an import record cannot update object `id`: it is of another kind.
+pub fn wrong_kind(id: Uuid, found: ObjectKind, wanted: ObjectKind) -> DirectoryError {
+    DirectoryError::bad_request(format!(
+        "Object {id} is a {}, not a {}.",
+        found.as_str(),
+        wanted.as_str()
+    ))
+}
+
+/// Why an import record cannot update object `id`: it is in deleted items.
+pub fn in_deleted_items(id: Uuid) -> DirectoryError {
+    DirectoryError::bad_request(format!(
+        "Object {id} is in deleted items; restore it before importing it."
+    ))
+}
+
 fn take_ci(map: &mut Map<String, Value>, name: &str) -> Option<Value> {
     let key = map.keys().find(|k| k.eq_ignore_ascii_case(name))?.clone();
     map.remove(&key)

@@ -371,6 +371,25 @@ fn complete_new_object(
     Ok(())
 }
 
+/// `current` with `changes` applied (a `null` removes the property), in canonical order;
+/// `None` when nothing changes. PATCH and import updates both go through it.
+pub fn apply_changes(
+    kind: ObjectKind,
+    current: &Map<String, Value>,
+    changes: Map<String, Value>,
+) -> Option<Map<String, Value>> {
+    let mut data = current.clone();
+    for (k, v) in changes {
+        if v.is_null() {
+            data.remove(&k);
+        } else {
+            data.insert(k, v);
+        }
+    }
+    let data = canonical_order(kind, data);
+    (data != *current).then_some(data)
+}
+
 /// `data` with its declared properties in table order, then extensions by name.
 pub fn canonical_order(kind: ObjectKind, mut data: Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::with_capacity(data.len());

@@ -120,18 +120,7 @@ impl Directory {
             .update(
                 kind,
                 uuid,
-                Box::new(move |current| {
-                    let mut data = current.data.clone();
-                    for (k, v) in changes {
-                        if v.is_null() {
-                            data.remove(&k);
-                        } else {
-                            data.insert(k, v);
-                        }
-                    }
-                    let data = schema::canonical_order(kind, data);
-                    Ok((data != current.data).then_some(data))
-                }),
+                Box::new(move |current| Ok(schema::apply_changes(kind, &current.data, changes))),
             )
             .await
             .map_err(|e| not_found_as(e, id))?;
