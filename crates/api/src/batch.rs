@@ -19,6 +19,21 @@ fn invalid(message: impl Into<String>) -> GraphError {
     GraphError::new(StatusCode::BAD_REQUEST, "BadRequest", message)
 }
 
+/// The routes a batch's requests run through: the Graph API of both versions, without the
+/// token check (the batch itself passed it). Built once, not per batch.
+fn dispatch_router() -> &'static Router<ApiState> {
+    static ROUTER: std::sync::OnceLock<Router<ApiState>> = std::sync::OnceLock::new();
+    ROUTER.get_or_init(|| {
+        let graph = crate::routes::graph_router();
+        Router::new()
+            .nest("/v1.0", graph.clone())
+            .nest("/beta", graph)
+            .fallback(|uri: axum::http::Uri| async move {
+                GraphError::unknown_segment(uri.path().rsplit('/').next().unwrap_or(""))
+            })
+    })
+}
+
 pub async fn batch(
     State(state): State<ApiState>,
     OriginalUri(uri): OriginalUri,
@@ -53,14 +68,7 @@ pub async fn batch(
         }
         ids.push(id);
     }
-    let graph = crate::routes::graph_router();
-    let router: Router = Router::new()
-        .nest("/v1.0", graph.clone())
-        .nest("/beta", graph)
-        .fallback(|uri: axum::http::Uri| async move {
-            GraphError::unknown_segment(uri.path().rsplit('/').next().unwrap_or(""))
-        })
-        .with_state(state);
+    let router: Router = dispatch_router().clone().with_state(state);
     let mut failed: Vec<String> = Vec::new();
     let mut responses = Vec::with_capacity(requests.len());
     for (r, id) in requests.iter().zip(ids) {

@@ -53,14 +53,12 @@ pub fn write_object(out: &mut String, object: &RawObject, select: Option<&Select
     match select {
         Some(s) if s.is_all() => {
             push_field(out, &mut first, "id", &id);
-            // In stored (canonical) order.
-            let Ok(ordered) =
-                serde_json::from_str::<Vec<(String, Box<RawValue>)>>(&as_pairs(&object.data))
-            else {
+            // In stored (canonical) order, which the borrowed map above does not keep.
+            let Ok(ordered) = serde_json::from_str::<Map<String, Value>>(&object.data) else {
                 return false;
             };
             for (k, v) in &ordered {
-                push_field(out, &mut first, k, v.get());
+                push_field(out, &mut first, k, &v.to_string());
             }
             push_field(out, &mut first, "createdDateTime", &created);
             if let Some(d) = &deleted {
@@ -104,19 +102,6 @@ fn find<'a>(fields: &HashMap<&'a str, &'a RawValue>, name: &str) -> Option<(&'a 
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(k, v)| (*k, v.get()))
-}
-
-/// `{"a":1,"b":2}` as `[["a",1],["b",2]]`, to read an object's members in their order.
-fn as_pairs(data: &str) -> String {
-    match serde_json::from_str::<Map<String, Value>>(data) {
-        Ok(map) => Value::Array(
-            map.into_iter()
-                .map(|(k, v)| Value::Array(vec![Value::String(k), v]))
-                .collect(),
-        )
-        .to_string(),
-        Err(_) => "[]".to_string(),
-    }
 }
 
 /// The keyset position of a raw object in a list ordered by `order`.
