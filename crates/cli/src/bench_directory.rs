@@ -75,6 +75,18 @@ async fn run_provisio(args: Vec<String>) -> anyhow::Result<(String, Duration, u6
     }
 }
 
+/// GET `url` with the admin token, parsed as a client would.
+async fn get_json(http: &reqwest::Client, url: &str) -> anyhow::Result<Value> {
+    Ok(http
+        .get(url)
+        .bearer_auth(TOKEN)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?)
+}
+
 pub async fn run(args: DirectoryBenchArgs) -> anyhow::Result<()> {
     let users = args.users.max(1);
     let groups = args.groups.unwrap_or((users / 500).max(1));
@@ -120,14 +132,7 @@ pub async fn run(args: DirectoryBenchArgs) -> anyhow::Result<()> {
     let mut url = format!("{base}/v1.0/users?$top={}", args.page.clamp(1, 999));
     let (mut listed, mut pages) = (0u64, 0u64);
     loop {
-        let page: Value = http
-            .get(&url)
-            .bearer_auth(TOKEN)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let page = get_json(&http, &url).await?;
         pages += 1;
         listed += page["value"].as_array().map_or(0, |v| v.len() as u64);
         match page["@odata.nextLink"].as_str() {
@@ -144,16 +149,8 @@ pub async fn run(args: DirectoryBenchArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let (mut watermark, mut changes) = (0i64, 0u64);
     loop {
-        let page: Value = http
-            .get(format!(
-                "{base}/admin/directory/changes?after={watermark}&top=10000"
-            ))
-            .bearer_auth(TOKEN)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let url = format!("{base}/admin/directory/changes?after={watermark}&top=10000");
+        let page = get_json(&http, &url).await?;
         let n = page["value"].as_array().map_or(0, Vec::len) as u64;
         if n == 0 {
             break;

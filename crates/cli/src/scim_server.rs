@@ -170,15 +170,8 @@ async fn seed_demo(store: &dyn ResourceStore) -> anyhow::Result<()> {
     if store.count(tenant, ResourceKind::User).await? > 0 {
         return Ok(());
     }
-    let people = [
-        ("ana.lopez", "Ana", "López", "Sales"),
-        ("bjorn.nilsson", "Björn", "Nilsson", "R&D"),
-        ("chloe.dubois", "Chloé", "Dubois", "R&D"),
-        ("dario.rossi", "Dario", "Rossi", "Finance"),
-        ("eun-ji.kim", "Eun-ji", "Kim", "Sales"),
-    ];
     let mut ids = Vec::new();
-    for (login, given, family, dept) in people {
+    for (login, given, family, dept, _title) in crate::serve::DEMO_PEOPLE {
         let user = store
             .create(
                 tenant,

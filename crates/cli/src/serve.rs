@@ -126,6 +126,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("serving")
 }
 
+/// The people of the demo, in the directory and in the SCIM target app alike:
+/// (login, given name, surname, department, job title).
+pub const DEMO_PEOPLE: [(&str, &str, &str, &str, &str); 5] = [
+    ("ana.lopez", "Ana", "López", "Sales", "Head of Sales"),
+    ("bjorn.nilsson", "Björn", "Nilsson", "R&D", "Head of R&D"),
+    ("chloe.dubois", "Chloé", "Dubois", "R&D", "Engineer"),
+    ("dario.rossi", "Dario", "Rossi", "Finance", "Controller"),
+    ("eun-ji.kim", "Eun-ji", "Kim", "Sales", "Account Executive"),
+];
+
 /// A small directory to try the API on: users with a manager, a nested group, an
 /// application with an assignment. Seeded once.
 async fn seed_demo(directory: &Directory) -> anyhow::Result<()> {
@@ -133,15 +143,8 @@ async fn seed_demo(directory: &Directory) -> anyhow::Result<()> {
         return Ok(());
     }
     let body = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
-    let people = [
-        ("ana.lopez", "Ana", "López", "Sales", "Head of Sales"),
-        ("bjorn.nilsson", "Björn", "Nilsson", "R&D", "Head of R&D"),
-        ("chloe.dubois", "Chloé", "Dubois", "R&D", "Engineer"),
-        ("dario.rossi", "Dario", "Rossi", "Finance", "Controller"),
-        ("eun-ji.kim", "Eun-ji", "Kim", "Sales", "Account Executive"),
-    ];
     let mut ids = Vec::new();
-    for (login, given, surname, department, title) in people {
+    for (login, given, surname, department, title) in DEMO_PEOPLE {
         let user = directory
             .create(
                 ObjectKind::User,
