@@ -47,6 +47,26 @@ async fn create_group(s: &Store, nick: &str) -> Uuid {
     id
 }
 
+/// Sets one property of user `id` through a read-modify-write update.
+async fn set_property(
+    s: &Store,
+    id: Uuid,
+    name: &'static str,
+    value: Value,
+) -> provisio_engine::directory::ObjectUpdate {
+    s.update(
+        ObjectKind::User,
+        id,
+        Box::new(move |cur| {
+            let mut d = cur.data.clone();
+            d.insert(name.into(), value);
+            Ok(Some(d))
+        }),
+    )
+    .await
+    .expect("update")
+}
+
 /// Runs every check against `store`, which must be empty.
 pub async fn run(store: Store) {
     objects(&store).await;
@@ -97,18 +117,7 @@ async fn objects(s: &Store) {
     assert_eq!(same_id.unwrap_err(), StoreError::Unique("id".into()));
 
     // Updates are read-modify-write; a no-op writes nothing.
-    let out = s
-        .update(
-            ObjectKind::User,
-            id,
-            Box::new(|cur| {
-                let mut d = cur.data.clone();
-                d.insert("jobTitle".into(), json!("Engineer"));
-                Ok(Some(d))
-            }),
-        )
-        .await
-        .unwrap();
+    let out = set_property(s, id, "jobTitle", json!("Engineer")).await;
     assert!(out.changed);
     assert_eq!(out.object.version, 2);
     assert_eq!(out.object.data["jobTitle"], "Engineer");
@@ -786,17 +795,7 @@ async fn concurrent_writers_and_a_watermark_reader(s: &Store) {
                 )
                 .await
                 .unwrap();
-                s.update(
-                    ObjectKind::User,
-                    id,
-                    Box::new(|cur| {
-                        let mut d = cur.data.clone();
-                        d.insert("department".into(), json!("D"));
-                        Ok(Some(d))
-                    }),
-                )
-                .await
-                .unwrap();
+                set_property(&s, id, "department", json!("D")).await;
                 ids.push(id);
             }
             ids

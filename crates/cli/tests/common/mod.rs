@@ -34,70 +34,50 @@ pub fn postgres_url() -> Option<String> {
     }
 }
 
+/// Runs `provisio ARGS --listen 127.0.0.1:0` with a temporary `--data-dir` (unless `extra`
+/// names a database) and returns it with the address of its `listening on …` line.
+fn spawn(args: &[&str], extra: &[&str]) -> (Child, tempfile::TempDir, String) {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_provisio"));
+    cmd.args(args)
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if !extra.contains(&"--database-url") {
+        cmd.arg("--data-dir").arg(data.path());
+    }
+    cmd.args(extra);
+    let mut child = cmd.spawn().expect("start provisio");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the listening line");
+    let address = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line from the server: {line:?}"))
+        .to_string();
+    (child, data, address)
+}
+
 impl Server {
     /// Starts `provisio scim-server` on 127.0.0.1:0 and reads the bound address from its stdout.
     pub fn start(extra: &[&str]) -> Server {
-        let data = tempfile::tempdir().expect("temp dir");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_provisio"));
-        cmd.arg("scim-server")
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--token")
-            .arg(TOKEN)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        if !extra.contains(&"--database-url") {
-            cmd.arg("--data-dir").arg(data.path());
-        }
-        cmd.args(extra);
-        let mut child = cmd.spawn().expect("start provisio scim-server");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the listening line");
-        let scim = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from the server: {line:?}"))
-            .to_string();
-        let base = scim.trim_end_matches("/scim/v2").to_string();
+        let (child, data, address) = spawn(&["scim-server", "--token", TOKEN], extra);
         Server {
             child,
             _data: data,
-            scim,
-            base,
+            base: address.trim_end_matches("/scim/v2").to_string(),
+            scim: address,
         }
     }
 
     /// Starts `provisio serve` (the Graph API) on 127.0.0.1:0 with admin token [`TOKEN`].
     pub fn start_graph(extra: &[&str]) -> Server {
-        let data = tempfile::tempdir().expect("temp dir");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_provisio"));
-        cmd.arg("serve")
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--admin-token")
-            .arg(TOKEN)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        if !extra.contains(&"--database-url") {
-            cmd.arg("--data-dir").arg(data.path());
-        }
-        cmd.args(extra);
-        let mut child = cmd.spawn().expect("start provisio serve");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the listening line");
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from the server: {line:?}"))
-            .to_string();
+        let (child, data, base) = spawn(&["serve", "--admin-token", TOKEN], extra);
         Server {
             child,
             _data: data,
