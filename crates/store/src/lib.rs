@@ -7,7 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use provisio_engine::directory::{
-    Change, ChangeOp, DirectoryStore, IndexSeek, ObjectKind, StoreError,
+    Change, ChangeOp, DirectoryStore, IndexSeek, MemberRef, ObjectKind, StoreError,
+    StoredAssignment,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -113,6 +114,33 @@ pub(crate) fn backend(what: &str) -> impl FnOnce(String) -> StoreError + '_ {
 
 pub(crate) fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {
     Uuid::try_parse(s).map_err(|e| StoreError::Backend(format!("stored id {s:?}: {e}")))
+}
+
+pub(crate) fn parse_kind(kind: &str) -> Result<ObjectKind, StoreError> {
+    ObjectKind::parse(kind)
+        .ok_or_else(|| StoreError::Backend(format!("unknown object kind {kind:?}")))
+}
+
+/// The columns of an assignment, in this order, as both stores select them.
+pub(crate) const ASSIGNMENT_COLUMNS: &str =
+    "id, principal_id, principal_kind, resource_id, app_role_id, created";
+
+/// An assignment from its [`ASSIGNMENT_COLUMNS`], read as text by `get`.
+pub(crate) fn assignment_from_columns(
+    get: impl Fn(usize) -> Result<String, StoreError>,
+) -> Result<StoredAssignment, StoreError> {
+    let kind = get(2)?;
+    Ok(StoredAssignment {
+        id: parse_uuid(&get(0)?)?,
+        principal: MemberRef {
+            id: parse_uuid(&get(1)?)?,
+            kind: ObjectKind::parse(&kind)
+                .ok_or_else(|| StoreError::Backend(format!("unknown principal kind {kind:?}")))?,
+        },
+        resource_id: parse_uuid(&get(3)?)?,
+        app_role_id: parse_uuid(&get(4)?)?,
+        created: get(5)?,
+    })
 }
 
 /// A change record from its stored columns.

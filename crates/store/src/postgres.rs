@@ -29,7 +29,10 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
 
-use crate::{change_from_columns, now, parse_uuid, seek_column, seek_value, IndexKeys};
+use crate::{
+    assignment_from_columns, change_from_columns, now, parse_kind, parse_uuid, seek_column,
+    seek_value, IndexKeys, ASSIGNMENT_COLUMNS,
+};
 
 const POOL_SIZE: u32 = 16;
 const MIGRATIONS: &[(i64, &str)] =
@@ -219,11 +222,6 @@ impl Tx {
 }
 
 const OBJECT_COLUMNS: &str = "id, kind, data, manager_id, created, deleted, version";
-
-fn parse_kind(kind: &str) -> Result<ObjectKind, StoreError> {
-    ObjectKind::parse(kind)
-        .ok_or_else(|| StoreError::Backend(format!("unknown object kind {kind:?}")))
-}
 
 fn object_from_row(row: &PgRow) -> Result<StoredObject, StoreError> {
     let id: String = row.try_get(0).map_err(db_error)?;
@@ -468,23 +466,9 @@ async fn purge_object(t: &mut Tx, object: &StoredObject, at: &str) -> Result<(),
     Ok(())
 }
 
-const ASSIGNMENT_COLUMNS: &str =
-    "id, principal_id, principal_kind, resource_id, app_role_id, created";
-
 fn assignment_from_row(row: &PgRow) -> Result<StoredAssignment, StoreError> {
     let get = |i: usize| -> Result<String, StoreError> { row.try_get(i).map_err(db_error) };
-    let kind = get(2)?;
-    Ok(StoredAssignment {
-        id: parse_uuid(&get(0)?)?,
-        principal: MemberRef {
-            id: parse_uuid(&get(1)?)?,
-            kind: ObjectKind::parse(&kind)
-                .ok_or_else(|| StoreError::Backend(format!("unknown principal kind {kind:?}")))?,
-        },
-        resource_id: parse_uuid(&get(3)?)?,
-        app_role_id: parse_uuid(&get(4)?)?,
-        created: get(5)?,
-    })
+    assignment_from_columns(get)
 }
 
 async fn get_assignment(

@@ -20,7 +20,10 @@ use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-use crate::{backend, change_from_columns, now, parse_uuid, seek_column, seek_value, IndexKeys};
+use crate::{
+    assignment_from_columns, backend, change_from_columns, now, parse_kind, parse_uuid,
+    seek_column, seek_value, IndexKeys, ASSIGNMENT_COLUMNS,
+};
 
 const READERS: usize = 4;
 const MIGRATION: &str = include_str!("../migrations/sqlite/0001_directory.sql");
@@ -207,8 +210,7 @@ fn object_from_row(row: &Row<'_>) -> Result<StoredObject, StoreError> {
     let manager: Option<String> = row.get(3).map_err(db_error)?;
     Ok(StoredObject {
         id: parse_uuid(&id)?,
-        kind: ObjectKind::parse(&kind)
-            .ok_or_else(|| StoreError::Backend(format!("unknown object kind {kind:?}")))?,
+        kind: parse_kind(&kind)?,
         data: serde_json::from_str(&data)
             .map_err(|e| StoreError::Backend(format!("stored object {id} is not JSON: {e}")))?,
         manager: manager.as_deref().map(parse_uuid).transpose()?,
@@ -442,22 +444,8 @@ fn purge_object(conn: &Connection, object: &StoredObject, at: &str) -> Result<()
 
 fn assignment_from_row(row: &Row<'_>) -> Result<StoredAssignment, StoreError> {
     let get = |i: usize| -> Result<String, StoreError> { row.get(i).map_err(db_error) };
-    let kind = get(2)?;
-    Ok(StoredAssignment {
-        id: parse_uuid(&get(0)?)?,
-        principal: MemberRef {
-            id: parse_uuid(&get(1)?)?,
-            kind: ObjectKind::parse(&kind)
-                .ok_or_else(|| StoreError::Backend(format!("unknown principal kind {kind:?}")))?,
-        },
-        resource_id: parse_uuid(&get(3)?)?,
-        app_role_id: parse_uuid(&get(4)?)?,
-        created: get(5)?,
-    })
+    assignment_from_columns(get)
 }
-
-const ASSIGNMENT_COLUMNS: &str =
-    "id, principal_id, principal_kind, resource_id, app_role_id, created";
 
 /// The live object an import reference names.
 fn resolve(conn: &Connection, r: &ObjectRef) -> Result<Option<StoredObject>, StoreError> {
@@ -509,11 +497,7 @@ fn resolve_ref(
     let Some((id, kind)) = row else {
         return Ok(None);
     };
-    let found = (
-        parse_uuid(&id)?,
-        ObjectKind::parse(&kind)
-            .ok_or_else(|| StoreError::Backend(format!("unknown object kind {kind:?}")))?,
-    );
+    let found = (parse_uuid(&id)?, parse_kind(&kind)?);
     known.insert(r.clone(), found);
     Ok(Some(found))
 }
@@ -872,9 +856,7 @@ impl DirectoryStore for SqliteDirectory {
                 let kind: String = row.get(1).map_err(db_error)?;
                 out.push(RawObject {
                     id: parse_uuid(&id)?,
-                    kind: ObjectKind::parse(&kind).ok_or_else(|| {
-                        StoreError::Backend(format!("unknown object kind {kind:?}"))
-                    })?,
+                    kind: parse_kind(&kind)?,
                     data: row.get(2).map_err(db_error)?,
                     created: row.get(4).map_err(db_error)?,
                     deleted: row.get(5).map_err(db_error)?,
