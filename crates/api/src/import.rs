@@ -1,148 +1,445 @@
-//! `POST /admin/directory/import`: batches of users and groups from `provisio directory
-//! import` (upserted, with manager and member references by userPrincipalName, group
-//! mailNickname or id), and `GET /admin/directory/changes`: the change log after a
+//! `POST /admin/directory/import`: a JSON Lines stream of users and groups from `provisio
+//! directory import` (upserted, with manager and member references by userPrincipalName,
+//! group mailNickname or id), and `GET /admin/directory/changes`: the change log after a
 //! watermark.
+//!
+//! An import is one request whatever its size. The handler reads the body as it arrives,
+//! validates each line, and hands chunks of [`CHUNK_RECORDS`] records to a writer task
+//! (one transaction per chunk) through a channel one chunk deep: reading and validating
+//! overlap with writing, and memory stays at about three chunks whatever the file size.
+//! References to objects of later chunks are kept and written once the stream has ended;
+//! those still unresolved then name objects that do not exist.
 
+use std::collections::HashSet;
+
+use axum::body::Body;
 use axum::extract::{OriginalUri, Request, State};
 use axum::response::IntoResponse;
 use axum::Json;
-use provisio_engine::directory::import::{object_ref, record};
+use http_body_util::BodyExt;
+use provisio_engine::directory::import::{parse_line, record, ErrorLines};
 use provisio_engine::directory::{
-    DirectoryError, ImportLink, ImportResult, LinkKind, ObjectKind, ObjectRef,
+    Directory, DirectoryError, ImportLink, ImportObject, ImportResult, IndexSeek, LinkKind,
+    ObjectKind, ObjectRef,
 };
 use serde_json::{json, Map, Value};
 
-use crate::body::read_json;
 use crate::handlers::ApiResult;
 use crate::{ApiState, GraphError};
 
-/// Records plus links per request.
-pub const MAX_ITEMS: usize = 5000;
+/// Records per chunk, and so per transaction: large enough that a commit's write-out of
+/// the index pages it touched is shared by many records, small enough that other writers
+/// wait a fraction of a second between chunks.
+pub const CHUNK_RECORDS: usize = 10_000;
+/// References per chunk (a group's members count one each).
+const CHUNK_LINKS: usize = 20_000;
+/// The longest line a stream may carry (a group with about 300,000 members).
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+/// Error lines listed in the answer (all are counted).
+pub const REPORTED_ERRORS: usize = 1000;
 
-fn link_json(link: &ImportLink) -> Value {
-    json!({
-        "line": link.line,
-        "from": link.from.to_string(),
-        "link": match link.link { LinkKind::Manager => "manager", LinkKind::Member => "member" },
-        "to": link.to.to_string(),
+fn link_name(link: LinkKind) -> &'static str {
+    match link {
+        LinkKind::Manager => "manager",
+        LinkKind::Member => "member",
+    }
+}
+
+/// `?type=user|group&dryRun=true|false`.
+fn stream_options(uri: &http::Uri) -> Result<(ObjectKind, bool), GraphError> {
+    let mut kind = ObjectKind::User;
+    let mut dry_run = false;
+    for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "type" => {
+                kind = match v.as_ref() {
+                    "user" => ObjectKind::User,
+                    "group" => ObjectKind::Group,
+                    other => {
+                        return Err(GraphError::bad_request(format!(
+                            "Invalid type '{other}': expected user or group."
+                        )))
+                    }
+                }
+            }
+            "dryRun" => {
+                dry_run = match v.as_ref() {
+                    "true" => true,
+                    "false" => false,
+                    other => {
+                        return Err(GraphError::bad_request(format!(
+                            "Invalid dryRun '{other}': expected true or false."
+                        )))
+                    }
+                }
+            }
+            other => {
+                return Err(GraphError::bad_request(format!(
+                    "Query option '{other}' is not allowed: use type and dryRun."
+                )))
+            }
+        }
+    }
+    Ok((kind, dry_run))
+}
+
+/// Records and references validated from consecutive lines, written in one transaction.
+#[derive(Default)]
+struct Chunk {
+    objects: Vec<ImportObject>,
+    links: Vec<ImportLink>,
+}
+
+impl Chunk {
+    fn is_full(&self) -> bool {
+        self.objects.len() >= CHUNK_RECORDS || self.links.len() >= CHUNK_LINKS
+    }
+
+    fn is_empty(&self) -> bool {
+        self.objects.is_empty() && self.links.is_empty()
+    }
+}
+
+/// What the stream's lines and the writer's answers add up to.
+struct Tally {
+    dry_run: bool,
+    records: u64,
+    created: u64,
+    updated: u64,
+    unchanged: u64,
+    failed: u64,
+    not_found: u64,
+    errors: ErrorLines,
+    /// Lines of records refused: their unresolved references are not reported again.
+    failed_lines: HashSet<u64>,
+    /// References whose ends were not written yet when their chunk was.
+    pending: Vec<ImportLink>,
+    /// A dry run writes nothing, so references between chunks cannot be resolved by the
+    /// store: the keys of the valid records seen stand in for them.
+    seen: HashSet<String>,
+}
+
+/// The key under which a dry run remembers a record, and looks up a reference to it.
+fn seen_key(r: &ObjectRef) -> String {
+    match r {
+        ObjectRef::Id(id) => id.to_string(),
+        ObjectRef::UserPrincipalName(upn) => format!("u:{}", upn.to_lowercase()),
+        ObjectRef::MailNickname(nick) => format!("g:{}", nick.to_lowercase()),
+    }
+}
+
+/// How the record `object` of kind `kind` is named by references: its id and its key.
+fn own_refs(object: &ImportObject) -> Vec<ObjectRef> {
+    let mut refs = Vec::with_capacity(2);
+    if let Some(id) = object.id {
+        refs.push(ObjectRef::Id(id));
+    }
+    let (property, make): (&str, fn(String) -> ObjectRef) = match object.kind {
+        ObjectKind::User => ("userPrincipalName", ObjectRef::UserPrincipalName),
+        _ => ("mailNickname", ObjectRef::MailNickname),
+    };
+    if let Some(key) = object.data.get(property).and_then(Value::as_str) {
+        refs.push(make(key.to_string()));
+    }
+    refs
+}
+
+impl Tally {
+    fn new(dry_run: bool) -> Self {
+        Tally {
+            dry_run,
+            records: 0,
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            failed: 0,
+            not_found: 0,
+            errors: ErrorLines::new(REPORTED_ERRORS),
+            failed_lines: HashSet::new(),
+            pending: Vec::new(),
+            seen: HashSet::new(),
+        }
+    }
+
+    fn refuse(&mut self, line: u64, message: String) {
+        self.failed += 1;
+        self.failed_lines.insert(line);
+        self.errors.push(line, message);
+    }
+
+    fn link_failed(&mut self, link: &ImportLink, message: &str) {
+        self.errors.push(
+            link.line,
+            format!(
+                "{} {} → {}: {message}",
+                link_name(link.link),
+                link.from,
+                link.to
+            ),
+        );
+    }
+
+    /// Writes `chunk` and counts what happened.
+    async fn write(&mut self, directory: &Directory, chunk: Chunk) -> Result<(), DirectoryError> {
+        let lines: Vec<u64> = chunk.objects.iter().map(|o| o.line).collect();
+        if self.dry_run {
+            for object in &chunk.objects {
+                for r in own_refs(object) {
+                    self.seen.insert(seen_key(&r));
+                }
+            }
+        }
+        let report = directory
+            .import(chunk.objects, chunk.links, self.dry_run)
+            .await?;
+        for (line, result) in lines.into_iter().zip(report.objects) {
+            match result {
+                ImportResult::Created(_) => self.created += 1,
+                ImportResult::Updated(_) => self.updated += 1,
+                ImportResult::Unchanged(_) => self.unchanged += 1,
+                ImportResult::Failed(e) => self.refuse(line, e.message),
+            }
+        }
+        for (link, e) in &report.failed_links {
+            self.link_failed(link, &e.message);
+        }
+        self.pending.extend(report.unresolved);
+        Ok(())
+    }
+
+    /// Once every record has been written: the references that named records of later
+    /// chunks are written now; those still unresolved name nothing.
+    async fn finish(&mut self, directory: &Directory) -> Result<(), DirectoryError> {
+        let pending = std::mem::take(&mut self.pending);
+        let pending: Vec<ImportLink> = pending
+            .into_iter()
+            .filter(|l| !self.failed_lines.contains(&l.line))
+            .collect();
+        if self.dry_run {
+            for link in pending {
+                for end in [&link.from, &link.to] {
+                    if !self.seen.contains(&seen_key(end)) && !exists(directory, end).await? {
+                        self.not_found(&link, end);
+                        break;
+                    }
+                }
+            }
+            return Ok(());
+        }
+        let mut links = pending.into_iter().peekable();
+        while links.peek().is_some() {
+            let chunk: Vec<ImportLink> = links.by_ref().take(CHUNK_LINKS).collect();
+            let report = directory.import(Vec::new(), chunk, false).await?;
+            for (link, e) in &report.failed_links {
+                self.link_failed(link, &e.message);
+            }
+            for link in report.unresolved {
+                self.not_found(&link, &link.to);
+            }
+        }
+        Ok(())
+    }
+
+    fn not_found(&mut self, link: &ImportLink, end: &ObjectRef) {
+        self.not_found += 1;
+        self.errors.push(
+            link.line,
+            format!("{} '{end}' not found", link_name(link.link)),
+        );
+    }
+
+    fn answer(&self) -> Value {
+        let errors: Vec<Value> = self
+            .errors
+            .sorted()
+            .into_iter()
+            .map(|(line, message)| json!({"line": line, "message": message}))
+            .collect();
+        json!({
+            "dryRun": self.dry_run,
+            "records": self.records,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+            "notFound": self.not_found,
+            "errors": errors,
+            "errorsOmitted": self.errors.omitted(),
+        })
+    }
+}
+
+/// Whether the live object `r` names exists in the directory.
+async fn exists(directory: &Directory, r: &ObjectRef) -> Result<bool, DirectoryError> {
+    let store = directory.store();
+    Ok(match r {
+        ObjectRef::Id(id) => store
+            .get_any(*id)
+            .await?
+            .is_some_and(|o| o.deleted.is_none()),
+        ObjectRef::UserPrincipalName(upn) => store
+            .lookup(ObjectKind::User, IndexSeek::UserPrincipalName, upn)
+            .await?
+            .is_some(),
+        ObjectRef::MailNickname(nick) => store
+            .lookup(ObjectKind::Group, IndexSeek::MailNickname, nick)
+            .await?
+            .is_some(),
     })
 }
 
-fn line_of(item: &Value, index: usize) -> u64 {
-    item.get("line")
-        .and_then(Value::as_u64)
-        .unwrap_or(index as u64 + 1)
+/// Splits a body into lines as its frames arrive.
+struct Lines {
+    body: Body,
+    /// Bytes of the line being assembled.
+    partial: Vec<u8>,
+    /// Lines completed from the last frame, not yet handed out.
+    ready: std::collections::VecDeque<(u64, Result<Vec<u8>, String>)>,
+    line: u64,
+    /// The current line passed [`MAX_LINE_BYTES`]: its bytes are dropped up to its end.
+    overlong: bool,
+    ended: bool,
 }
 
-pub async fn import(State(state): State<ApiState>, req: Request) -> ApiResult {
-    let body = read_json(req, crate::MAX_IMPORT_BODY_BYTES).await?;
-    let body = body.as_object().ok_or_else(GraphError::malformed_json)?;
-    let dry_run = match body.get("dryRun") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(GraphError::bad_request("\"dryRun\" must be a boolean.")),
-    };
-    let empty = Vec::new();
-    let array = |name: &str| -> Result<&Vec<Value>, GraphError> {
-        match body.get(name) {
-            None | Some(Value::Null) => Ok(&empty),
-            Some(Value::Array(a)) => Ok(a),
-            Some(_) => Err(GraphError::bad_request(format!(
-                "\"{name}\" must be an array."
-            ))),
+impl Lines {
+    fn new(body: Body) -> Self {
+        Lines {
+            body,
+            partial: Vec::new(),
+            ready: std::collections::VecDeque::new(),
+            line: 0,
+            overlong: false,
+            ended: false,
         }
-    };
-    let records = array("records")?;
-    let links_in = array("links")?;
-    if records.len() + links_in.len() > MAX_ITEMS {
-        return Err(GraphError::bad_request(format!(
-            "An import request carries at most {MAX_ITEMS} records and links; this one has {}.",
-            records.len() + links_in.len()
-        )));
     }
-    let mut errors: Vec<Value> = Vec::new();
-    let mut objects = Vec::with_capacity(records.len());
-    let mut links = Vec::new();
-    for (i, item) in records.iter().enumerate() {
-        let line = line_of(item, i);
-        let kind = match item.get("type").and_then(Value::as_str) {
-            None | Some("user") => ObjectKind::User,
-            Some("group") => ObjectKind::Group,
-            Some(other) => {
-                errors.push(json!({"line": line, "message": format!("Unknown record type '{other}': expected \"user\" or \"group\".")}));
-                continue;
-            }
+
+    fn complete(&mut self) {
+        self.line += 1;
+        let bytes = std::mem::take(&mut self.partial);
+        let item = if std::mem::take(&mut self.overlong) {
+            Err(format!(
+                "the line is longer than the limit of {MAX_LINE_BYTES} bytes"
+            ))
+        } else {
+            Ok(bytes)
         };
-        let Some(Value::Object(object)) = item.get("object") else {
-            errors.push(json!({"line": line, "message": "A record needs an \"object\"."}));
-            continue;
-        };
-        match record(line, kind, object.clone()) {
-            Ok((o, l)) => {
-                objects.push(o);
-                links.extend(l);
+        self.ready.push_back((self.line, item));
+    }
+
+    fn take(&mut self, mut bytes: &[u8]) {
+        while let Some(end) = bytes.iter().position(|b| *b == b'\n') {
+            if !self.overlong {
+                self.partial.extend_from_slice(&bytes[..end]);
             }
-            Err(e) => errors.push(json!({"line": line, "message": e.message})),
+            self.complete();
+            bytes = &bytes[end + 1..];
         }
-    }
-    for (i, item) in links_in.iter().enumerate() {
-        let line = line_of(item, i);
-        match parse_link(line, item) {
-            Ok(l) => links.push(l),
-            Err(e) => errors.push(json!({"line": line, "message": e.message})),
-        }
-    }
-    let report = state.directory.import(objects, links, dry_run).await?;
-    let (mut created, mut updated, mut unchanged) = (0u64, 0u64, 0u64);
-    for (i, result) in report.objects.iter().enumerate() {
-        match result {
-            ImportResult::Created(_) => created += 1,
-            ImportResult::Updated(_) => updated += 1,
-            ImportResult::Unchanged(_) => unchanged += 1,
-            ImportResult::Failed(e) => {
-                let line = records.get(i).map_or(0, |r| line_of(r, i));
-                errors.push(json!({"line": line, "message": e.message}));
+        if !self.overlong {
+            self.partial.extend_from_slice(bytes);
+            if self.partial.len() > MAX_LINE_BYTES {
+                self.partial = Vec::new();
+                self.overlong = true;
             }
         }
     }
-    for (link, e) in &report.failed_links {
-        errors.push(json!({"line": link.line, "message": format!("{} {} → {}: {}", match link.link { LinkKind::Manager => "manager", LinkKind::Member => "member" }, link.from, link.to, e.message)}));
+
+    /// The next line (number, bytes or why it was dropped), `None` at the end of the body.
+    async fn next(&mut self) -> Result<Option<(u64, Result<Vec<u8>, String>)>, GraphError> {
+        loop {
+            if let Some(item) = self.ready.pop_front() {
+                return Ok(Some(item));
+            }
+            if self.ended {
+                return Ok(None);
+            }
+            match self.body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.take(&data);
+                    }
+                }
+                Some(Err(e)) => {
+                    return Err(GraphError::bad_request(format!(
+                        "The request body could not be read after line {}: {e}",
+                        self.line
+                    )))
+                }
+                None => {
+                    self.ended = true;
+                    if !self.partial.is_empty() || self.overlong {
+                        self.complete();
+                    }
+                }
+            }
+        }
     }
-    errors.sort_by_key(|e| e["line"].as_u64().unwrap_or(0));
-    Ok(Json(json!({
-        "dryRun": dry_run,
-        "created": created,
-        "updated": updated,
-        "unchanged": unchanged,
-        "failed": errors.len(),
-        "errors": errors,
-        "unresolved": report.unresolved.iter().map(link_json).collect::<Vec<_>>(),
-    }))
-    .into_response())
 }
 
-fn parse_link(line: u64, item: &Value) -> Result<ImportLink, DirectoryError> {
-    let text = |name: &str| {
-        item.get(name)
-            .and_then(Value::as_str)
-            .ok_or_else(|| DirectoryError::bad_request(format!("A link needs \"{name}\".")))
-    };
-    let link = match text("link")? {
-        "manager" => LinkKind::Manager,
-        "member" => LinkKind::Member,
-        other => {
-            return Err(DirectoryError::bad_request(format!(
-                "Unknown link '{other}': expected \"manager\" or \"member\"."
-            )))
+pub async fn import(
+    State(state): State<ApiState>,
+    OriginalUri(uri): OriginalUri,
+    req: Request,
+) -> ApiResult {
+    let (default_kind, dry_run) = stream_options(&uri)?;
+    let mut lines = Lines::new(req.into_body());
+    let (chunks, mut received) = tokio::sync::mpsc::channel::<Chunk>(1);
+    let directory = state.directory.clone();
+    let writer = tokio::spawn(async move {
+        let mut tally = Tally::new(dry_run);
+        while let Some(chunk) = received.recv().await {
+            tally.write(&directory, chunk).await?;
         }
-    };
-    let from: ObjectRef = object_ref(text("from")?)?;
-    Ok(ImportLink {
-        line,
-        from,
-        link,
-        to: object_ref(text("to")?)?,
-    })
+        tally.finish(&directory).await?;
+        Ok::<_, DirectoryError>(tally)
+    });
+    // Lines refused before reaching the writer, and how many records were read.
+    let mut refused = Vec::new();
+    let mut records = 0u64;
+    let mut chunk = Chunk::default();
+    let mut read_error = None;
+    loop {
+        let (line, bytes) = match lines.next().await {
+            Ok(Some(item)) => item,
+            Ok(None) => break,
+            Err(e) => {
+                read_error = Some(e);
+                break;
+            }
+        };
+        let parsed = match bytes {
+            Err(message) => Some(Err(message)),
+            Ok(bytes) => parse_line(line, &bytes, default_kind),
+        };
+        let Some(parsed) = parsed else { continue };
+        records += 1;
+        match parsed.and_then(|(kind, object)| record(line, kind, object).map_err(|e| e.message)) {
+            Ok((object, links)) => {
+                chunk.objects.push(object);
+                chunk.links.extend(links);
+            }
+            Err(message) => refused.push((line, message)),
+        }
+        if chunk.is_full() && chunks.send(std::mem::take(&mut chunk)).await.is_err() {
+            // The writer stopped on an error, reported below.
+            break;
+        }
+    }
+    if read_error.is_none() && !chunk.is_empty() {
+        let _ = chunks.send(chunk).await;
+    }
+    drop(chunks);
+    let written = writer
+        .await
+        .map_err(|e| DirectoryError::internal(format!("the import writer failed: {e}")))?;
+    if let Some(e) = read_error {
+        return Err(e);
+    }
+    let mut tally = written?;
+    tally.records = records;
+    for (line, message) in refused {
+        tally.refuse(line, message);
+    }
+    Ok(Json(tally.answer()).into_response())
 }
 
 /// `GET /admin/directory/changes?after=SEQ&top=N`.

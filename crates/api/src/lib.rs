@@ -29,8 +29,6 @@ pub use error::GraphError;
 
 /// Largest request body of the Graph endpoints (Graph's own limit is 4 MB).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
-/// Largest import request body.
-pub const MAX_IMPORT_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// What every handler shares.
 #[derive(Clone)]

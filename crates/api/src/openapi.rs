@@ -87,19 +87,13 @@ fn components() -> Value {
                 "headers": {"type": "object"}, "body": {}, "dependsOn": {"type": "array", "items": {"type": "string"}}}}}}},
             "batchResponse": {"type": "object", "properties": {"responses": {"type": "array", "items": {"type": "object", "properties": {
                 "id": {"type": "string"}, "status": {"type": "integer"}, "headers": {"type": "object"}, "body": {}}}}}},
-            "importRequest": {"type": "object", "properties": {
-                "dryRun": {"type": "boolean"},
-                "records": {"type": "array", "items": {"type": "object", "properties": {
-                    "line": {"type": "integer"}, "type": {"type": "string", "enum": ["user", "group"]},
-                    "object": {"type": "object", "description": "Graph properties, plus manager (userPrincipalName or id) for users and members (userPrincipalNames, group mailNicknames or ids) for groups."}}}},
-                "links": {"type": "array", "items": {"$ref": "#/components/schemas/importLink"}}}},
-            "importLink": {"type": "object", "properties": {"line": {"type": "integer"}, "from": {"type": "string"},
-                "link": {"type": "string", "enum": ["manager", "member"]}, "to": {"type": "string"}}},
             "importResponse": {"type": "object", "properties": {
                 "dryRun": {"type": "boolean"}, "created": {"type": "integer"}, "updated": {"type": "integer"},
-                "unchanged": {"type": "integer"}, "failed": {"type": "integer"},
-                "errors": {"type": "array", "items": {"type": "object", "properties": {"line": {"type": "integer"}, "message": {"type": "string"}}}},
-                "unresolved": {"type": "array", "items": {"$ref": "#/components/schemas/importLink"}}}},
+                "unchanged": {"type": "integer"}, "failed": {"type": "integer", "description": "Records refused."},
+                "records": {"type": "integer", "description": "Records read (blank lines are not records)."},
+                "notFound": {"type": "integer", "description": "Manager and member references naming no object."},
+                "errors": {"type": "array", "description": "The first 1,000 error lines by line number.", "items": {"type": "object", "properties": {"line": {"type": "integer"}, "message": {"type": "string"}}}},
+                "errorsOmitted": {"type": "integer", "description": "Error lines counted but not listed."}}},
             "changeCollection": {"type": "object", "properties": {"watermark": {"type": "integer"}, "value": {"type": "array", "items": {"type": "object", "properties": {
                 "seq": {"type": "integer"}, "kind": {"type": "string"}, "objectId": {"type": "string", "format": "uuid"},
                 "op": {"type": "string"}, "relatedId": {"type": "string", "format": "uuid", "nullable": true}, "at": {"type": "string", "format": "date-time"}}}}}},
@@ -133,6 +127,31 @@ fn operation(op: &Operation) -> Value {
             parameters.push(json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}}));
         }
     }
+    let request_body = match op.body {
+        // One record per line: a Graph user or group object, plus `manager` (a
+        // userPrincipalName or id) for users and `members` for groups.
+        Some("importStream") => {
+            for (name, description) in [
+                (
+                    "type",
+                    "user (the default) or group: the kind of records without @odata.type.",
+                ),
+                (
+                    "dryRun",
+                    "true to validate every line and reference without writing.",
+                ),
+            ] {
+                parameters.push(json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}}));
+            }
+            Some(
+                json!({"required": true, "content": {"application/x-ndjson": {"schema": {"type": "string", "description": "JSON Lines: one Graph user or group object per line, with manager (userPrincipalName or id) for users and members (userPrincipalNames, group mailNicknames or ids) for groups."}}}}),
+            )
+        }
+        Some(body) => Some(
+            json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{body}")}}}}),
+        ),
+        None => None,
+    };
     let mut responses = Map::new();
     let ok = match op.returns {
         Some(schema) => {
@@ -151,8 +170,8 @@ fn operation(op: &Operation) -> Value {
         "parameters": parameters,
         "responses": responses,
     });
-    if let Some(body) = op.body {
-        out["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{body}")}}}});
+    if let Some(body) = request_body {
+        out["requestBody"] = body;
     }
     out
 }

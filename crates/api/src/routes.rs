@@ -483,7 +483,7 @@ fn graph_table() -> Vec<(Operation, MethodRouter<ApiState>)> {
 fn admin_table() -> Vec<(Operation, MethodRouter<ApiState>)> {
     vec![
         (
-            op("post", "/admin/directory/import", "Import a batch of users and groups (upsert) with their manager and member references.", "admin", 200, Some("importRequest"), Some("importResponse")),
+            op("post", "/admin/directory/import", "Import users and groups (upsert) with their manager and member references, streamed as JSON Lines (?type=user|group for records without @odata.type, ?dryRun=true to validate without writing).", "admin", 200, Some("importStream"), Some("importResponse")),
             post(crate::import::import),
         ),
         (

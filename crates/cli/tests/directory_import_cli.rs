@@ -1,19 +1,13 @@
 //! End-to-end tests of `provisio directory import` and `provisio directory seed`: the real
-//! binary, against files, and against a small fake of the import endpoint on 127.0.0.1.
+//! binary, against files, and against the real `provisio serve` on 127.0.0.1.
 
-use std::collections::HashMap;
+mod common;
+
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
-use serde_json::{json, Map, Value};
-
-const TOKEN: &str = "import-token";
+use common::{Client, Server, TOKEN};
+use serde_json::json;
 
 struct Run {
     code: i32,
@@ -40,6 +34,16 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path.to_str().unwrap().to_string()
+}
+
+/// Asserts that the summary line starts with `head` and ends with `tail` (the time and rate
+/// between them vary).
+fn assert_summary(stdout: &str, head: &str, tail: &str) {
+    let summary = stdout.lines().next().unwrap_or_default();
+    assert!(
+        summary.starts_with(head) && summary.ends_with(tail),
+        "{summary:?} is not {head:?} … {tail:?}"
+    );
 }
 
 /// The summary's error lines.
@@ -74,14 +78,10 @@ fn a_seeded_directory_passes_a_local_dry_run() {
 
     let checked = provisio(&["directory", "import", file, "--dry-run"], &[]);
     assert_eq!(checked.code, 0, "{}{}", checked.stdout, checked.stderr);
-    let summary = checked.stdout.lines().next().unwrap();
-    assert!(
-        summary.starts_with("validated 3,040 records in "),
-        "{summary}"
-    );
-    assert!(
-        summary.ends_with(": 3,040 valid, 0 failed (dry run: nothing was sent)"),
-        "{summary}"
+    assert_summary(
+        &checked.stdout,
+        "validated 3,040 records in ",
+        ": 3,040 valid, 0 failed (dry run: nothing was sent)",
     );
 }
 
@@ -168,156 +168,6 @@ fn csv_files_are_typed_and_an_unknown_column_stops_the_import() {
     assert!(run.stderr.contains("missing.csv"), "{}", run.stderr);
 }
 
-/// A fake of `POST /admin/directory/import`: users upserted by userPrincipalName, groups by
-/// mailNickname, links resolved against what exists at the time.
-#[derive(Default)]
-struct Directory {
-    users: HashMap<String, Map<String, Value>>,
-    groups: HashMap<String, Vec<String>>,
-    managers: HashMap<String, String>,
-    /// `(records, links)` of every request, in arrival order.
-    requests: Vec<(usize, usize)>,
-}
-
-type Shared = Arc<Mutex<Directory>>;
-
-impl Directory {
-    fn exists(&self, reference: &str) -> bool {
-        let reference = reference.to_lowercase();
-        self.users.contains_key(&reference) || self.groups.contains_key(&reference)
-    }
-
-    /// Sets a link when both ends exist; returns whether it did.
-    fn link(&mut self, from: &str, link: &str, to: &str) -> bool {
-        if !self.exists(from) || !self.exists(to) {
-            return false;
-        }
-        let (from, to) = (from.to_lowercase(), to.to_lowercase());
-        match link {
-            "manager" => {
-                self.managers.insert(from, to);
-            }
-            _ => {
-                let members = self.groups.get_mut(&from).unwrap();
-                if !members.contains(&to) {
-                    members.push(to);
-                }
-            }
-        }
-        true
-    }
-
-    fn import(&mut self, body: &Value) -> Value {
-        let (mut created, mut updated, mut unchanged, mut failed) = (0, 0, 0, 0);
-        let (mut errors, mut unresolved) = (Vec::new(), Vec::new());
-        let mut links = Vec::new();
-        let records = body["records"].as_array().unwrap();
-        for record in records {
-            let line = record["line"].as_u64().unwrap();
-            let mut object = record["object"].as_object().unwrap().clone();
-            let (key, link) = if record["type"] == "group" {
-                (
-                    object["mailNickname"].as_str().unwrap().to_lowercase(),
-                    "member",
-                )
-            } else {
-                (
-                    object["userPrincipalName"].as_str().unwrap().to_lowercase(),
-                    "manager",
-                )
-            };
-            if key.starts_with("taken") {
-                failed += 1;
-                errors.push(json!({"line": line, "message": "Another object with the same value for property userPrincipalName already exists."}));
-                continue;
-            }
-            let targets: Vec<String> = match object.remove(if link == "manager" {
-                "manager"
-            } else {
-                "members"
-            }) {
-                Some(Value::String(m)) => vec![m],
-                Some(Value::Array(m)) => {
-                    m.iter().map(|v| v.as_str().unwrap().to_string()).collect()
-                }
-                _ => Vec::new(),
-            };
-            let existing = if link == "manager" {
-                self.users
-                    .insert(key.clone(), object.clone())
-                    .map(|old| old == object)
-            } else {
-                let existed = self.groups.contains_key(&key);
-                self.groups.entry(key.clone()).or_default();
-                existed.then_some(true)
-            };
-            match existing {
-                None => created += 1,
-                Some(true) => unchanged += 1,
-                Some(false) => updated += 1,
-            }
-            for to in targets {
-                links.push(json!({"line": line, "from": key, "link": link, "to": to}));
-            }
-        }
-        links.extend(body["links"].as_array().unwrap().iter().cloned());
-        for l in links {
-            let (from, link, to) = (
-                l["from"].as_str().unwrap(),
-                l["link"].as_str().unwrap(),
-                l["to"].as_str().unwrap(),
-            );
-            if !self.link(from, link, to) {
-                unresolved.push(l.clone());
-            }
-        }
-        json!({"created": created, "updated": updated, "unchanged": unchanged, "failed": failed,
-               "errors": errors, "unresolved": unresolved})
-    }
-}
-
-async fn import(
-    State(directory): State<Shared>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    if headers.get("authorization").and_then(|v| v.to_str().ok())
-        != Some(&format!("Bearer {TOKEN}"))
-    {
-        let error = json!({"error": {"code": "InvalidAuthenticationToken", "message": "Access token validation failure.",
-                                     "innerError": {"date": "2024-05-01T00:00:00", "request-id": "0"}}});
-        return (StatusCode::UNAUTHORIZED, Json(error)).into_response();
-    }
-    let mut directory = directory.lock().unwrap();
-    let records = body["records"].as_array().map_or(0, Vec::len);
-    let links = body["links"].as_array().map_or(0, Vec::len);
-    directory.requests.push((records, links));
-    let answer = if body["dryRun"] == true {
-        let mut scratch = Directory {
-            users: directory.users.clone(),
-            groups: directory.groups.clone(),
-            managers: directory.managers.clone(),
-            requests: Vec::new(),
-        };
-        scratch.import(&body)
-    } else {
-        directory.import(&body)
-    };
-    Json(answer).into_response()
-}
-
-/// Starts the fake on 127.0.0.1:0; returns its base URL.
-async fn fake_server() -> (String, Shared) {
-    let directory = Shared::default();
-    let app = Router::new()
-        .route("/admin/directory/import", post(import))
-        .with_state(directory.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, directory)
-}
-
 async fn provisio_async(args: Vec<String>, env: Vec<(&'static str, String)>) -> Run {
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -332,12 +182,47 @@ fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
 
+/// `directory import FILE --url SERVER --token TOKEN [extra]` against `server`.
+async fn import_into(server: &Server, file: &str, extra: &[&str]) -> Run {
+    let mut args = strings(&["directory", "import", file, "--url", &server.base]);
+    args.extend(strings(extra));
+    provisio_async(args, vec![("PROVISIO_ADMIN_TOKEN", TOKEN.to_string())]).await
+}
+
+/// The display names of the users `path` lists (a Graph collection, all pages).
+async fn names(c: &Client, path: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut url = path.to_string();
+    loop {
+        let page = c.get(&url).await;
+        assert_eq!(page.status, 200, "{url}: {}", page.body);
+        for o in page.body["value"].as_array().unwrap() {
+            names.push(o["displayName"].as_str().unwrap().to_string());
+        }
+        match page.body["@odata.nextLink"].as_str() {
+            Some(next) => url = next.to_string(),
+            None => break,
+        }
+    }
+    names.sort();
+    names
+}
+
+async fn id_of(c: &Client, upn: &str) -> String {
+    let found = c
+        .get(&format!(
+            "/users?$filter=userPrincipalName eq '{upn}'&$select=id"
+        ))
+        .await;
+    found.body["value"][0]["id"].as_str().unwrap().to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_import_sends_batches_and_resolves_forward_references_at_the_end() {
-    let (url, directory) = fake_server().await;
+async fn an_import_resolves_forward_references_and_names_bad_lines() {
+    let server = Server::start_graph(&[]);
+    let c = server.client();
     let dir = tempfile::tempdir().unwrap();
-    // Each user's manager comes later in the file: every manager link is unresolved in the
-    // first pass and set in the second.
+    // Each user's manager comes later in the file, so references wait for their target.
     let mut text = String::new();
     for i in 0..20 {
         let mut user = json!({"userPrincipalName": format!("u{i}@contoso.com"), "displayName": format!("U{i}")});
@@ -347,211 +232,201 @@ async fn an_import_sends_batches_and_resolves_forward_references_at_the_end() {
         text += &format!("{user}\n");
     }
     text += "{\"userPrincipalName\":\"x@contoso.com\",\"displayName\":\"X\",\"shoeSize\":1}\n"; // line 21
-    text += "{\"userPrincipalName\":\"taken@contoso.com\",\"displayName\":\"T\"}\n"; // line 22
+    text += "{\"userPrincipalName\":\"u3@contoso.com\",\"displayName\":\"U3 again\",\"id\":\"not a guid\"}\n"; // line 22
     text += "{\"userPrincipalName\":\"g@contoso.com\",\"displayName\":\"G\",\"manager\":\"ghost@contoso.com\"}\n"; // line 23
-    text += "{\"@odata.type\":\"#microsoft.graph.group\",\"displayName\":\"All\",\"mailNickname\":\"all\",\"members\":[\"u0@contoso.com\",\"u19@contoso.com\",\"nobody@contoso.com\"]}\n"; // line 24
+    text += "{\"@odata.type\":\"#microsoft.graph.group\",\"displayName\":\"All\",\"mailNickname\":\"all\",\"members\":[\"u0@contoso.com\",\"u19@contoso.com\",\"nobody@contoso.com\",\"later\"]}\n"; // line 24
+    text += "\n   \n"; // lines 25 and 26: blank, not records
+    text += "{\"@odata.type\":\"#microsoft.graph.group\",\"displayName\":\"Later\",\"mailNickname\":\"later\"}\n"; // line 27
+    text += "[1, 2]\n"; // line 28
+    text += "{\"userPrincipalName\": \"broken@contoso.com\""; // line 29, no newline at the end
     let file = write(dir.path(), "users.jsonl", &text);
 
-    let args = strings(&[
-        "directory",
-        "import",
-        &file,
-        "--url",
-        &url,
-        "--batch-size",
-        "4",
-        "--concurrency",
-        "2",
-    ]);
-    let run = provisio_async(
-        args.clone(),
-        vec![("PROVISIO_ADMIN_TOKEN", TOKEN.to_string())],
-    )
-    .await;
+    let run = import_into(&server, &file, &[]).await;
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    let summary = run.stdout.lines().next().unwrap();
-    assert!(summary.starts_with("imported 24 records in "), "{summary}");
-    assert!(
-        summary.ends_with(": 22 created, 0 updated, 0 unchanged, 2 failed, 2 references not found"),
-        "{summary}"
+    assert_summary(
+        &run.stdout,
+        "imported 27 records in ",
+        ": 23 created, 0 updated, 0 unchanged, 4 failed, 2 references not found",
     );
     assert_eq!(
         error_lines(&run.stdout),
         [
             "line 21: Property 'shoeSize' does not exist as a declared property or extension property.",
-            "line 22: Another object with the same value for property userPrincipalName already exists.",
+            "line 22: Invalid value specified for property 'id': expected a GUID.",
             "line 23: manager 'ghost@contoso.com' not found",
             "line 24: member 'nobody@contoso.com' not found",
+            "line 28: a record must be a JSON object",
+            "line 29: invalid JSON: EOF while parsing an object at column 42",
         ]
     );
-    {
-        let directory = directory.lock().unwrap();
-        assert_eq!(directory.users.len(), 21);
-        for i in 0..19 {
-            assert_eq!(
-                directory.managers[&format!("u{i}@contoso.com")],
-                format!("u{}@contoso.com", i + 1)
-            );
-        }
-        assert_eq!(
-            directory.groups["all"],
-            ["u0@contoso.com", "u19@contoso.com"]
-        );
-        let first_pass: Vec<&(usize, usize)> =
-            directory.requests.iter().filter(|r| r.0 > 0).collect();
-        assert_eq!(
-            first_pass.iter().map(|r| r.0).sum::<usize>(),
-            23,
-            "every valid record is sent once"
-        );
-        assert!(
-            first_pass.iter().all(|r| r.0 <= 4 && r.1 == 0),
-            "{:?}",
-            directory.requests
-        );
-        let second_pass: Vec<&(usize, usize)> =
-            directory.requests.iter().filter(|r| r.0 == 0).collect();
-        assert!(
-            !second_pass.is_empty() && second_pass.iter().all(|r| r.1 <= 4),
-            "{:?}",
-            directory.requests
-        );
+    assert_eq!(c.get("/users/$count").await.body, json!(21));
+    for i in 0..19 {
+        let id = id_of(&c, &format!("u{i}@contoso.com")).await;
+        let manager = c
+            .get(&format!("/users/{id}/manager?$select=displayName"))
+            .await;
+        assert_eq!(manager.body["displayName"], format!("U{}", i + 1));
     }
+    let all = c
+        .get("/groups?$filter=mailNickname eq 'all'&$select=id")
+        .await;
+    let all = all.body["value"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        names(&c, &format!("/groups/{all}/members?$select=displayName")).await,
+        ["Later", "U0", "U19"]
+    );
 
     // Importing again changes nothing: objects are matched by principal name and nickname.
-    let run = provisio_async(args, vec![("PROVISIO_ADMIN_TOKEN", TOKEN.to_string())]).await;
-    let summary = run.stdout.lines().next().unwrap();
+    let run = import_into(&server, &file, &[]).await;
+    assert_summary(
+        &run.stdout,
+        "imported 27 records in ",
+        ": 0 created, 0 updated, 23 unchanged, 4 failed, 2 references not found",
+    );
+    // A changed line updates its object.
+    let changed = write(
+        dir.path(),
+        "changed.jsonl",
+        "{\"userPrincipalName\":\"U1@contoso.com\",\"displayName\":\"U1\",\"jobTitle\":\"Boss\"}\n",
+    );
+    let run = import_into(&server, &changed, &[]).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(
-        summary.ends_with(": 0 created, 0 updated, 22 unchanged, 2 failed, 2 references not found"),
-        "{summary}"
+        run.stdout
+            .contains(": 0 created, 1 updated, 0 unchanged, 0 failed"),
+        "{}",
+        run.stdout
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dry_run_with_a_server_writes_nothing() {
-    let (url, directory) = fake_server().await;
+async fn a_dry_run_with_a_server_checks_every_reference_and_writes_nothing() {
+    let server = Server::start_graph(&[]);
+    let c = server.client();
     let dir = tempfile::tempdir().unwrap();
+    // More records than the server writes in one transaction, so the first user's manager
+    // (the last line) is in another chunk than the user.
+    let users = 10_050;
+    let mut text = String::new();
+    for i in 0..users {
+        let mut user = json!({"userPrincipalName": format!("d{i}@contoso.com"), "displayName": format!("D{i}")});
+        if i == 0 {
+            user["manager"] = json!(format!("d{}@contoso.com", users - 1));
+        }
+        if i == 1 {
+            user["manager"] = json!("nobody@contoso.com");
+        }
+        text += &format!("{user}\n");
+    }
+    let file = write(dir.path(), "users.jsonl", &text);
+    let run = import_into(&server, &file, &["--dry-run"]).await;
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_summary(&run.stdout, "checked 10,050 records in ", ": 10,050 created, 0 updated, 0 unchanged, 0 failed, 1 references not found (dry run: nothing was written)");
+    assert_eq!(
+        error_lines(&run.stdout),
+        ["line 2: manager 'nobody@contoso.com' not found"]
+    );
+    assert_eq!(c.get("/users/$count").await.body, json!(0));
+    let changes = c
+        .get(&format!("{}/admin/directory/changes", server.base))
+        .await;
+    assert_eq!(changes.body["value"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_lines_keep_their_numbers_through_the_server() {
+    let server = Server::start_graph(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    // Line 3's quoted cell spans two lines, so the record after it starts on line 5.
     let file = write(
         dir.path(),
-        "users.jsonl",
-        "{\"userPrincipalName\":\"a@contoso.com\",\"displayName\":\"A\",\"manager\":\"b@contoso.com\"}\n{\"userPrincipalName\":\"b@contoso.com\",\"displayName\":\"B\"}\n",
+        "people.csv",
+        "userPrincipalName,displayName,jobTitle,accountEnabled\n\
+         a@contoso.com,A,Clerk,true\n\
+         b@contoso.com,B,\"Head of\nThings\",true\n\
+         c@contoso.com,C,Clerk,perhaps\n\
+         d@contoso.com,D\n\
+         e@contoso.com,E,Clerk,false\n",
     );
-    let run = provisio_async(
-        strings(&[
-            "directory",
-            "import",
-            &file,
-            "--url",
-            &url,
-            "--token",
-            TOKEN,
-            "--dry-run",
-            "--batch-size",
-            "1",
-        ]),
-        vec![],
-    )
-    .await;
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    let summary = run.stdout.lines().next().unwrap();
-    assert!(summary.starts_with("checked 2 records in "), "{summary}");
-    assert!(summary.ends_with(": 2 created, 0 updated, 0 unchanged, 0 failed (dry run: nothing was written; 1 references to objects in other batches were not checked)"), "{summary}");
-    let directory = directory.lock().unwrap();
-    assert!(directory.users.is_empty());
-    assert_eq!(directory.requests, [(1, 0), (1, 0)]);
+    let run = import_into(&server, &file, &[]).await;
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with(": 3 created, 0 updated, 0 unchanged, 2 failed"),
+        "{}",
+        run.stdout
+    );
+    let errors = error_lines(&run.stdout);
+    assert_eq!(errors.len(), 2, "{}", run.stdout);
+    assert!(
+        errors[0].starts_with("line 5: Invalid value specified for property 'accountEnabled'"),
+        "{errors:?}"
+    );
+    assert!(errors[1].starts_with("line 6: "), "{errors:?}");
+    let c = server.client();
+    let b = id_of(&c, "b@contoso.com").await;
+    let b = c.get(&format!("/users/{b}?$select=jobTitle")).await;
+    assert_eq!(b.body["jobTitle"], "Head of\nThings");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bad_token_stops_the_import_with_the_servers_message() {
-    let (url, directory) = fake_server().await;
+async fn an_overlong_line_is_refused_and_the_rest_goes_in() {
+    let server = Server::start_graph(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let long = "x".repeat(17 * 1024 * 1024);
+    let text = format!(
+        "{{\"userPrincipalName\":\"a@contoso.com\",\"displayName\":\"A\"}}\n\
+         {{\"userPrincipalName\":\"b@contoso.com\",\"displayName\":\"{long}\"}}\n\
+         {{\"userPrincipalName\":\"c@contoso.com\",\"displayName\":\"C\"}}\n"
+    );
+    let file = write(dir.path(), "users.jsonl", &text);
+    let run = import_into(&server, &file, &[]).await;
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        error_lines(&run.stdout),
+        ["line 2: the line is longer than the limit of 16777216 bytes"]
+    );
+    assert!(
+        run.stdout
+            .contains(": 2 created, 0 updated, 0 unchanged, 1 failed"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_or_unreachable_server_stops_the_import() {
+    let server = Server::start_graph(&[]);
     let dir = tempfile::tempdir().unwrap();
     let file = write(
         dir.path(),
         "u.jsonl",
         "{\"userPrincipalName\":\"a@contoso.com\",\"displayName\":\"A\"}\n",
     );
-    let run = provisio_async(
-        strings(&[
-            "directory",
-            "import",
-            &file,
-            "--url",
-            &url,
-            "--token",
-            "wrong",
-        ]),
-        vec![],
-    )
-    .await;
-    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains(
-            "(401 Unauthorized): InvalidAuthenticationToken: Access token validation failure."
-        ),
-        "{}",
-        run.stderr
+    let csv = write(
+        dir.path(),
+        "u.csv",
+        "userPrincipalName,displayName\na@contoso.com,A\n",
     );
-    assert!(directory.lock().unwrap().users.is_empty());
-
-    // Nobody listening: the import retries, then gives up with exit code 2.
+    // Nobody listens on `closed`.
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", listener.local_addr().unwrap())
     };
-    let run = provisio_async(
-        strings(&[
-            "directory",
-            "import",
-            &file,
-            "--url",
-            &closed,
-            "--token",
-            TOKEN,
-        ]),
-        vec![],
-    )
-    .await;
-    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains("cannot reach the import endpoint"),
-        "{}",
-        run.stderr
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_seed_sent_to_a_server_arrives_whole() {
-    let (url, directory) = fake_server().await;
-    let run = provisio_async(
-        strings(&[
-            "directory",
-            "seed",
-            "--users",
-            "300",
-            "--groups",
-            "20",
-            "--url",
-            &url,
-            "--token",
-            TOKEN,
-            "--batch-size",
-            "50",
-        ]),
-        vec![],
-    )
-    .await;
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    let summary = run.stdout.lines().next().unwrap();
-    assert!(
-        summary.ends_with(": 320 created, 0 updated, 0 unchanged, 0 failed"),
-        "{summary}"
-    );
-    let directory = directory.lock().unwrap();
-    assert_eq!((directory.users.len(), directory.groups.len()), (300, 20));
-    assert_eq!(
-        directory.managers.len(),
-        299,
-        "everyone but the CEO has a manager"
-    );
-    assert!(directory.requests.iter().all(|r| r.0 <= 50));
+    let refused = "(401 Unauthorized): InvalidAuthenticationToken:";
+    for (file, url, token, expected) in [
+        (&file, &server.base, "wrong-token", refused),
+        (&csv, &server.base, "wrong-token", refused),
+        (&file, &closed, TOKEN, "cannot reach the import endpoint"),
+        (&csv, &closed, TOKEN, "cannot reach the import endpoint"),
+    ] {
+        let args = ["directory", "import", file, "--url", url, "--token", token];
+        let run = provisio_async(strings(&args), vec![]).await;
+        assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(server.client().get("/users/$count").await.body, json!(0));
 }

@@ -1,113 +1,172 @@
-//! The import pipeline shared by `directory import` and `directory seed --url`: records are
-//! validated locally (as the server will), gathered into batches, and sent with bounded
-//! concurrency; links the server could not resolve yet are sent once more at the end.
+//! The import pipeline shared by `directory import` and `directory seed --url`.
 //!
-//! Memory stays flat: a blocking thread reads and validates, handing over full batches
-//! through a channel as deep as the concurrency, so at most about `2 × concurrency` batches
-//! exist at once; what grows is only the list of unresolved links (and of failed lines).
+//! Sent to a server, an import is one request whose body is a JSON Lines stream: a JSON
+//! Lines file goes as it is (the server reads, validates and reports each line), CSV rows
+//! and seeded records are written as JSON Lines on the way, blank lines keeping each record
+//! on its line number in the source so that the server's error lines name the file's
+//! lines. Without a server (`--dry-run`), records are validated here.
+//!
+//! Memory stays flat: the body is produced by a blocking thread in chunks through a channel
+//! a few chunks deep; the server answers with counts and the first error lines.
 
-use std::collections::{BinaryHeap, HashSet};
+use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
+use bytes::Bytes;
 use indicatif::ProgressBar;
-use provisio_engine::directory::{import, ImportLink, LinkKind};
+use provisio_engine::directory::import::{self, ErrorLines};
+use provisio_engine::directory::ObjectKind;
 
-use super::client::{Batch, Client, Response, WireLink, WireRecord, MAX_ITEMS_PER_REQUEST};
+use super::client::{Client, Response};
 use super::read::Item;
 
 /// How many error lines the summary prints.
 pub const PRINTED_ERRORS: usize = 100;
+/// Bytes of body per chunk handed to the HTTP client.
+const CHUNK_BYTES: usize = 256 * 1024;
+/// Chunks produced ahead of the HTTP client.
+const CHUNKS_AHEAD: usize = 4;
 
-/// Where validated records go and how.
+/// Where records go.
 pub struct Sink {
     /// `None`: a local dry run, nothing is sent.
     pub client: Option<Arc<Client>>,
-    pub batch_size: usize,
-    pub concurrency: usize,
     pub dry_run: bool,
+    /// Kind of the records that do not say.
+    pub default_kind: ObjectKind,
 }
 
 /// What an import did, for the summary.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Outcome {
     /// Records read, valid or not.
     pub records: u64,
-    /// Records that passed local validation.
+    /// Records that passed local validation (local dry run).
     pub valid: u64,
     pub created: u64,
     pub updated: u64,
     pub unchanged: u64,
     /// Records refused locally or by the server.
     pub failed: u64,
-    /// Links whose other end was still missing after the second pass.
+    /// References naming no object.
     pub not_found: u64,
-    /// Links a dry run could not check (their ends are in other batches, never written).
-    pub unchecked_links: u64,
-    pub errors: Errors,
+    pub errors: ErrorLines,
     pub elapsed: Duration,
-    /// Whether batches went to a server.
+    /// Whether records went to a server.
     pub sent: bool,
     pub dry_run: bool,
 }
 
 impl Outcome {
+    fn new(dry_run: bool) -> Self {
+        Outcome {
+            records: 0,
+            valid: 0,
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            failed: 0,
+            not_found: 0,
+            errors: ErrorLines::new(PRINTED_ERRORS),
+            elapsed: Duration::ZERO,
+            sent: false,
+            dry_run,
+        }
+    }
+
     /// Whether any line failed (exit code 1).
     pub fn has_failures(&self) -> bool {
         self.errors.total > 0
     }
-}
 
-/// Error lines: all counted, the [`PRINTED_ERRORS`] with the smallest line numbers kept, so
-/// that what is printed does not depend on the order in which concurrent batches finished.
-#[derive(Debug, Default)]
-pub struct Errors {
-    kept: BinaryHeap<(u64, String)>,
-    pub total: u64,
-}
-
-impl Errors {
-    pub fn push(&mut self, line: u64, message: String) {
-        self.total += 1;
-        self.kept.push((line, message));
-        if self.kept.len() > PRINTED_ERRORS {
-            self.kept.pop();
+    fn add_answer(&mut self, answer: Response) {
+        self.records += answer.records;
+        self.created = answer.created;
+        self.updated = answer.updated;
+        self.unchanged = answer.unchanged;
+        self.failed += answer.failed;
+        self.not_found = answer.not_found;
+        for error in answer.errors {
+            self.errors.push(error.line, error.message);
         }
+        self.errors.total += answer.errors_omitted;
+        self.sent = true;
     }
+}
 
-    pub fn merge(&mut self, other: Errors) {
-        self.total += other.total;
-        for kept in other.kept {
-            self.kept.push(kept);
-            if self.kept.len() > PRINTED_ERRORS {
-                self.kept.pop();
+/// A body fed by a blocking producer through a bounded channel.
+fn channel_body() -> (
+    tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+    reqwest::Body,
+) {
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
+    let stream = futures::stream::poll_fn(move |cx| receiver.poll_recv(cx));
+    (sender, reqwest::Body::wrap_stream(stream))
+}
+
+/// Streams a JSON Lines file to the server as it is; `progress` counts bytes.
+pub async fn send_raw<R>(
+    mut input: R,
+    client: Arc<Client>,
+    default_kind: ObjectKind,
+    dry_run: bool,
+    progress: ProgressBar,
+) -> anyhow::Result<Outcome>
+where
+    R: Read + Send + 'static,
+{
+    let started = Instant::now();
+    let (sender, body) = channel_body();
+    let reading = {
+        let progress = progress.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            loop {
+                let mut chunk = vec![0u8; CHUNK_BYTES];
+                let n = input.read(&mut chunk)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                chunk.truncate(n);
+                progress.inc(n as u64);
+                if sender.blocking_send(Ok(Bytes::from(chunk))).is_err() {
+                    // The request ended early; its error is the one reported.
+                    return Ok(());
+                }
             }
-        }
-    }
-
-    /// The kept errors by line.
-    pub fn sorted(&self) -> Vec<(u64, String)> {
-        self.kept.clone().into_sorted_vec()
-    }
+        })
+    };
+    let answer = client.import(body, default_kind, dry_run).await;
+    reading.await??;
+    let mut outcome = Outcome::new(dry_run);
+    outcome.add_answer(answer?);
+    outcome.elapsed = started.elapsed();
+    progress.finish_and_clear();
+    Ok(outcome)
 }
 
-/// Validates and sends every record `source` yields.
+/// Validates every record `source` yields (local dry run), or sends them as JSON Lines.
 pub async fn run<I>(source: I, sink: Sink, progress: ProgressBar) -> anyhow::Result<Outcome>
 where
     I: Iterator<Item = anyhow::Result<Item>> + Send + 'static,
 {
     let started = Instant::now();
-    let concurrency = sink.concurrency.max(1);
-    let (batches, mut received) = tokio::sync::mpsc::channel::<Batch>(concurrency);
-    let sending = sink.client.is_some();
-    let batch_size = sink.batch_size.clamp(1, MAX_ITEMS_PER_REQUEST);
     let dry_run = sink.dry_run;
-    let reading = {
+    let default_kind = sink.default_kind;
+    let Some(client) = sink.client else {
+        let mut outcome =
+            tokio::task::spawn_blocking(move || validate(source, dry_run, &progress)).await??;
+        outcome.elapsed = started.elapsed();
+        return Ok(outcome);
+    };
+    let (sender, body) = channel_body();
+    let writing = {
         let progress = progress.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<Outcome> {
-            let mut local = Outcome::default();
-            let mut batcher = Batcher::new(batch_size, dry_run);
+            // Lines refused here never reach the server: a blank line takes their place.
+            let mut local = Outcome::new(dry_run);
+            let mut chunk = Vec::with_capacity(CHUNK_BYTES + 4096);
+            let mut lines_written = 0u64;
             for item in source {
                 let record = match item? {
                     Item::Invalid { line, message } => {
@@ -118,243 +177,65 @@ where
                     }
                     Item::Record(record) => record,
                 };
-                local.records += 1;
-                if !sending {
-                    progress.inc(1);
+                progress.inc(1);
+                while lines_written + 1 < record.line {
+                    chunk.push(b'\n');
+                    lines_written += 1;
                 }
-                let object = sending.then(|| record.object.clone());
-                match import::record(record.line, record.kind, record.object) {
-                    Err(error) => {
-                        local.failed += 1;
-                        local.errors.push(record.line, error.message);
-                    }
-                    Ok((_, links)) => {
-                        local.valid += 1;
-                        let Some(object) = object else { continue };
-                        let wire = WireRecord {
-                            line: record.line,
-                            kind: record.kind.as_str(),
-                            object,
-                        };
-                        for batch in batcher.push(wire, &links) {
-                            if batches.blocking_send(batch).is_err() {
-                                // The sender stopped on an error it reports itself.
-                                return Ok(local);
-                            }
-                        }
+                let mut object = record.object;
+                if record.kind != default_kind {
+                    object.insert("@odata.type".to_string(), record.kind.odata_type().into());
+                }
+                serde_json::to_writer(&mut chunk, &object)?;
+                chunk.push(b'\n');
+                lines_written += 1;
+                if chunk.len() >= CHUNK_BYTES {
+                    let full =
+                        std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_BYTES + 4096));
+                    if sender.blocking_send(Ok(Bytes::from(full))).is_err() {
+                        return Ok(local);
                     }
                 }
             }
-            if let Some(batch) = batcher.finish() {
-                let _ = batches.blocking_send(batch);
+            if !chunk.is_empty() {
+                let _ = sender.blocking_send(Ok(Bytes::from(chunk)));
             }
             Ok(local)
         })
     };
-
-    let mut remote = Remote::default();
-    if let Some(client) = &sink.client {
-        let stream = futures::stream::poll_fn(move |cx| received.poll_recv(cx));
-        let mut answers = stream
-            .map(|batch| {
-                let client = client.clone();
-                async move {
-                    let records = batch.records.len() as u64;
-                    client.send(&batch).await.map(|answer| (records, answer))
-                }
-            })
-            .buffer_unordered(concurrency);
-        while let Some(answer) = answers.next().await {
-            let (records, answer) = answer?;
-            progress.inc(records);
-            remote.first_pass(answer);
-        }
-    } else {
-        drop(received);
-    }
-    let mut outcome = reading.await??;
-    if let Some(client) = &sink.client {
-        if dry_run {
-            outcome.unchecked_links = remote.unresolved.len() as u64;
-        } else {
-            remote.second_pass(client, batch_size, concurrency).await?;
-        }
-    }
-    outcome.created = remote.created;
-    outcome.updated = remote.updated;
-    outcome.unchanged = remote.unchanged;
-    outcome.failed += remote.failed;
-    outcome.not_found = remote.not_found;
-    outcome.errors.merge(remote.errors);
+    let answer = client.import(body, default_kind, dry_run).await;
+    let mut outcome = writing.await??;
+    outcome.add_answer(answer?);
     outcome.elapsed = started.elapsed();
-    outcome.sent = sending;
-    outcome.dry_run = dry_run;
     progress.finish_and_clear();
     Ok(outcome)
 }
 
-/// What the server answered, summed over batches.
-#[derive(Default)]
-struct Remote {
-    created: u64,
-    updated: u64,
-    unchanged: u64,
-    failed: u64,
-    not_found: u64,
-    errors: Errors,
-    /// Lines the server refused: their unresolved links are not reported again.
-    failed_lines: HashSet<u64>,
-    unresolved: Vec<WireLink>,
-}
-
-impl Remote {
-    fn tally(&mut self, answer: &Response) {
-        self.created += answer.created;
-        self.updated += answer.updated;
-        self.unchanged += answer.unchanged;
-        self.failed += answer.failed;
-        for error in &answer.errors {
-            self.failed_lines.insert(error.line);
-            self.errors.push(error.line, error.message.clone());
-        }
-    }
-
-    fn first_pass(&mut self, answer: Response) {
-        self.tally(&answer);
-        self.unresolved.extend(answer.unresolved);
-    }
-
-    /// Sends the links left unresolved once more, now that every object has been written;
-    /// those still unresolved name objects that do not exist.
-    async fn second_pass(
-        &mut self,
-        client: &Arc<Client>,
-        batch_size: usize,
-        concurrency: usize,
-    ) -> anyhow::Result<()> {
-        let unresolved = std::mem::take(&mut self.unresolved);
-        let mut chunks = Vec::new();
-        let mut links = unresolved.into_iter().peekable();
-        while links.peek().is_some() {
-            chunks.push(Batch {
-                dry_run: false,
-                records: Vec::new(),
-                links: links.by_ref().take(batch_size).collect(),
-            });
-        }
-        let mut answers = futures::stream::iter(chunks)
-            .map(|batch| {
-                let client = client.clone();
-                async move { client.send(&batch).await }
-            })
-            .buffer_unordered(concurrency);
-        while let Some(answer) = answers.next().await {
-            let answer = answer?;
-            self.tally(&answer);
-            for link in answer.unresolved {
-                if self.failed_lines.contains(&link.line) {
-                    continue;
+/// A local dry run: every record validated as the server would, nothing sent.
+fn validate<I>(source: I, dry_run: bool, progress: &ProgressBar) -> anyhow::Result<Outcome>
+where
+    I: Iterator<Item = anyhow::Result<Item>>,
+{
+    let mut outcome = Outcome::new(dry_run);
+    for item in source {
+        outcome.records += 1;
+        progress.inc(1);
+        match item? {
+            Item::Invalid { line, message } => {
+                outcome.failed += 1;
+                outcome.errors.push(line, message);
+            }
+            Item::Record(record) => match import::record(record.line, record.kind, record.object) {
+                Ok(_) => outcome.valid += 1,
+                Err(error) => {
+                    outcome.failed += 1;
+                    outcome.errors.push(record.line, error.message);
                 }
-                self.not_found += 1;
-                self.errors
-                    .push(link.line, format!("{} '{}' not found", link.link, link.to));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Gathers records into batches of at most `batch_size` items and
-/// [`MAX_ITEMS_PER_REQUEST`] records plus links.
-struct Batcher {
-    batch_size: usize,
-    dry_run: bool,
-    current: Batch,
-    /// Records plus the links they carry plus standalone links in `current`.
-    weight: usize,
-}
-
-impl Batcher {
-    fn new(batch_size: usize, dry_run: bool) -> Self {
-        Batcher {
-            batch_size,
-            dry_run,
-            current: Batch {
-                dry_run,
-                ..Batch::default()
             },
-            weight: 0,
         }
     }
-
-    fn take(&mut self) -> Batch {
-        self.weight = 0;
-        std::mem::replace(
-            &mut self.current,
-            Batch {
-                dry_run: self.dry_run,
-                ..Batch::default()
-            },
-        )
-    }
-
-    fn make_room(&mut self, weight: usize, done: &mut Vec<Batch>) {
-        let items = self.current.records.len() + self.current.links.len();
-        if items > 0 && (items >= self.batch_size || self.weight + weight > MAX_ITEMS_PER_REQUEST) {
-            done.push(self.take());
-        }
-    }
-
-    /// Adds a valid record whose references are `links`; returns the batches it filled.
-    fn push(&mut self, mut record: WireRecord, links: &[ImportLink]) -> Vec<Batch> {
-        let mut done = Vec::new();
-        let mut weight = 1 + links.len();
-        let mut standalone = Vec::new();
-        if weight > MAX_ITEMS_PER_REQUEST {
-            // A group too large for one request: its members travel as links of their own.
-            if let Some(key) = record
-                .object
-                .keys()
-                .find(|k| k.eq_ignore_ascii_case("members"))
-                .cloned()
-            {
-                record.object.remove(&key);
-            }
-            standalone = links
-                .iter()
-                .filter(|l| l.link == LinkKind::Member)
-                .map(wire_link)
-                .collect();
-            weight -= standalone.len();
-        }
-        self.make_room(weight, &mut done);
-        self.current.records.push(record);
-        self.weight += weight;
-        for link in standalone {
-            self.make_room(1, &mut done);
-            self.current.links.push(link);
-            self.weight += 1;
-        }
-        done
-    }
-
-    fn finish(mut self) -> Option<Batch> {
-        let empty = self.current.records.is_empty() && self.current.links.is_empty();
-        (!empty).then(|| self.take())
-    }
-}
-
-fn wire_link(link: &ImportLink) -> WireLink {
-    WireLink {
-        line: link.line,
-        from: link.from.to_string(),
-        link: match link.link {
-            LinkKind::Manager => "manager",
-            LinkKind::Member => "member",
-        }
-        .to_string(),
-        to: link.to.to_string(),
-    }
+    progress.finish_and_clear();
+    Ok(outcome)
 }
 
 /// `1234567` → `1,234,567`.
@@ -410,14 +291,7 @@ pub fn summary(outcome: &Outcome) -> String {
                 line += &format!(", {} references not found", grouped(outcome.not_found));
             }
             if dry_run {
-                line += " (dry run: nothing was written";
-                if outcome.unchecked_links > 0 {
-                    line += &format!(
-                        "; {} references to objects in other batches were not checked",
-                        grouped(outcome.unchecked_links)
-                    );
-                }
-                line += ")";
+                line += " (dry run: nothing was written)";
             }
             line
         }
@@ -427,10 +301,7 @@ pub fn summary(outcome: &Outcome) -> String {
     for (line, message) in outcome.errors.sorted() {
         out += &format!("line {line}: {message}\n");
     }
-    let more = outcome
-        .errors
-        .total
-        .saturating_sub(outcome.errors.kept.len() as u64);
+    let more = outcome.errors.omitted();
     if more > 0 {
         out += &format!("… and {} more\n", grouped(more));
     }
@@ -440,8 +311,6 @@ pub fn summary(outcome: &Outcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use provisio_engine::directory::ObjectRef;
-    use serde_json::Map;
 
     #[test]
     fn numbers_read_well() {
@@ -456,74 +325,6 @@ mod tests {
         }
         assert_eq!(rate(1_000_000, Duration::from_secs_f64(18.2)), "54,900");
         assert_eq!(rate(42, Duration::from_secs(1)), "42");
-    }
-
-    #[test]
-    fn errors_keep_the_first_lines_whatever_the_order() {
-        let mut errors = Errors::default();
-        for line in (1..=250).rev() {
-            errors.push(line, format!("bad {line}"));
-        }
-        let kept = errors.sorted();
-        assert_eq!(errors.total, 250);
-        assert_eq!(kept.len(), PRINTED_ERRORS);
-        assert_eq!(kept[0], (1, "bad 1".to_string()));
-        assert_eq!(kept[99].0, 100);
-    }
-
-    fn record(line: u64) -> WireRecord {
-        WireRecord {
-            line,
-            kind: "user",
-            object: Map::new(),
-        }
-    }
-
-    fn member(line: u64, i: usize) -> ImportLink {
-        ImportLink {
-            line,
-            from: ObjectRef::MailNickname("big".into()),
-            link: LinkKind::Member,
-            to: ObjectRef::UserPrincipalName(format!("u{i}@contoso.com")),
-        }
-    }
-
-    #[test]
-    fn batches_respect_the_size_and_the_request_limit() {
-        let mut batcher = Batcher::new(3, false);
-        let mut batches = Vec::new();
-        for line in 1..=7 {
-            batches.extend(batcher.push(record(line), &[]));
-        }
-        batches.extend(batcher.finish());
-        let sizes: Vec<usize> = batches.iter().map(|b| b.records.len()).collect();
-        assert_eq!(sizes, [3, 3, 1]);
-
-        // A group with more members than a request may carry: the record goes first, its
-        // members follow as links, no request above the limit.
-        let mut batcher = Batcher::new(5000, false);
-        let mut batches = batcher.push(record(1), &[]);
-        let members: Vec<ImportLink> = (0..12_000).map(|i| member(2, i)).collect();
-        let mut big = record(2);
-        big.object
-            .insert("Members".into(), serde_json::json!(["…"]));
-        batches.extend(batcher.push(big, &members));
-        batches.extend(batcher.finish());
-        let shapes: Vec<(usize, usize)> = batches
-            .iter()
-            .map(|b| (b.records.len(), b.links.len()))
-            .collect();
-        assert_eq!(shapes, [(2, 4998), (0, 5000), (0, 2002)]);
-        assert!(batches[0].records[1].object.is_empty());
-        assert_eq!(
-            batches[2].links.last().unwrap(),
-            &WireLink {
-                line: 2,
-                from: "big".into(),
-                link: "member".into(),
-                to: "u11999@contoso.com".into()
-            }
-        );
     }
 }
 
@@ -545,9 +346,8 @@ mod pipeline_tests {
         let source = JsonLines::new(std::io::Cursor::new(input), ObjectKind::User);
         let sink = Sink {
             client: None,
-            batch_size: 10,
-            concurrency: 1,
             dry_run: true,
+            default_kind: ObjectKind::User,
         };
         let outcome = run(source, sink, ProgressBar::hidden()).await.unwrap();
         assert_eq!((outcome.records, outcome.valid, outcome.failed), (4, 1, 3));

@@ -38,12 +38,6 @@ pub struct Target {
     /// Admin bearer token of the server.
     #[arg(long, env = "PROVISIO_ADMIN_TOKEN", hide_env_values = true)]
     token: Option<String>,
-    /// Records per request (at most 5000 records plus links go in one request).
-    #[arg(long, default_value_t = 2000)]
-    batch_size: usize,
-    /// Requests in flight at once.
-    #[arg(long, default_value_t = 2)]
-    concurrency: usize,
 }
 
 #[derive(Args)]
@@ -124,23 +118,17 @@ pub async fn run(cmd: DirectoryCommand) -> anyhow::Result<()> {
 }
 
 impl Target {
-    fn sink(&self, dry_run: bool) -> anyhow::Result<import::Sink> {
+    fn sink(&self, dry_run: bool, default_kind: ObjectKind) -> anyhow::Result<import::Sink> {
         let client = match (&self.url, &self.token) {
-            (Some(url), Some(token)) => {
-                Some(Arc::new(client::Client::new(url, token, self.concurrency)?))
-            }
+            (Some(url), Some(token)) => Some(Arc::new(client::Client::new(url, token)?)),
             (Some(_), None) => bail!("--token (or PROVISIO_ADMIN_TOKEN) is required with --url"),
             (None, _) if dry_run => None,
             (None, _) => bail!("--url is required, unless --dry-run"),
         };
-        if self.batch_size == 0 || self.concurrency == 0 {
-            bail!("--batch-size and --concurrency must be at least 1");
-        }
         Ok(import::Sink {
             client,
-            batch_size: self.batch_size,
-            concurrency: self.concurrency,
             dry_run,
+            default_kind,
         })
     }
 }
@@ -158,6 +146,19 @@ fn format_of(path: &Path) -> anyhow::Result<Format> {
             path.display()
         ),
     }
+}
+
+/// A progress bar of the bytes of a file sent, on stderr when it is a terminal.
+fn bytes_progress_bar(total: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr()).with_style(
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes}, {bytes_per_sec}, {elapsed}")
+            .expect("a valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
 }
 
 /// A progress bar on stderr, hidden when stderr is not a terminal.
@@ -185,7 +186,8 @@ fn progress_bar(total: Option<u64>) -> ProgressBar {
 }
 
 async fn run_import(args: ImportArgs) -> anyhow::Result<i32> {
-    let sink = args.target.sink(args.dry_run)?;
+    let kind = ObjectKind::from(args.kind);
+    let sink = args.target.sink(args.dry_run, kind)?;
     let format = match args.format {
         Some(format) => format,
         None => format_of(&args.file)?,
@@ -193,12 +195,18 @@ async fn run_import(args: ImportArgs) -> anyhow::Result<i32> {
     let file = std::fs::File::open(&args.file)
         .with_context(|| format!("opening {}", args.file.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if let (Format::Jsonl, Some(client)) = (format, &sink.client) {
+        // The server reads and validates JSON Lines itself: the file goes as it is.
+        let progress = bytes_progress_bar(size);
+        let outcome = import::send_raw(file, client.clone(), kind, sink.dry_run, progress).await?;
+        print!("{}", import::summary(&outcome));
+        return Ok(if outcome.has_failures() { 1 } else { 0 });
+    }
     let bytes_read = Arc::new(AtomicU64::new(0));
     let input = read::Counting {
         inner: file,
         count: bytes_read.clone(),
     };
-    let kind = ObjectKind::from(args.kind);
     let source: Box<dyn Iterator<Item = anyhow::Result<read::Item>> + Send> = match format {
         Format::Jsonl => Box::new(read::JsonLines::new(
             std::io::BufReader::with_capacity(1 << 16, input),
@@ -262,7 +270,7 @@ async fn run_seed(args: SeedArgs) -> anyhow::Result<i32> {
         );
         return Ok(0);
     }
-    let sink = args.target.sink(false)?;
+    let sink = args.target.sink(false, ObjectKind::User)?;
     let records = seed::Generator::new(config)
         .records()
         .map(|r| Ok(read::Item::Record(r)));

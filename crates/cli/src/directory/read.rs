@@ -5,6 +5,7 @@
 use std::io::{BufRead, Read};
 
 use anyhow::{bail, Context};
+use provisio_engine::directory::import::{self, kind_of};
 use provisio_engine::directory::schema::{self, PropertyType};
 use provisio_engine::directory::ObjectKind;
 use serde_json::{Map, Value};
@@ -27,23 +28,6 @@ pub enum Item {
         line: u64,
         message: String,
     },
-}
-
-/// The kind a record's `@odata.type` names (`#microsoft.graph.group`, with or without `#`),
-/// or `default` when it names none or something else (validation then reports it).
-pub fn kind_of(object: &Map<String, Value>, default: ObjectKind) -> ObjectKind {
-    let Some(value) = object
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("@odata.type"))
-        .and_then(|(_, v)| v.as_str())
-    else {
-        return default;
-    };
-    let name = value.trim_start_matches('#');
-    [ObjectKind::User, ObjectKind::Group]
-        .into_iter()
-        .find(|kind| name.eq_ignore_ascii_case(&kind.odata_type()[1..]))
-        .unwrap_or(default)
 }
 
 /// Reads JSON Lines: one JSON object per line, blank lines skipped.
@@ -81,44 +65,16 @@ impl<R: BufRead> Iterator for JsonLines<R> {
                 }
             }
             self.line += 1;
-            let mut text: &[u8] = &self.buf;
-            if self.line == 1 {
-                text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
-            }
-            while let [rest @ .., b'\n' | b'\r'] = text {
-                text = rest;
-            }
-            if text.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
             let line = self.line;
-            return Some(Ok(match serde_json::from_slice::<Value>(text) {
-                Ok(Value::Object(object)) => Item::Record(Record {
-                    line,
-                    kind: kind_of(&object, self.default_kind),
-                    object,
-                }),
-                Ok(_) => Item::Invalid {
-                    line,
-                    message: "a record must be a JSON object".to_string(),
+            return Some(Ok(
+                match import::parse_line(line, &self.buf, self.default_kind) {
+                    None => continue,
+                    Some(Ok((kind, object))) => Item::Record(Record { line, kind, object }),
+                    Some(Err(message)) => Item::Invalid { line, message },
                 },
-                Err(error) => Item::Invalid {
-                    line,
-                    message: json_error(&error),
-                },
-            }));
+            ));
         }
     }
-}
-
-/// `invalid JSON: key must be a string at column 2`: serde_json's message, whose line is
-/// always 1 since each line is parsed alone.
-fn json_error(error: &serde_json::Error) -> String {
-    let message = error.to_string();
-    let reason = message
-        .rsplit_once(" at line ")
-        .map_or(message.as_str(), |(reason, _)| reason);
-    format!("invalid JSON: {reason} at column {}", error.column())
 }
 
 /// What a CSV column holds.
