@@ -390,6 +390,9 @@ pub async fn import(
             tally.write(&directory, chunk).await?;
         }
         tally.finish(&directory).await?;
+        if !tally.dry_run && tally.created + tally.updated > 0 {
+            directory.imported().await?;
+        }
         Ok::<_, DirectoryError>(tally)
     });
     // Lines refused before reaching the writer, and how many records were read.

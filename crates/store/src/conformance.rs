@@ -74,6 +74,7 @@ pub async fn run(store: Store) {
     references(&store).await;
     assignments(&store).await;
     imports(&store).await;
+    imports_in_bulk(&store).await;
     concurrent_imports_of_one_group(&store).await;
     change_log(&store).await;
     concurrent_writers_and_a_watermark_reader(&store).await;
@@ -649,6 +650,165 @@ async fn imports(s: &Store) {
     }
     s.delete(ObjectKind::Group, group).await.unwrap();
     s.purge(group).await.unwrap();
+}
+
+/// A batch of new objects is written in bulk where the store can: what one of them would
+/// have met alone (a key taken, a name repeated) is still answered per object, in order.
+async fn imports_in_bulk(s: &Store) {
+    let taken = create_user(s, "taken@bulk.example", "Taken").await;
+    let rec = |line, id, kind, data: Value| ImportObject {
+        line,
+        kind,
+        id,
+        data: obj(data),
+    };
+    let upn = |s: &str| ObjectRef::UserPrincipalName(s.to_string());
+    let link = |line, from: ObjectRef, link, to: ObjectRef| ImportLink {
+        line,
+        from,
+        link,
+        to,
+    };
+    let fresh = Uuid::new_v4();
+    let before = s.watermark().await.unwrap();
+    let report = s
+        .import(
+            vec![
+                rec(
+                    1,
+                    None,
+                    ObjectKind::User,
+                    json!({"userPrincipalName": "a@bulk.example", "displayName": "A"}),
+                ),
+                // A new id, but a userPrincipalName a live user has.
+                rec(
+                    2,
+                    Some(fresh),
+                    ObjectKind::User,
+                    json!({"userPrincipalName": "TAKEN@bulk.example", "displayName": "Clash"}),
+                ),
+                rec(
+                    3,
+                    None,
+                    ObjectKind::User,
+                    json!({"userPrincipalName": "b@bulk.example", "displayName": "B"}),
+                ),
+                // The same user again: created by line 1, updated here.
+                rec(
+                    4,
+                    None,
+                    ObjectKind::User,
+                    json!({"userPrincipalName": "A@bulk.example", "displayName": "A again"}),
+                ),
+                rec(
+                    5,
+                    None,
+                    ObjectKind::Group,
+                    json!({"displayName": "Team", "mailNickname": "team"}),
+                ),
+            ],
+            vec![
+                link(
+                    1,
+                    upn("a@bulk.example"),
+                    LinkKind::Manager,
+                    upn("taken@bulk.example"),
+                ),
+                link(
+                    1,
+                    upn("a@bulk.example"),
+                    LinkKind::Manager,
+                    upn("b@bulk.example"),
+                ),
+                link(
+                    5,
+                    ObjectRef::MailNickname("team".into()),
+                    LinkKind::Member,
+                    upn("a@bulk.example"),
+                ),
+                link(
+                    5,
+                    ObjectRef::MailNickname("team".into()),
+                    LinkKind::Member,
+                    upn("a@bulk.example"),
+                ),
+            ],
+            false,
+        )
+        .await
+        .unwrap();
+    let ImportResult::Created(a) = report.objects[0] else {
+        panic!("{:?}", report.objects)
+    };
+    let ImportResult::Failed(clash) = &report.objects[1] else {
+        panic!("{:?}", report.objects)
+    };
+    assert!(clash.message.contains("userPrincipalName"), "{clash:?}");
+    let ImportResult::Created(b) = report.objects[2] else {
+        panic!("{:?}", report.objects)
+    };
+    assert_eq!(report.objects[3], ImportResult::Updated(a));
+    let ImportResult::Created(team) = report.objects[4] else {
+        panic!("{:?}", report.objects)
+    };
+    assert!(report.unresolved.is_empty() && report.failed_links.is_empty());
+    assert!(s.get_any(fresh).await.unwrap().is_none());
+    let a_now = s.get(ObjectKind::User, a, false).await.unwrap().unwrap();
+    assert_eq!(a_now.data["displayName"], "A again");
+    assert_eq!(a_now.manager, Some(b), "the last manager named wins");
+
+    // A new user whose managers exist already: written with the last one named.
+    let report = s
+        .import(
+            vec![rec(
+                6,
+                None,
+                ObjectKind::User,
+                json!({"userPrincipalName": "c@bulk.example", "displayName": "C"}),
+            )],
+            vec![
+                link(
+                    6,
+                    upn("c@bulk.example"),
+                    LinkKind::Manager,
+                    upn("a@bulk.example"),
+                ),
+                link(
+                    6,
+                    upn("c@bulk.example"),
+                    LinkKind::Manager,
+                    upn("taken@bulk.example"),
+                ),
+            ],
+            false,
+        )
+        .await
+        .unwrap();
+    let ImportResult::Created(c) = report.objects[0] else {
+        panic!("{:?}", report.objects)
+    };
+    let c_now = s.get(ObjectKind::User, c, false).await.unwrap().unwrap();
+    assert_eq!(c_now.manager, Some(taken), "the last manager named wins");
+    let members = s.members(team, None, 10).await.unwrap();
+    assert_eq!(members.iter().map(|m| m.id).collect::<Vec<_>>(), [a]);
+    let ops: Vec<(Uuid, ChangeOp)> = s
+        .changes_since(before, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.object_id, c.op))
+        .collect();
+    let count = |id, op| ops.iter().filter(|c| **c == (id, op)).count();
+    assert_eq!(count(a, ChangeOp::Created), 1, "{ops:?}");
+    assert_eq!(count(a, ChangeOp::Updated), 1, "{ops:?}");
+    assert_eq!(count(team, ChangeOp::MemberAdded), 1, "{ops:?}");
+    assert!(count(a, ChangeOp::ManagerChanged) >= 1, "{ops:?}");
+
+    for id in [a, b, c, taken, team] {
+        let kind = s.get_any(id).await.unwrap().unwrap().kind;
+        s.delete(kind, id).await.unwrap();
+        s.purge(id).await.unwrap();
+    }
 }
 
 /// Batches imported at the same time that each carry a part of one group make one group

@@ -164,3 +164,20 @@ pub(crate) fn change_from_columns(
         at,
     })
 }
+
+/// The manager links of an import batch by the user they start from, for users the batch
+/// names exactly one manager for (with several, the links must apply one after the other).
+pub(crate) fn sole_manager_links(
+    links: &[provisio_engine::directory::ImportLink],
+) -> std::collections::HashMap<provisio_engine::directory::ObjectRef, usize> {
+    use provisio_engine::directory::LinkKind;
+    let mut sole = std::collections::HashMap::new();
+    let mut several = std::collections::HashSet::new();
+    for (i, link) in links.iter().enumerate() {
+        if link.link == LinkKind::Manager && sole.insert(link.from.clone(), i).is_some() {
+            several.insert(link.from.clone());
+        }
+    }
+    sole.retain(|from, _| !several.contains(from));
+    sole
+}

@@ -364,6 +364,11 @@ impl Directory {
         Ok(self.store.import(objects, links, dry_run).await?)
     }
 
+    /// Says that an import has written all its batches (see [`DirectoryStore::imported`]).
+    pub async fn imported(&self) -> Result<(), DirectoryError> {
+        Ok(self.store.imported().await?)
+    }
+
     async fn live_user(&self, id: Uuid) -> Result<StoredObject, DirectoryError> {
         self.store
             .get(ObjectKind::User, id, false)

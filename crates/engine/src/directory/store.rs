@@ -452,6 +452,13 @@ pub trait DirectoryStore: Send + Sync + 'static {
         dry_run: bool,
     ) -> Result<ImportReport, StoreError>;
 
+    /// Called once an import has written all its batches: a store whose query planner
+    /// keeps statistics refreshes them, so that the first queries after a bulk load do not
+    /// plan for the table as it was before.
+    async fn imported(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// The id of the live object whose case-insensitive key matches `value`.
     async fn lookup(
         &self,
