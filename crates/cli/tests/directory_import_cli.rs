@@ -416,9 +416,18 @@ async fn a_refused_or_unreachable_server_stops_the_import() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", listener.local_addr().unwrap())
     };
+    // Large enough that the server's refusal arrives while the body is still being sent.
+    let mut big = String::new();
+    for i in 0..100_000 {
+        big += &format!(
+            "{{\"userPrincipalName\":\"big{i}@contoso.com\",\"displayName\":\"Big {i}\"}}\n"
+        );
+    }
+    let big = write(dir.path(), "big.jsonl", &big);
     let refused = "(401 Unauthorized): InvalidAuthenticationToken:";
     for (file, url, token, expected) in [
         (&file, &server.base, "wrong-token", refused),
+        (&big, &server.base, "wrong-token", refused),
         (&csv, &server.base, "wrong-token", refused),
         (&file, &closed, TOKEN, "cannot reach the import endpoint"),
         (&csv, &closed, TOKEN, "cannot reach the import endpoint"),

@@ -71,6 +71,20 @@ impl Client {
         default_kind: ObjectKind,
         dry_run: bool,
     ) -> anyhow::Result<Response> {
+        // An empty dry run first: a server that refuses the token or the options answers
+        // before reading a body, and with a large body still on its way the refusal would
+        // be lost in a broken connection ("Broken pipe") instead of being reported.
+        self.send(reqwest::Body::from(""), default_kind, true)
+            .await?;
+        self.send(body, default_kind, dry_run).await
+    }
+
+    async fn send(
+        &self,
+        body: reqwest::Body,
+        default_kind: ObjectKind,
+        dry_run: bool,
+    ) -> anyhow::Result<Response> {
         let response = self
             .http
             .post(&self.endpoint)
