@@ -395,8 +395,9 @@ pub async fn import(
         }
         Ok::<_, DirectoryError>(tally)
     });
-    // Lines refused before reaching the writer, and how many records were read.
-    let mut refused = Vec::new();
+    // Lines refused before reaching the writer (counted, the first kept), and how many
+    // records were read.
+    let mut refused = ErrorLines::new(REPORTED_ERRORS);
     let mut records = 0u64;
     let mut chunk = Chunk::default();
     let mut read_error = None;
@@ -420,7 +421,7 @@ pub async fn import(
                 chunk.objects.push(object);
                 chunk.links.extend(links);
             }
-            Err(message) => refused.push((line, message)),
+            Err(message) => refused.push(line, message),
         }
         if chunk.is_full() && chunks.send(std::mem::take(&mut chunk)).await.is_err() {
             // The writer stopped on an error, reported below.
@@ -439,9 +440,8 @@ pub async fn import(
     }
     let mut tally = written?;
     tally.records = records;
-    for (line, message) in refused {
-        tally.refuse(line, message);
-    }
+    tally.failed += refused.total;
+    tally.errors.merge(refused);
     Ok(Json(tally.answer()).into_response())
 }
 

@@ -439,3 +439,30 @@ async fn a_refused_or_unreachable_server_stops_the_import() {
     }
     assert_eq!(server.client().get("/users/$count").await.body, json!(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_bad_line_is_counted_and_the_first_are_listed() {
+    let server = Server::start_graph(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..1_500 {
+        text += &format!("{{\"userPrincipalName\":\"bad{i}@contoso.com\"}}\n");
+    }
+    text += "{\"userPrincipalName\":\"good@contoso.com\",\"displayName\":\"Good\"}\n";
+    let file = write(dir.path(), "users.jsonl", &text);
+    let run = import_into(&server, &file, &[]).await;
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_summary(
+        &run.stdout,
+        "imported 1,501 records in ",
+        ": 1 created, 0 updated, 0 unchanged, 1,500 failed",
+    );
+    let errors = error_lines(&run.stdout);
+    assert_eq!(errors.len(), 100);
+    assert_eq!(
+        errors[0],
+        "line 1: Property 'displayName' is required when creating the object."
+    );
+    assert!(errors[99].starts_with("line 100: "), "{}", errors[99]);
+    assert_eq!(run.stdout.lines().last(), Some("… and 1,400 more"));
+}
