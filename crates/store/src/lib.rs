@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use provisio_engine::directory::{
     Change, ChangeOp, DirectoryStore, IndexSeek, MemberRef, ObjectKind, StoreError,
-    StoredAssignment,
+    StoredAssignment, StoredObject,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -122,6 +122,39 @@ pub(crate) fn parse_kind(kind: &str) -> Result<ObjectKind, StoreError> {
 }
 
 /// The columns of an assignment, in this order, as both stores select them.
+/// The columns an object is read from, in the order [`ObjectRow`] takes them.
+pub(crate) const OBJECT_COLUMNS: &str = "id, kind, data, manager_id, created, deleted, version";
+/// [`OBJECT_COLUMNS`] of the objects table aliased `o` in a join.
+pub(crate) const JOINED_OBJECT_COLUMNS: &str =
+    "o.id, o.kind, o.data, o.manager_id, o.created, o.deleted, o.version";
+
+/// An object's [`OBJECT_COLUMNS`] as either database returns them.
+pub(crate) struct ObjectRow {
+    pub id: String,
+    pub kind: String,
+    pub data: String,
+    pub manager: Option<String>,
+    pub created: String,
+    pub deleted: Option<String>,
+    pub version: i64,
+}
+
+impl ObjectRow {
+    pub fn decode(self) -> Result<StoredObject, StoreError> {
+        let id = self.id;
+        Ok(StoredObject {
+            id: parse_uuid(&id)?,
+            kind: parse_kind(&self.kind)?,
+            data: serde_json::from_str(&self.data)
+                .map_err(|e| StoreError::Backend(format!("stored object {id} is not JSON: {e}")))?,
+            manager: self.manager.as_deref().map(parse_uuid).transpose()?,
+            created: self.created,
+            deleted: self.deleted,
+            version: self.version,
+        })
+    }
+}
+
 pub(crate) const ASSIGNMENT_COLUMNS: &str =
     "id, principal_id, principal_kind, resource_id, app_role_id, created";
 

@@ -31,7 +31,8 @@ use uuid::Uuid;
 
 use crate::{
     assignment_from_columns, change_from_columns, now, parse_kind, parse_uuid, seek_column,
-    seek_value, sole_manager_links, IndexKeys, ASSIGNMENT_COLUMNS,
+    seek_value, sole_manager_links, IndexKeys, ObjectRow, ASSIGNMENT_COLUMNS,
+    JOINED_OBJECT_COLUMNS, OBJECT_COLUMNS,
 };
 
 const POOL_SIZE: u32 = 16;
@@ -221,23 +222,17 @@ impl Tx {
     }
 }
 
-const OBJECT_COLUMNS: &str = "id, kind, data, manager_id, created, deleted, version";
-
 fn object_from_row(row: &PgRow) -> Result<StoredObject, StoreError> {
-    let id: String = row.try_get(0).map_err(db_error)?;
-    let kind: String = row.try_get(1).map_err(db_error)?;
-    let data: String = row.try_get(2).map_err(db_error)?;
-    let manager: Option<String> = row.try_get(3).map_err(db_error)?;
-    Ok(StoredObject {
-        id: parse_uuid(&id)?,
-        kind: parse_kind(&kind)?,
-        data: serde_json::from_str(&data)
-            .map_err(|e| StoreError::Backend(format!("stored object {id} is not JSON: {e}")))?,
-        manager: manager.as_deref().map(parse_uuid).transpose()?,
+    ObjectRow {
+        id: row.try_get(0).map_err(db_error)?,
+        kind: row.try_get(1).map_err(db_error)?,
+        data: row.try_get(2).map_err(db_error)?,
+        manager: row.try_get(3).map_err(db_error)?,
         created: row.try_get(4).map_err(db_error)?,
         deleted: row.try_get(5).map_err(db_error)?,
         version: row.try_get(6).map_err(db_error)?,
-    })
+    }
+    .decode()
 }
 
 /// A statement argument.
@@ -695,17 +690,12 @@ async fn fetch_refs(
     // Joined with the unnested keys rather than `= ANY($1)`: with thousands of keys and a
     // table whose statistics lag behind an import, the planner chose a sequential scan that
     // compared every row with every key (seconds per batch at 100,000 users).
-    let columns = OBJECT_COLUMNS
-        .split(", ")
-        .map(|c| format!("o.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
     for (by, values, sql) in [
         (
             By::Id,
             ids,
             format!(
-                "SELECT {columns} FROM unnest($1::text[]) AS k (key) \
+                "SELECT {JOINED_OBJECT_COLUMNS} FROM unnest($1::text[]) AS k (key) \
                  JOIN directory_objects o ON o.id = k.key"
             ),
         ),
@@ -713,7 +703,7 @@ async fn fetch_refs(
             By::Upn,
             upns,
             format!(
-                "SELECT {columns} FROM unnest($1::text[]) AS k (key) \
+                "SELECT {JOINED_OBJECT_COLUMNS} FROM unnest($1::text[]) AS k (key) \
                  JOIN directory_objects o ON o.kind = 'user' AND o.unique_key = k.key \
                  AND o.deleted IS NULL"
             ),
@@ -722,7 +712,7 @@ async fn fetch_refs(
             By::Nick,
             nicks,
             format!(
-                "SELECT DISTINCT ON (o.nickname_key) {columns} FROM unnest($1::text[]) AS k (key) \
+                "SELECT DISTINCT ON (o.nickname_key) {JOINED_OBJECT_COLUMNS} FROM unnest($1::text[]) AS k (key) \
                  JOIN directory_objects o ON o.kind = 'group' AND o.nickname_key = k.key \
                  AND o.deleted IS NULL ORDER BY o.nickname_key, o.id"
             ),
@@ -1307,10 +1297,12 @@ impl DirectoryStore for PostgresDirectory {
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
         query_objects(
             &mut conn,
-            "SELECT o.id, o.kind, o.data, o.manager_id, o.created, o.deleted, o.version \
-             FROM directory_members m JOIN directory_objects o ON o.id = m.member_id \
-             WHERE m.group_id = $1 AND o.deleted IS NULL AND m.member_id > $2 \
-             ORDER BY m.member_id LIMIT $3",
+            &format!(
+                "SELECT {JOINED_OBJECT_COLUMNS} \
+                 FROM directory_members m JOIN directory_objects o ON o.id = m.member_id \
+                 WHERE m.group_id = $1 AND o.deleted IS NULL AND m.member_id > $2 \
+                 ORDER BY m.member_id LIMIT $3"
+            ),
             vec![
                 Arg::Text(group.to_string()),
                 Arg::Text(after.map(|a| a.to_string()).unwrap_or_default()),
@@ -1324,9 +1316,11 @@ impl DirectoryStore for PostgresDirectory {
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
         query_objects(
             &mut conn,
-            "SELECT o.id, o.kind, o.data, o.manager_id, o.created, o.deleted, o.version \
-             FROM directory_members m JOIN directory_objects o ON o.id = m.group_id \
-             WHERE m.member_id = $1 AND o.deleted IS NULL ORDER BY o.id",
+            &format!(
+                "SELECT {JOINED_OBJECT_COLUMNS} \
+                 FROM directory_members m JOIN directory_objects o ON o.id = m.group_id \
+                 WHERE m.member_id = $1 AND o.deleted IS NULL ORDER BY o.id"
+            ),
             vec![Arg::Text(member.to_string())],
         )
         .await

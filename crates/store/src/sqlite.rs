@@ -22,7 +22,8 @@ use uuid::Uuid;
 
 use crate::{
     assignment_from_columns, backend, change_from_columns, now, parse_kind, parse_uuid,
-    seek_column, seek_value, sole_manager_links, IndexKeys, ASSIGNMENT_COLUMNS,
+    seek_column, seek_value, sole_manager_links, IndexKeys, ObjectRow, ASSIGNMENT_COLUMNS,
+    JOINED_OBJECT_COLUMNS, OBJECT_COLUMNS,
 };
 
 const READERS: usize = 4;
@@ -205,23 +206,17 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-const OBJECT_COLUMNS: &str = "id, kind, data, manager_id, created, deleted, version";
-
 fn object_from_row(row: &Row<'_>) -> Result<StoredObject, StoreError> {
-    let id: String = row.get(0).map_err(db_error)?;
-    let kind: String = row.get(1).map_err(db_error)?;
-    let data: String = row.get(2).map_err(db_error)?;
-    let manager: Option<String> = row.get(3).map_err(db_error)?;
-    Ok(StoredObject {
-        id: parse_uuid(&id)?,
-        kind: parse_kind(&kind)?,
-        data: serde_json::from_str(&data)
-            .map_err(|e| StoreError::Backend(format!("stored object {id} is not JSON: {e}")))?,
-        manager: manager.as_deref().map(parse_uuid).transpose()?,
+    ObjectRow {
+        id: row.get(0).map_err(db_error)?,
+        kind: row.get(1).map_err(db_error)?,
+        data: row.get(2).map_err(db_error)?,
+        manager: row.get(3).map_err(db_error)?,
         created: row.get(4).map_err(db_error)?,
         deleted: row.get(5).map_err(db_error)?,
         version: row.get(6).map_err(db_error)?,
-    })
+    }
+    .decode()
 }
 
 fn query_objects(
@@ -967,7 +962,7 @@ impl DirectoryStore for SqliteDirectory {
             query_objects(
                 conn,
                 &format!(
-                    "SELECT o.id, o.kind, o.data, o.manager_id, o.created, o.deleted, o.version \
+                    "SELECT {JOINED_OBJECT_COLUMNS} \
                      FROM members m JOIN objects o ON o.id = m.member_id \
                      WHERE m.group_id = ?1 AND o.deleted IS NULL AND m.member_id > ?2 \
                      ORDER BY m.member_id LIMIT {limit}"
@@ -985,9 +980,11 @@ impl DirectoryStore for SqliteDirectory {
         self.read(move |conn| {
             query_objects(
                 conn,
-                "SELECT o.id, o.kind, o.data, o.manager_id, o.created, o.deleted, o.version \
-                 FROM members m JOIN objects o ON o.id = m.group_id \
-                 WHERE m.member_id = ?1 AND o.deleted IS NULL ORDER BY o.id",
+                &format!(
+                    "SELECT {JOINED_OBJECT_COLUMNS} \
+                     FROM members m JOIN objects o ON o.id = m.group_id \
+                     WHERE m.member_id = ?1 AND o.deleted IS NULL ORDER BY o.id"
+                ),
                 &[&member.to_string()],
             )
         })
