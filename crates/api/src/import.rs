@@ -128,22 +128,6 @@ fn seen_key(r: &ObjectRef) -> String {
     }
 }
 
-/// How the record `object` of kind `kind` is named by references: its id and its key.
-fn own_refs(object: &ImportObject) -> Vec<ObjectRef> {
-    let mut refs = Vec::with_capacity(2);
-    if let Some(id) = object.id {
-        refs.push(ObjectRef::Id(id));
-    }
-    let (property, make): (&str, fn(String) -> ObjectRef) = match object.kind {
-        ObjectKind::User => ("userPrincipalName", ObjectRef::UserPrincipalName),
-        _ => ("mailNickname", ObjectRef::MailNickname),
-    };
-    if let Some(key) = object.data.get(property).and_then(Value::as_str) {
-        refs.push(make(key.to_string()));
-    }
-    refs
-}
-
 impl Tally {
     fn new(dry_run: bool) -> Self {
         Tally {
@@ -184,7 +168,7 @@ impl Tally {
         let lines: Vec<u64> = chunk.objects.iter().map(|o| o.line).collect();
         if self.dry_run {
             for object in &chunk.objects {
-                for r in own_refs(object) {
+                for r in object.names() {
                     self.seen.insert(seen_key(&r));
                 }
             }

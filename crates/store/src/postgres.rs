@@ -759,20 +759,7 @@ impl Known {
 
 /// The key an imported object is matched by.
 fn import_key(object: &ImportObject) -> Option<RefKey> {
-    let prop = |name: &str| {
-        object
-            .data
-            .get(name)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_lowercase()
-    };
-    match (object.id, object.kind) {
-        (Some(id), _) => Some(RefKey::Id(id)),
-        (None, ObjectKind::User) => Some(RefKey::Upn(prop("userPrincipalName"))),
-        (None, ObjectKind::Group) => Some(RefKey::Nick(prop("mailNickname"))),
-        (None, ObjectKind::ServicePrincipal) => None,
-    }
+    object.key().as_ref().map(RefKey::of)
 }
 
 async fn import_object(

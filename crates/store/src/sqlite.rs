@@ -509,32 +509,15 @@ fn import_object(
     manager: Option<Uuid>,
     at: &str,
 ) -> Result<ImportResult, StoreError> {
-    let existing = match object.id {
-        Some(id) => {
+    let existing = match object.key() {
+        Some(ObjectRef::Id(id)) => {
             if let Some(deleted) = get_object(conn, None, id, true)? {
                 return Ok(ImportResult::Failed(import::in_deleted_items(deleted.id)));
             }
             get_object(conn, None, id, false)?
         }
-        None => match object.kind {
-            ObjectKind::User => {
-                let upn = object
-                    .data
-                    .get("userPrincipalName")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                resolve(conn, &ObjectRef::UserPrincipalName(upn.to_string()))?
-            }
-            ObjectKind::Group => {
-                let nick = object
-                    .data
-                    .get("mailNickname")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                resolve(conn, &ObjectRef::MailNickname(nick.to_string()))?
-            }
-            ObjectKind::ServicePrincipal => None,
-        },
+        Some(key) => resolve(conn, &key)?,
+        None => None,
     };
     match existing {
         Some(current) if current.kind != object.kind => Ok(ImportResult::Failed(
@@ -1123,16 +1106,7 @@ impl DirectoryStore for SqliteDirectory {
             let manager_links = sole_manager_links(&links);
             let mut done = vec![false; links.len()];
             for object in objects {
-                let own = match (&object.id, object.kind) {
-                    (Some(id), _) => Some(ObjectRef::Id(*id)),
-                    (None, ObjectKind::User) => object
-                        .data
-                        .get("userPrincipalName")
-                        .and_then(Value::as_str)
-                        .map(|u| ObjectRef::UserPrincipalName(u.to_string())),
-                    _ => None,
-                };
-                let link = own.as_ref().and_then(|r| manager_links.get(r)).copied();
+                let link = object.key().and_then(|r| manager_links.get(&r).copied());
                 let manager = match link {
                     Some(i) => match resolve_ref(conn, &links[i].to, &mut known)? {
                         Some((m, ObjectKind::User)) => Some((i, m)),

@@ -151,28 +151,23 @@ pub fn record(
             "Imports name references with \"manager\" and \"members\", not @odata.bind.",
         ));
     }
-    let this = match (valid.id, kind) {
-        (Some(id), _) => ObjectRef::Id(id),
-        (None, ObjectKind::User) => ObjectRef::UserPrincipalName(
-            valid
-                .data
-                .get("userPrincipalName")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-        ),
-        (None, ObjectKind::Group) => ObjectRef::MailNickname(
-            valid
-                .data
-                .get("mailNickname")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-        ),
-        (None, ObjectKind::ServicePrincipal) => return Err(DirectoryError::bad_request(
+    if kind == ObjectKind::ServicePrincipal {
+        return Err(DirectoryError::bad_request(
             "Service principals cannot be imported; create them with POST /v1.0/servicePrincipals.",
-        )),
+        ));
+    }
+    let object = ImportObject {
+        line,
+        kind,
+        id: valid.id,
+        data: valid.data,
     };
+    let this = object.key().ok_or_else(|| {
+        DirectoryError::bad_request(format!(
+            "A {} needs a userPrincipalName or mailNickname to be imported.",
+            kind.as_str()
+        ))
+    })?;
     match (manager, kind) {
         (None | Some(Value::Null), _) => {}
         (Some(Value::String(m)), ObjectKind::User) if m.trim().is_empty() => {}
@@ -217,15 +212,7 @@ pub fn record(
         }
         (Some(_), _) => return Err(DirectoryError::bad_request("Only groups have \"members\".")),
     }
-    Ok((
-        ImportObject {
-            line,
-            kind,
-            id: valid.id,
-            data: valid.data,
-        },
-        links,
-    ))
+    Ok((object, links))
 }
 
 /// Why an import record cannot update object `id`: it is of another kind.

@@ -298,6 +298,37 @@ pub struct ImportObject {
     pub data: Map<String, Value>,
 }
 
+impl ImportObject {
+    /// What an import matches this object by: its id when the record gives one, else a
+    /// user's `userPrincipalName` or a group's `mailNickname` (validation fills both in).
+    /// Service principals are not imported and have none.
+    pub fn key(&self) -> Option<ObjectRef> {
+        match self.id {
+            Some(id) => Some(ObjectRef::Id(id)),
+            None => self.key_property(),
+        }
+    }
+
+    /// Every reference that names this object: its id when given, and its key property.
+    pub fn names(&self) -> Vec<ObjectRef> {
+        self.id
+            .map(ObjectRef::Id)
+            .into_iter()
+            .chain(self.key_property())
+            .collect()
+    }
+
+    fn key_property(&self) -> Option<ObjectRef> {
+        let (property, reference): (&str, fn(String) -> ObjectRef) = match self.kind {
+            ObjectKind::User => ("userPrincipalName", ObjectRef::UserPrincipalName),
+            ObjectKind::Group => ("mailNickname", ObjectRef::MailNickname),
+            ObjectKind::ServicePrincipal => return None,
+        };
+        let value = self.data.get(property).and_then(Value::as_str)?;
+        Some(reference(value.to_string()))
+    }
+}
+
 /// A reference an import sets: `from`'s manager, or a member of group `from`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportLink {
