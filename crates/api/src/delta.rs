@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::IntoResponse;
 use axum::Json;
 use base64::Engine;
-use provisio_engine::directory::{
+use provisio_directory::{
     ChangeOp, DirectoryError, ListQuery, ListRequest, ObjectKind, StoredObject,
 };
 use serde_json::{json, Map, Value};
@@ -126,7 +126,7 @@ pub async fn delta(state: ApiState, kind: ObjectKind, headers: HeaderMap, uri: U
     match token {
         Token::Full { watermark, after } => {
             let mut query = ListQuery::all(kind, PAGE);
-            query.after = after.map(|id| provisio_engine::directory::Cursor {
+            query.after = after.map(|id| provisio_directory::Cursor {
                 key: id.to_string(),
                 id,
             });

@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use provisio_engine::directory::{DirectoryError, ErrorCode};
+use provisio_directory::{DirectoryError, ErrorCode};
 use serde_json::json;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +99,7 @@ impl IntoResponse for GraphError {
             .unwrap_or_else(|_| (uuid::Uuid::new_v4().to_string(), None));
         let now = time::OffsetDateTime::now_utc();
         let mut inner = json!({
-            "date": provisio_engine::directory::timestamp(now),
+            "date": provisio_directory::timestamp(now),
             "request-id": request_id,
         });
         if let Some(c) = client {

@@ -6,10 +6,8 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use provisio_engine::directory::schema::id_from_reference;
-use provisio_engine::directory::{
-    parse_id, DirectoryError, ObjectKind, StoredAssignment, StoredObject,
-};
+use provisio_directory::schema::id_from_reference;
+use provisio_directory::{parse_id, DirectoryError, ObjectKind, StoredAssignment, StoredObject};
 use serde_json::{json, Map, Value};
 
 use crate::body::JsonObject;
@@ -164,7 +162,7 @@ fn id_next_link(
     top: usize,
 ) -> Option<String> {
     let last = last.filter(|_| len == top)?;
-    let token = list::encode_skiptoken(&provisio_engine::directory::Cursor {
+    let token = list::encode_skiptoken(&provisio_directory::Cursor {
         key: last.to_string(),
         id: last,
     });

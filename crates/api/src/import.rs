@@ -17,10 +17,10 @@ use axum::extract::{OriginalUri, Request, State};
 use axum::response::IntoResponse;
 use axum::Json;
 use http_body_util::BodyExt;
-use provisio_engine::directory::import::{parse_line, record, ErrorLines};
-use provisio_engine::directory::{
-    Directory, DirectoryError, ImportLink, ImportObject, ImportResult, IndexSeek, LinkKind,
-    ObjectKind, ObjectRef,
+use provisio_directory::import::{parse_line, record, ErrorLines};
+use provisio_directory::{
+    Directory, DirectoryError, ImportObject, ImportReference, ImportResult, IndexSeek, ObjectKind,
+    ObjectRef, ReferenceKind,
 };
 use serde_json::{json, Map, Value};
 
@@ -38,10 +38,10 @@ pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 /// Error lines listed in the answer (all are counted).
 pub const REPORTED_ERRORS: usize = 1000;
 
-fn link_name(link: LinkKind) -> &'static str {
+fn link_name(link: ReferenceKind) -> &'static str {
     match link {
-        LinkKind::Manager => "manager",
-        LinkKind::Member => "member",
+        ReferenceKind::Manager => "manager",
+        ReferenceKind::Member => "member",
     }
 }
 
@@ -87,7 +87,7 @@ fn stream_options(uri: &http::Uri) -> Result<(ObjectKind, bool), GraphError> {
 #[derive(Default)]
 struct Chunk {
     objects: Vec<ImportObject>,
-    links: Vec<ImportLink>,
+    links: Vec<ImportReference>,
 }
 
 impl Chunk {
@@ -113,7 +113,7 @@ struct Tally {
     /// Lines of records refused: their unresolved references are not reported again.
     failed_lines: HashSet<u64>,
     /// References whose ends were not written yet when their chunk was.
-    pending: Vec<ImportLink>,
+    pending: Vec<ImportReference>,
     /// A dry run writes nothing, so references between chunks cannot be resolved by the
     /// store: the keys of the valid records seen stand in for them.
     seen: HashSet<String>,
@@ -151,12 +151,12 @@ impl Tally {
         self.errors.push(line, message);
     }
 
-    fn link_failed(&mut self, link: &ImportLink, message: &str) {
+    fn link_failed(&mut self, link: &ImportReference, message: &str) {
         self.errors.push(
             link.line,
             format!(
                 "{} {} → {}: {message}",
-                link_name(link.link),
+                link_name(link.kind),
                 link.from,
                 link.to
             ),
@@ -184,7 +184,7 @@ impl Tally {
                 ImportResult::Failed(e) => self.refuse(line, e.message),
             }
         }
-        for (link, e) in &report.failed_links {
+        for (link, e) in &report.failed_references {
             self.link_failed(link, &e.message);
         }
         self.pending.extend(report.unresolved);
@@ -195,7 +195,7 @@ impl Tally {
     /// chunks are written now; those still unresolved name nothing.
     async fn finish(&mut self, directory: &Directory) -> Result<(), DirectoryError> {
         let pending = std::mem::take(&mut self.pending);
-        let pending: Vec<ImportLink> = pending
+        let pending: Vec<ImportReference> = pending
             .into_iter()
             .filter(|l| !self.failed_lines.contains(&l.line))
             .collect();
@@ -212,9 +212,9 @@ impl Tally {
         }
         let mut links = pending.into_iter().peekable();
         while links.peek().is_some() {
-            let chunk: Vec<ImportLink> = links.by_ref().take(CHUNK_LINKS).collect();
+            let chunk: Vec<ImportReference> = links.by_ref().take(CHUNK_LINKS).collect();
             let report = directory.import(Vec::new(), chunk, false).await?;
-            for (link, e) in &report.failed_links {
+            for (link, e) in &report.failed_references {
                 self.link_failed(link, &e.message);
             }
             for link in report.unresolved {
@@ -224,11 +224,11 @@ impl Tally {
         Ok(())
     }
 
-    fn not_found(&mut self, link: &ImportLink, end: &ObjectRef) {
+    fn not_found(&mut self, link: &ImportReference, end: &ObjectRef) {
         self.not_found += 1;
         self.errors.push(
             link.line,
-            format!("{} '{end}' not found", link_name(link.link)),
+            format!("{} '{end}' not found", link_name(link.kind)),
         );
     }
 

@@ -11,7 +11,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use provisio_engine::directory::Directory;
+use provisio_directory::Directory;
 use sha2::{Digest, Sha256};
 
 mod batch;

@@ -5,8 +5,8 @@
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use provisio_engine::directory::schema::{self, is_extension_name};
-use provisio_engine::directory::{
+use provisio_directory::schema::{self, is_extension_name};
+use provisio_directory::{
     cursor_of, Cursor, IndexSeek, ListQuery, ListRequest, ObjectKind, OrderKey, StoredObject,
 };
 use provisio_odata::{Direction, QueryOptions, Select};
@@ -331,7 +331,7 @@ async fn list_unfiltered(
         .store()
         .list_raw(&query)
         .await
-        .map_err(provisio_engine::directory::DirectoryError::from)?;
+        .map_err(provisio_directory::DirectoryError::from)?;
     let next = if rows.len() > page_size {
         rows.truncate(page_size);
         rows.last().map(|r| crate::raw::cursor(r, query.order))
@@ -358,9 +358,10 @@ async fn list_unfiltered(
         }
         if !crate::raw::write_object(&mut body, row, select) {
             let object = crate::raw::parse(row).ok_or_else(|| {
-                GraphError::from(provisio_engine::directory::DirectoryError::internal(
-                    format!("stored object {} is not JSON", row.id),
-                ))
+                GraphError::from(provisio_directory::DirectoryError::internal(format!(
+                    "stored object {} is not JSON",
+                    row.id
+                )))
             })?;
             body.push_str(&Value::Object(render(&object, select)).to_string());
         }
@@ -385,7 +386,7 @@ async fn count_all(
             .store()
             .count(query.kind, query.deleted)
             .await
-            .map_err(provisio_engine::directory::DirectoryError::from)?);
+            .map_err(provisio_directory::DirectoryError::from)?);
     }
     let mut q = ListQuery {
         after: None,
@@ -401,7 +402,7 @@ async fn count_all(
             .store()
             .list(&q)
             .await
-            .map_err(provisio_engine::directory::DirectoryError::from)?;
+            .map_err(provisio_directory::DirectoryError::from)?;
         n += batch
             .iter()
             .filter(|o| predicate.is_none_or(|p| p(o)))

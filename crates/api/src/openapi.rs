@@ -3,8 +3,8 @@
 //! `openapi.json` at the repository root is a committed copy; a test and CI fail when they
 //! differ.
 
-use provisio_engine::directory::schema::{self, PropertyType};
-use provisio_engine::directory::ObjectKind;
+use provisio_directory::schema::{self, PropertyType};
+use provisio_directory::ObjectKind;
 use serde_json::{json, Map, Value};
 
 use crate::routes::{operations, Operation};

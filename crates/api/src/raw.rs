@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use provisio_engine::directory::schema;
-use provisio_engine::directory::{Cursor, OrderKey, RawObject};
+use provisio_directory::schema;
+use provisio_directory::{Cursor, OrderKey, RawObject};
 use provisio_odata::Select;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -122,8 +122,8 @@ pub fn cursor(object: &RawObject, order: OrderKey) -> Cursor {
 }
 
 /// The raw object parsed, for the slow path.
-pub fn parse(object: &RawObject) -> Option<provisio_engine::directory::StoredObject> {
-    Some(provisio_engine::directory::StoredObject {
+pub fn parse(object: &RawObject) -> Option<provisio_directory::StoredObject> {
+    Some(provisio_directory::StoredObject {
         id: object.id,
         kind: object.kind,
         data: serde_json::from_str(&object.data).ok()?,
@@ -137,7 +137,7 @@ pub fn parse(object: &RawObject) -> Option<provisio_engine::directory::StoredObj
 #[cfg(test)]
 mod tests {
     use super::*;
-    use provisio_engine::directory::ObjectKind;
+    use provisio_directory::ObjectKind;
     use serde_json::json;
 
     /// The raw renderer and `list::render` agree on every shape of `$select`.

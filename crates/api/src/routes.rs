@@ -6,7 +6,7 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::Router;
-use provisio_engine::directory::ObjectKind;
+use provisio_directory::ObjectKind;
 
 use crate::body::JsonObject;
 use crate::handlers as h;

@@ -9,7 +9,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use provisio_api::{token_hash, ApiState};
-use provisio_engine::directory::{Directory, DirectoryConfig, DirectoryStore, ObjectKind};
+use provisio_directory::{Directory, DirectoryConfig, ObjectKind};
+use provisio_store::SettingsStore;
 use rand::RngCore;
 use serde_json::json;
 
@@ -56,7 +57,7 @@ fn unhex(text: &str) -> Option<[u8; 32]> {
 
 /// The admin token's hash: from the flag or environment, else the stored one, else a new
 /// token, stored hashed and printed once.
-async fn admin_token(args: &ServeArgs, store: &dyn DirectoryStore) -> anyhow::Result<[u8; 32]> {
+async fn admin_token(args: &ServeArgs, settings: &dyn SettingsStore) -> anyhow::Result<[u8; 32]> {
     if let Some(t) = &args.admin_token {
         anyhow::ensure!(
             t.len() >= 8,
@@ -67,23 +68,24 @@ async fn admin_token(args: &ServeArgs, store: &dyn DirectoryStore) -> anyhow::Re
     if args.demo {
         return Ok(token_hash("demo-token"));
     }
-    if let Some(stored) = store.setting(TOKEN_SETTING).await? {
+    if let Some(stored) = settings.setting(TOKEN_SETTING).await? {
         return unhex(&stored).context("the stored admin token hash is corrupt");
     }
     let mut raw = [0u8; 32];
     rand::rng().fill_bytes(&mut raw);
     let token = hex(&raw);
     let hash = token_hash(&token);
-    store.set_setting(TOKEN_SETTING, &hex(&hash)).await?;
+    settings.set_setting(TOKEN_SETTING, &hex(&hash)).await?;
     println!("admin token (shown once, stored hashed): {token}");
     Ok(hash)
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let store = provisio_store::open(&args.data_dir, args.database_url.as_deref())
+    let stores = provisio_store::open(&args.data_dir, args.database_url.as_deref())
         .await
         .context("opening the directory store")?;
-    let hash = admin_token(&args, store.as_ref()).await?;
+    let hash = admin_token(&args, stores.settings.as_ref()).await?;
+    let store = stores.directory;
     let directory = Directory::new(
         Arc::clone(&store),
         DirectoryConfig {

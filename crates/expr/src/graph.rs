@@ -19,7 +19,7 @@ use crate::parse::parse;
 /// Why a JSON document is not an `attributeMappingSource`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid attributeMappingSource at {path}: {message}")]
-pub struct GraphError {
+pub struct MappingSourceError {
     /// Where in the document, as a JSON pointer.
     pub path: String,
     pub message: String,
@@ -72,17 +72,17 @@ pub fn to_graph(expr: &Expr) -> Json {
 
 /// Reads an `attributeMappingSource` back into a tree. `expression` is not trusted: the tree
 /// is rebuilt from `type`, `name` and `parameters`.
-pub fn from_graph(json: &Json) -> Result<Expr, GraphError> {
+pub fn from_graph(json: &Json) -> Result<Expr, MappingSourceError> {
     read(json, "", 0)
 }
 
 /// Prints an `attributeMappingSource` as expression text.
-pub fn graph_to_text(json: &Json) -> Result<String, GraphError> {
+pub fn graph_to_text(json: &Json) -> Result<String, MappingSourceError> {
     Ok(from_graph(json)?.to_string())
 }
 
-fn error(path: &str, message: impl Into<String>) -> GraphError {
-    GraphError {
+fn error(path: &str, message: impl Into<String>) -> MappingSourceError {
+    MappingSourceError {
         path: if path.is_empty() {
             "/".to_string()
         } else {
@@ -92,7 +92,7 @@ fn error(path: &str, message: impl Into<String>) -> GraphError {
     }
 }
 
-fn read(json: &Json, path: &str, depth: usize) -> Result<Expr, GraphError> {
+fn read(json: &Json, path: &str, depth: usize) -> Result<Expr, MappingSourceError> {
     if depth > crate::parse::MAX_DEPTH {
         return Err(error(path, "nested too deeply"));
     }
@@ -154,7 +154,11 @@ fn read(json: &Json, path: &str, depth: usize) -> Result<Expr, GraphError> {
     }
 }
 
-fn compare(op: CompareOp, params: Vec<(&str, Expr)>, path: &str) -> Result<Expr, GraphError> {
+fn compare(
+    op: CompareOp,
+    params: Vec<(&str, Expr)>,
+    path: &str,
+) -> Result<Expr, MappingSourceError> {
     let mut left = None;
     let mut right = None;
     for (key, value) in params {
@@ -190,7 +194,7 @@ fn named_slot(name: &str, key: &str, cursor: usize) -> Option<usize> {
     (cursor..cursor + window).find(|&slot| def.param_for_slot(slot).is_some_and(|p| p.name == key))
 }
 
-fn call(name: &str, params: Vec<(&str, Expr)>, path: &str) -> Result<Expr, GraphError> {
+fn call(name: &str, params: Vec<(&str, Expr)>, path: &str) -> Result<Expr, MappingSourceError> {
     if name.is_empty()
         || !name.chars().all(|c| c.is_alphanumeric() || c == '_')
         || name.starts_with(|c: char| c.is_numeric())

@@ -70,6 +70,6 @@ pub use eval::{
     CompileError, Environment, EvalError, FixedEnvironment, Outcome, Program, Source,
     SystemEnvironment,
 };
-pub use graph::{from_graph, graph_to_text, parse_expression, to_graph, GraphError};
+pub use graph::{from_graph, graph_to_text, parse_expression, to_graph, MappingSourceError};
 pub use parse::{parse, ParseError, MAX_DEPTH, MAX_LENGTH};
 pub use value::Value;

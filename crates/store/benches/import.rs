@@ -15,7 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use provisio_engine::directory::{import, DirectoryStore, ImportLink, ImportObject, ObjectKind};
+use provisio_directory::{import, DirectoryStore, ImportObject, ImportReference, ObjectKind};
 use provisio_store::{PostgresDirectory, SqliteDirectory};
 use serde_json::json;
 
@@ -62,7 +62,7 @@ fn record(i: usize) -> serde_json::Map<String, serde_json::Value> {
 }
 
 /// Users `from..to` validated as the import endpoint validates them.
-fn chunk(from: usize, to: usize) -> (Vec<ImportObject>, Vec<ImportLink>) {
+fn chunk(from: usize, to: usize) -> (Vec<ImportObject>, Vec<ImportReference>) {
     let mut objects = Vec::with_capacity(to - from);
     let mut links = Vec::new();
     for i in from..to {
@@ -83,7 +83,7 @@ async fn store_run(store: &dyn DirectoryStore, users: usize) -> Duration {
         let report = store.import(objects, links, false).await.expect("import");
         spent += started.elapsed();
         assert!(
-            report.unresolved.is_empty() && report.failed_links.is_empty(),
+            report.unresolved.is_empty() && report.failed_references.is_empty(),
             "every manager precedes its reports"
         );
     }
@@ -111,7 +111,7 @@ fn ceiling_run(dir: &std::path::Path, users: usize, dropped: &[&str], rebuild: b
                 let r = record(i);
                 let text = |k: &str| r[k].as_str().unwrap_or_default().to_lowercase();
                 (
-                    provisio_engine::directory::new_object_id().to_string(),
+                    provisio_directory::new_object_id().to_string(),
                     serde_json::to_string(&r).expect("json"),
                     [
                         text("userPrincipalName"),

@@ -4,10 +4,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use provisio_engine::directory::{
-    ChangeOp, Cursor, DirectoryStore, ImportLink, ImportObject, ImportResult, IndexSeek, LinkKind,
-    ListQuery, MemberRef, ObjectKind, ObjectRef, OrderKey, StoreError, StoredAssignment,
-    DEFAULT_ACCESS_ROLE,
+use provisio_directory::{
+    ChangeOp, Cursor, DirectoryStore, ImportObject, ImportReference, ImportResult, IndexSeek,
+    ListQuery, MemberRef, ObjectKind, ObjectRef, OrderKey, ReferenceKind, StoreError,
+    StoredAssignment, DEFAULT_ACCESS_ROLE,
 };
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -53,7 +53,7 @@ async fn set_property(
     id: Uuid,
     name: &'static str,
     value: Value,
-) -> provisio_engine::directory::ObjectUpdate {
+) -> provisio_directory::ObjectUpdate {
     s.update(
         ObjectKind::User,
         id,
@@ -68,7 +68,8 @@ async fn set_property(
 }
 
 /// Runs every check against `store`, which must be empty.
-pub async fn run(store: Store) {
+pub async fn run(stores: crate::Stores) {
+    let store = Arc::clone(&stores.directory);
     objects(&store).await;
     lists(&store).await;
     references(&store).await;
@@ -79,7 +80,7 @@ pub async fn run(store: Store) {
     change_log(&store).await;
     concurrent_writers_and_a_watermark_reader(&store).await;
     retention(&store).await;
-    settings(&store).await;
+    settings(stores.settings.as_ref()).await;
 }
 
 async fn objects(s: &Store) {
@@ -203,7 +204,7 @@ async fn lists(s: &Store) {
         ids.push(id);
     }
     let base = ListQuery::all(ObjectKind::User, 100);
-    let names = |objs: &[provisio_engine::directory::StoredObject]| -> Vec<String> {
+    let names = |objs: &[provisio_directory::StoredObject]| -> Vec<String> {
         objs.iter()
             .map(|o| o.data["displayName"].as_str().unwrap_or("").to_string())
             .collect()
@@ -537,28 +538,28 @@ async fn imports(s: &Store) {
         ),
     ];
     let links = vec![
-        ImportLink {
+        ImportReference {
             line: 1,
             from: upn("new@import.example"),
-            link: LinkKind::Manager,
+            kind: ReferenceKind::Manager,
             to: upn("kept@import.example"),
         },
-        ImportLink {
+        ImportReference {
             line: 1,
             from: upn("new@import.example"),
-            link: LinkKind::Manager,
+            kind: ReferenceKind::Manager,
             to: upn("later@import.example"),
         },
-        ImportLink {
+        ImportReference {
             line: 4,
             from: ObjectRef::MailNickname("imported".into()),
-            link: LinkKind::Member,
+            kind: ReferenceKind::Member,
             to: upn("new@import.example"),
         },
-        ImportLink {
+        ImportReference {
             line: 4,
             from: ObjectRef::MailNickname("imported".into()),
-            link: LinkKind::Member,
+            kind: ReferenceKind::Member,
             to: ObjectRef::MailNickname("imported".into()),
         },
     ];
@@ -584,8 +585,8 @@ async fn imports(s: &Store) {
         panic!("{:?}", report.objects[3])
     };
     assert_eq!(report.unresolved, vec![links[1].clone()]);
-    assert_eq!(report.failed_links.len(), 1);
-    assert_eq!(report.failed_links[0].0, links[3]);
+    assert_eq!(report.failed_references.len(), 1);
+    assert_eq!(report.failed_references[0].0, links[3]);
     assert_eq!(dry.unresolved, report.unresolved);
 
     let new_user = s.get(ObjectKind::User, new, false).await.unwrap().unwrap();
@@ -663,10 +664,10 @@ async fn imports_in_bulk(s: &Store) {
         data: obj(data),
     };
     let upn = |s: &str| ObjectRef::UserPrincipalName(s.to_string());
-    let link = |line, from: ObjectRef, link, to: ObjectRef| ImportLink {
+    let link = |line, from: ObjectRef, kind, to: ObjectRef| ImportReference {
         line,
         from,
-        link,
+        kind,
         to,
     };
     let fresh = Uuid::new_v4();
@@ -711,25 +712,25 @@ async fn imports_in_bulk(s: &Store) {
                 link(
                     1,
                     upn("a@bulk.example"),
-                    LinkKind::Manager,
+                    ReferenceKind::Manager,
                     upn("taken@bulk.example"),
                 ),
                 link(
                     1,
                     upn("a@bulk.example"),
-                    LinkKind::Manager,
+                    ReferenceKind::Manager,
                     upn("b@bulk.example"),
                 ),
                 link(
                     5,
                     ObjectRef::MailNickname("team".into()),
-                    LinkKind::Member,
+                    ReferenceKind::Member,
                     upn("a@bulk.example"),
                 ),
                 link(
                     5,
                     ObjectRef::MailNickname("team".into()),
-                    LinkKind::Member,
+                    ReferenceKind::Member,
                     upn("a@bulk.example"),
                 ),
             ],
@@ -751,7 +752,7 @@ async fn imports_in_bulk(s: &Store) {
     let ImportResult::Created(team) = report.objects[4] else {
         panic!("{:?}", report.objects)
     };
-    assert!(report.unresolved.is_empty() && report.failed_links.is_empty());
+    assert!(report.unresolved.is_empty() && report.failed_references.is_empty());
     assert!(s.get_any(fresh).await.unwrap().is_none());
     let a_now = s.get(ObjectKind::User, a, false).await.unwrap().unwrap();
     assert_eq!(a_now.data["displayName"], "A again");
@@ -770,13 +771,13 @@ async fn imports_in_bulk(s: &Store) {
                 link(
                     6,
                     upn("c@bulk.example"),
-                    LinkKind::Manager,
+                    ReferenceKind::Manager,
                     upn("a@bulk.example"),
                 ),
                 link(
                     6,
                     upn("c@bulk.example"),
-                    LinkKind::Manager,
+                    ReferenceKind::Manager,
                     upn("taken@bulk.example"),
                 ),
             ],
@@ -828,10 +829,10 @@ async fn concurrent_imports_of_one_group(s: &Store) {
                 id: None,
                 data: obj(json!({"displayName": "Split", "mailNickname": "split"})),
             };
-            let link = ImportLink {
+            let link = ImportReference {
                 line: i,
                 from: ObjectRef::MailNickname("split".into()),
-                link: LinkKind::Member,
+                kind: ReferenceKind::Member,
                 to: ObjectRef::UserPrincipalName(format!("m{i}@split.example")),
             };
             s.import(vec![group], vec![link], false).await.unwrap()
@@ -845,7 +846,7 @@ async fn concurrent_imports_of_one_group(s: &Store) {
             .iter()
             .filter(|r| matches!(r, ImportResult::Created(_)))
             .count();
-        assert!(report.unresolved.is_empty() && report.failed_links.is_empty());
+        assert!(report.unresolved.is_empty() && report.failed_references.is_empty());
     }
     assert_eq!(created, 1, "one group, however the batches interleave");
     let groups = s
@@ -1010,7 +1011,7 @@ async fn retention(s: &Store) {
     s.purge(live).await.unwrap();
 }
 
-async fn settings(s: &Store) {
+async fn settings(s: &dyn crate::SettingsStore) {
     assert_eq!(s.setting("admin-token").await.unwrap(), None);
     s.set_setting("admin-token", "a").await.unwrap();
     s.set_setting("admin-token", "b").await.unwrap();

@@ -1,12 +1,12 @@
 //! Storage of the source directory: [`SqliteDirectory`] (embedded, the default) and
 //! [`PostgresDirectory`] (several workers), both implementing
-//! [`provisio_engine::directory::DirectoryStore`] and checked by one conformance suite
+//! [`provisio_directory::DirectoryStore`] and checked by one conformance suite
 //! (`conformance`).
 
 use std::path::Path;
 use std::sync::Arc;
 
-use provisio_engine::directory::{
+use provisio_directory::{
     Change, ChangeOp, DirectoryStore, IndexSeek, MemberRef, ObjectKind, StoreError,
     StoredAssignment, StoredObject,
 };
@@ -23,14 +23,36 @@ pub use sqlite::SqliteDirectory;
 
 /// Opens the directory store: PostgreSQL when `database_url` is given, else SQLite in
 /// `data_dir/directory.db`. Runs the migrations.
-pub async fn open(
-    data_dir: &Path,
-    database_url: Option<&str>,
-) -> Result<Arc<dyn DirectoryStore>, StoreError> {
+pub async fn open(data_dir: &Path, database_url: Option<&str>) -> Result<Stores, StoreError> {
     Ok(match database_url {
-        Some(url) => Arc::new(PostgresDirectory::connect(url).await?),
-        None => Arc::new(SqliteDirectory::open(data_dir).await?),
+        Some(url) => Stores::of(PostgresDirectory::connect(url).await?),
+        None => Stores::of(SqliteDirectory::open(data_dir).await?),
     })
+}
+
+/// Every port of one opened database, each as the trait object its users need.
+#[derive(Clone)]
+pub struct Stores {
+    pub directory: Arc<dyn DirectoryStore>,
+    pub settings: Arc<dyn SettingsStore>,
+}
+
+impl Stores {
+    pub fn of<S: DirectoryStore + SettingsStore + Clone>(store: S) -> Self {
+        Stores {
+            directory: Arc::new(store.clone()),
+            settings: Arc::new(store),
+        }
+    }
+}
+
+/// Small persisted settings of the server, such as the admin token's hash. Not part of the
+/// directory: no change record, no Graph object.
+#[async_trait::async_trait]
+pub trait SettingsStore: Send + Sync + 'static {
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    async fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError>;
 }
 
 /// The lower-cased keys an object is indexed by.
@@ -62,7 +84,7 @@ impl IndexKeys {
             display: data
                 .get("displayName")
                 .and_then(Value::as_str)
-                .map(provisio_engine::directory::schema::collation_key),
+                .map(provisio_directory::schema::collation_key),
             mail: lower("mail"),
             employee_id: data
                 .get("employeeId")
@@ -96,7 +118,7 @@ pub(crate) fn seek_column(seek: IndexSeek) -> &'static str {
 /// The value a seek compares with: lower-cased unless the key is exact.
 pub(crate) fn seek_value(seek: IndexSeek, value: &str) -> String {
     if seek == IndexSeek::DisplayName {
-        provisio_engine::directory::schema::collation_key(value)
+        provisio_directory::schema::collation_key(value)
     } else if seek.case_insensitive() {
         value.to_lowercase()
     } else {
@@ -105,7 +127,7 @@ pub(crate) fn seek_value(seek: IndexSeek, value: &str) -> String {
 }
 
 pub(crate) fn now() -> String {
-    provisio_engine::directory::timestamp(time::OffsetDateTime::now_utc())
+    provisio_directory::timestamp(time::OffsetDateTime::now_utc())
 }
 
 pub(crate) fn backend(what: &str) -> impl FnOnce(String) -> StoreError + '_ {
@@ -201,13 +223,13 @@ pub(crate) fn change_from_columns(
 /// The manager links of an import batch by the user they start from, for users the batch
 /// names exactly one manager for (with several, the links must apply one after the other).
 pub(crate) fn sole_manager_links(
-    links: &[provisio_engine::directory::ImportLink],
-) -> std::collections::HashMap<provisio_engine::directory::ObjectRef, usize> {
-    use provisio_engine::directory::LinkKind;
+    links: &[provisio_directory::ImportReference],
+) -> std::collections::HashMap<provisio_directory::ObjectRef, usize> {
+    use provisio_directory::ReferenceKind;
     let mut sole = std::collections::HashMap::new();
     let mut several = std::collections::HashSet::new();
     for (i, link) in links.iter().enumerate() {
-        if link.link == LinkKind::Manager && sole.insert(link.from.clone(), i).is_some() {
+        if link.kind == ReferenceKind::Manager && sole.insert(link.from.clone(), i).is_some() {
             several.insert(link.from.clone());
         }
     }

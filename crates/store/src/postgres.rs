@@ -18,11 +18,12 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use provisio_engine::directory::{import, schema};
-use provisio_engine::directory::{
-    Change, ChangeOp, DirectoryError, DirectoryStore, ImportLink, ImportObject, ImportReport,
-    ImportResult, IndexSeek, LinkKind, ListQuery, MemberRef, ObjectKind, ObjectRef, ObjectUpdate,
-    OrderKey, RawObject, StoreError, StoredAssignment, StoredObject, UpdateFn,
+use provisio_directory::{import, schema};
+use provisio_directory::{
+    AssignmentStore, Change, ChangeLog, ChangeOp, DirectoryError, ImportObject, ImportReference,
+    ImportReport, ImportResult, ImportStore, IndexSeek, ListQuery, MemberRef, ObjectKind,
+    ObjectRef, ObjectStore, ObjectUpdate, OrderKey, RawObject, ReferenceKind, ReferenceStore,
+    StoreError, StoredAssignment, StoredObject, UpdateFn,
 };
 use serde_json::{Map, Value};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
@@ -31,7 +32,7 @@ use uuid::Uuid;
 
 use crate::{
     assignment_from_columns, change_from_columns, now, parse_kind, parse_uuid, seek_column,
-    seek_value, sole_manager_links, IndexKeys, ObjectRow, ASSIGNMENT_COLUMNS,
+    seek_value, sole_manager_links, IndexKeys, ObjectRow, SettingsStore, ASSIGNMENT_COLUMNS,
     JOINED_OBJECT_COLUMNS, OBJECT_COLUMNS,
 };
 
@@ -804,9 +805,7 @@ async fn import_object(
             }
         }
         None => {
-            let id = object
-                .id
-                .unwrap_or_else(provisio_engine::directory::new_object_id);
+            let id = object.id.unwrap_or_else(provisio_directory::new_object_id);
             known.touch(object.kind, id, &object.data);
             insert_object(t, object.kind, id, &object.data, at).await?;
             Ok(ImportResult::Created(id))
@@ -878,7 +877,7 @@ enum LinkOutcome {
 /// What one link sets, if it can; `ends` holds what the links' references resolve to
 /// (links do not change what a reference resolves to, so they are resolved once, after the
 /// objects).
-fn check_link(ends: &HashMap<RefKey, StoredObject>, link: &ImportLink) -> LinkOutcome {
+fn check_link(ends: &HashMap<RefKey, StoredObject>, link: &ImportReference) -> LinkOutcome {
     let live = |r: &ObjectRef| {
         ends.get(&RefKey::of(r))
             .filter(|o| o.deleted.is_none())
@@ -892,8 +891,8 @@ fn check_link(ends: &HashMap<RefKey, StoredObject>, link: &ImportLink) -> LinkOu
             "An object cannot reference itself.",
         ));
     }
-    match link.link {
-        LinkKind::Manager => {
+    match link.kind {
+        ReferenceKind::Manager => {
             if from_kind != ObjectKind::User || to_kind != ObjectKind::User {
                 return LinkOutcome::Failed(DirectoryError::bad_request(
                     "A manager links a user to a user.",
@@ -901,7 +900,7 @@ fn check_link(ends: &HashMap<RefKey, StoredObject>, link: &ImportLink) -> LinkOu
             }
             LinkOutcome::Manager(from, to)
         }
-        LinkKind::Member => {
+        ReferenceKind::Member => {
             if from_kind != ObjectKind::Group || to_kind == ObjectKind::ServicePrincipal {
                 return LinkOutcome::Failed(DirectoryError::bad_request(
                     "Members are users or groups added to a group.",
@@ -995,7 +994,7 @@ fn list_sql(query: &ListQuery) -> (String, Vec<Arg>) {
 }
 
 #[async_trait]
-impl DirectoryStore for PostgresDirectory {
+impl ObjectStore for PostgresDirectory {
     async fn create(
         &self,
         kind: ObjectKind,
@@ -1190,6 +1189,29 @@ impl DirectoryStore for PostgresDirectory {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    async fn lookup(
+        &self,
+        kind: ObjectKind,
+        key: IndexSeek,
+        value: &str,
+    ) -> Result<Option<Uuid>, StoreError> {
+        let sql = format!(
+            "SELECT id FROM directory_objects WHERE kind = $1 AND {} = $2 AND deleted IS NULL \
+             ORDER BY id LIMIT 1",
+            seek_column(key)
+        );
+        let id: Option<String> = sqlx::query_scalar(&sql)
+            .bind(kind.as_str())
+            .bind(seek_value(key, value))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        id.as_deref().map(parse_uuid).transpose()
+    }
+}
+
+#[async_trait]
+impl ReferenceStore for PostgresDirectory {
     async fn set_manager(&self, user: Uuid, manager: Option<Uuid>) -> Result<(), StoreError> {
         let mut t = self.begin().await?;
         if get_object(t.conn(), Some(ObjectKind::User), user, false, Lock::Update)
@@ -1312,7 +1334,10 @@ impl DirectoryStore for PostgresDirectory {
         )
         .await
     }
+}
 
+#[async_trait]
+impl AssignmentStore for PostgresDirectory {
     async fn add_assignment(&self, a: StoredAssignment) -> Result<(), StoreError> {
         let mut t = self.begin().await?;
         let sp = Some(ObjectKind::ServicePrincipal);
@@ -1403,11 +1428,14 @@ impl DirectoryStore for PostgresDirectory {
         .map(assignment_from_row)
         .collect()
     }
+}
 
+#[async_trait]
+impl ImportStore for PostgresDirectory {
     async fn import(
         &self,
         objects: Vec<ImportObject>,
-        links: Vec<ImportLink>,
+        links: Vec<ImportReference>,
         dry_run: bool,
     ) -> Result<ImportReport, StoreError> {
         let mut t = self.begin().await?;
@@ -1460,9 +1488,7 @@ impl DirectoryStore for PostgresDirectory {
                 None => true,
             };
             if new {
-                let id = object
-                    .id
-                    .unwrap_or_else(provisio_engine::directory::new_object_id);
+                let id = object.id.unwrap_or_else(provisio_directory::new_object_id);
                 known.touch(object.kind, id, &object.data);
                 let own_keys = RefKey::all_of(object.kind, id, &object.data);
                 let manager = if object.kind == ObjectKind::User {
@@ -1539,7 +1565,7 @@ impl DirectoryStore for PostgresDirectory {
                 LinkOutcome::Manager(user, manager) => managers.push((user, manager)),
                 LinkOutcome::Member(group, member) => members.push((group, member)),
                 LinkOutcome::Unresolved => report.unresolved.push(link),
-                LinkOutcome::Failed(e) => report.failed_links.push((link, e)),
+                LinkOutcome::Failed(e) => report.failed_references.push((link, e)),
             }
         }
         update_managers(&mut t, managers, &at).await?;
@@ -1562,27 +1588,10 @@ impl DirectoryStore for PostgresDirectory {
             .map_err(db_error)?;
         Ok(())
     }
+}
 
-    async fn lookup(
-        &self,
-        kind: ObjectKind,
-        key: IndexSeek,
-        value: &str,
-    ) -> Result<Option<Uuid>, StoreError> {
-        let sql = format!(
-            "SELECT id FROM directory_objects WHERE kind = $1 AND {} = $2 AND deleted IS NULL \
-             ORDER BY id LIMIT 1",
-            seek_column(key)
-        );
-        let id: Option<String> = sqlx::query_scalar(&sql)
-            .bind(kind.as_str())
-            .bind(seek_value(key, value))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        id.as_deref().map(parse_uuid).transpose()
-    }
-
+#[async_trait]
+impl ChangeLog for PostgresDirectory {
     async fn watermark(&self) -> Result<i64, StoreError> {
         sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0)::bigint FROM directory_changes")
             .fetch_one(&self.pool)
@@ -1617,7 +1626,10 @@ impl DirectoryStore for PostgresDirectory {
         }
         Ok(out)
     }
+}
 
+#[async_trait]
+impl SettingsStore for PostgresDirectory {
     async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
         sqlx::query_scalar("SELECT value FROM directory_settings WHERE name = $1")
             .bind(name)
@@ -1642,7 +1654,6 @@ impl DirectoryStore for PostgresDirectory {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use sqlx::postgres::PgConnectOptions;
     use sqlx::Connection;
@@ -1687,7 +1698,7 @@ mod tests {
         let store = a.expect("connect");
         b.expect("connect concurrently").pool().close().await;
 
-        crate::conformance::run(Arc::new(store.clone())).await;
+        crate::conformance::run(crate::Stores::of(store.clone())).await;
 
         store.pool().close().await;
         sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))

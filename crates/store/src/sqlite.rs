@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use provisio_engine::directory::{import, schema};
-use provisio_engine::directory::{
-    Change, ChangeOp, DirectoryError, DirectoryStore, ImportLink, ImportObject, ImportReport,
-    ImportResult, IndexSeek, LinkKind, ListQuery, MemberRef, ObjectKind, ObjectRef, ObjectUpdate,
-    OrderKey, RawObject, StoreError, StoredAssignment, StoredObject, UpdateFn,
+use provisio_directory::{import, schema};
+use provisio_directory::{
+    AssignmentStore, Change, ChangeLog, ChangeOp, DirectoryError, ImportObject, ImportReference,
+    ImportReport, ImportResult, ImportStore, IndexSeek, ListQuery, MemberRef, ObjectKind,
+    ObjectRef, ObjectStore, ObjectUpdate, OrderKey, RawObject, ReferenceKind, ReferenceStore,
+    StoreError, StoredAssignment, StoredObject, UpdateFn,
 };
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use serde_json::{Map, Value};
@@ -22,8 +23,8 @@ use uuid::Uuid;
 
 use crate::{
     assignment_from_columns, backend, change_from_columns, now, parse_kind, parse_uuid,
-    seek_column, seek_value, sole_manager_links, IndexKeys, ObjectRow, ASSIGNMENT_COLUMNS,
-    JOINED_OBJECT_COLUMNS, OBJECT_COLUMNS,
+    seek_column, seek_value, sole_manager_links, IndexKeys, ObjectRow, SettingsStore,
+    ASSIGNMENT_COLUMNS, JOINED_OBJECT_COLUMNS, OBJECT_COLUMNS,
 };
 
 const READERS: usize = 4;
@@ -532,9 +533,7 @@ fn import_object(
             Ok(ImportResult::Updated(current.id))
         }
         None => {
-            let id = object
-                .id
-                .unwrap_or_else(provisio_engine::directory::new_object_id);
+            let id = object.id.unwrap_or_else(provisio_directory::new_object_id);
             insert_object(conn, object.kind, id, &object.data, manager, at)?;
             Ok(ImportResult::Created(id))
         }
@@ -549,7 +548,7 @@ enum LinkOutcome {
 
 fn import_link(
     conn: &Connection,
-    link: &ImportLink,
+    link: &ImportReference,
     at: &str,
     known: &mut HashMap<ObjectRef, (Uuid, ObjectKind)>,
 ) -> Result<LinkOutcome, StoreError> {
@@ -563,8 +562,8 @@ fn import_link(
             "An object cannot reference itself.",
         )));
     }
-    match link.link {
-        LinkKind::Manager => {
+    match link.kind {
+        ReferenceKind::Manager => {
             if from_kind != ObjectKind::User || to_kind != ObjectKind::User {
                 return Ok(LinkOutcome::Failed(DirectoryError::bad_request(
                     "A manager links a user to a user.",
@@ -572,7 +571,7 @@ fn import_link(
             }
             update_manager(conn, from, Some(to), at)?;
         }
-        LinkKind::Member => {
+        ReferenceKind::Member => {
             if from_kind != ObjectKind::Group || to_kind == ObjectKind::ServicePrincipal {
                 return Ok(LinkOutcome::Failed(DirectoryError::bad_request(
                     "Members are users or groups added to a group.",
@@ -669,7 +668,7 @@ fn list_sql(query: &ListQuery) -> (String, Vec<String>) {
 }
 
 #[async_trait]
-impl DirectoryStore for SqliteDirectory {
+impl ObjectStore for SqliteDirectory {
     async fn create(
         &self,
         kind: ObjectKind,
@@ -863,6 +862,30 @@ impl DirectoryStore for SqliteDirectory {
         .await
     }
 
+    async fn lookup(
+        &self,
+        kind: ObjectKind,
+        key: IndexSeek,
+        value: &str,
+    ) -> Result<Option<Uuid>, StoreError> {
+        let value = seek_value(key, value);
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT id FROM objects WHERE kind = ?1 AND {} = ?2 AND deleted IS NULL ORDER BY id LIMIT 1",
+                seek_column(key)
+            );
+            let id: Option<String> = conn
+                .query_row(&sql, [kind.as_str(), &value], |r| r.get(0))
+                .optional()
+                .map_err(db_error)?;
+            id.as_deref().map(parse_uuid).transpose()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl ReferenceStore for SqliteDirectory {
     async fn set_manager(&self, user: Uuid, manager: Option<Uuid>) -> Result<(), StoreError> {
         self.write(move |conn| {
             if get_object(conn, Some(ObjectKind::User), user, false)?.is_none() {
@@ -973,7 +996,10 @@ impl DirectoryStore for SqliteDirectory {
         })
         .await
     }
+}
 
+#[async_trait]
+impl AssignmentStore for SqliteDirectory {
     async fn add_assignment(&self, a: StoredAssignment) -> Result<(), StoreError> {
         self.write(move |conn| {
             if get_object(
@@ -1087,11 +1113,14 @@ impl DirectoryStore for SqliteDirectory {
         })
         .await
     }
+}
 
+#[async_trait]
+impl ImportStore for SqliteDirectory {
     async fn import(
         &self,
         objects: Vec<ImportObject>,
-        links: Vec<ImportLink>,
+        links: Vec<ImportReference>,
         dry_run: bool,
     ) -> Result<ImportReport, StoreError> {
         self.write(move |conn| {
@@ -1134,35 +1163,17 @@ impl DirectoryStore for SqliteDirectory {
                 match import_link(conn, &link, &at, &mut known)? {
                     LinkOutcome::Done => {}
                     LinkOutcome::Unresolved => report.unresolved.push(link),
-                    LinkOutcome::Failed(e) => report.failed_links.push((link, e)),
+                    LinkOutcome::Failed(e) => report.failed_references.push((link, e)),
                 }
             }
             Ok((report, !dry_run))
         })
         .await
     }
+}
 
-    async fn lookup(
-        &self,
-        kind: ObjectKind,
-        key: IndexSeek,
-        value: &str,
-    ) -> Result<Option<Uuid>, StoreError> {
-        let value = seek_value(key, value);
-        self.read(move |conn| {
-            let sql = format!(
-                "SELECT id FROM objects WHERE kind = ?1 AND {} = ?2 AND deleted IS NULL ORDER BY id LIMIT 1",
-                seek_column(key)
-            );
-            let id: Option<String> = conn
-                .query_row(&sql, [kind.as_str(), &value], |r| r.get(0))
-                .optional()
-                .map_err(db_error)?;
-            id.as_deref().map(parse_uuid).transpose()
-        })
-        .await
-    }
-
+#[async_trait]
+impl ChangeLog for SqliteDirectory {
     async fn watermark(&self) -> Result<i64, StoreError> {
         self.read(|conn| {
             conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
@@ -1203,7 +1214,10 @@ impl DirectoryStore for SqliteDirectory {
         })
         .await
     }
+}
 
+#[async_trait]
+impl SettingsStore for SqliteDirectory {
     async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
         let name = name.to_string();
         self.read(move |conn| {
@@ -1233,12 +1247,11 @@ impl DirectoryStore for SqliteDirectory {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     /// Ordered pages walk an index: none sorts the whole directory to return a page.
     #[tokio::test]
     async fn ordered_pages_use_an_index() {
-        use provisio_engine::directory::{Cursor, ListQuery, ObjectKind, OrderKey};
+        use provisio_directory::{Cursor, ListQuery, ObjectKind, OrderKey};
         let dir = tempfile::tempdir().expect("temp dir");
         let store = super::SqliteDirectory::open(dir.path())
             .await
@@ -1292,6 +1305,6 @@ mod tests {
         let store = super::SqliteDirectory::open(dir.path())
             .await
             .expect("open");
-        crate::conformance::run(Arc::new(store)).await;
+        crate::conformance::run(crate::Stores::of(store)).await;
     }
 }

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use provisio_engine::directory::ObjectKind;
+use provisio_directory::ObjectKind;
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use indicatif::ProgressBar;
-use provisio_engine::directory::import::{self, ErrorLines};
-use provisio_engine::directory::ObjectKind;
+use provisio_directory::import::{self, ErrorLines};
+use provisio_directory::ObjectKind;
 
 use super::client::{Client, Response};
 use super::read::Item;
@@ -332,7 +332,7 @@ mod tests {
 mod pipeline_tests {
     use super::super::read::JsonLines;
     use super::*;
-    use provisio_engine::directory::ObjectKind;
+    use provisio_directory::ObjectKind;
 
     #[tokio::test]
     async fn a_local_dry_run_reports_each_bad_line() {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use provisio_engine::directory::ObjectKind;
+use provisio_directory::ObjectKind;
 
 mod client;
 mod import;

@@ -5,9 +5,9 @@
 use std::io::{BufRead, Read};
 
 use anyhow::{bail, Context};
-use provisio_engine::directory::import::{self, kind_of};
-use provisio_engine::directory::schema::{self, PropertyType};
-use provisio_engine::directory::ObjectKind;
+use provisio_directory::import::{self, kind_of};
+use provisio_directory::schema::{self, PropertyType};
+use provisio_directory::ObjectKind;
 use serde_json::{Map, Value};
 
 /// One record of an import file, not yet validated.
@@ -247,7 +247,7 @@ impl<R: Read> Read for Counting<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use provisio_engine::directory::{import, LinkKind, ObjectRef};
+    use provisio_directory::{import, ObjectRef, ReferenceKind};
     use serde_json::json;
 
     const EXT: &str = "extension_8f2c6c1e0f2a4f8b9c1d2e3f4a5b6c7d_costCenter";
@@ -401,17 +401,20 @@ mod tests {
             panic!("one record")
         };
         let (_, links) = import::record(record.line, record.kind, record.object).unwrap();
-        let targets: Vec<(LinkKind, ObjectRef)> =
-            links.into_iter().map(|l| (l.link, l.to)).collect();
+        let targets: Vec<(ReferenceKind, ObjectRef)> =
+            links.into_iter().map(|l| (l.kind, l.to)).collect();
         assert_eq!(
             targets,
             [
                 (
-                    LinkKind::Member,
+                    ReferenceKind::Member,
                     ObjectRef::UserPrincipalName("a@contoso.com".into())
                 ),
-                (LinkKind::Member, ObjectRef::MailNickname("eng-team".into())),
-                (LinkKind::Member, ObjectRef::Id(id.parse().unwrap())),
+                (
+                    ReferenceKind::Member,
+                    ObjectRef::MailNickname("eng-team".into())
+                ),
+                (ReferenceKind::Member, ObjectRef::Id(id.parse().unwrap())),
             ]
         );
     }

@@ -24,7 +24,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::read::Record;
-use provisio_engine::directory::ObjectKind;
+use provisio_directory::ObjectKind;
 
 pub struct Config {
     pub users: u64,
@@ -1276,7 +1276,7 @@ mod tests {
 
     use super::super::read::{Item, JsonLines};
     use super::*;
-    use provisio_engine::directory::{import, LinkKind, ObjectRef};
+    use provisio_directory::{import, ObjectRef, ReferenceKind};
 
     fn seeded(users: u64, groups: u64, seed: u64) -> Vec<u8> {
         let mut out = Vec::new();
@@ -1397,7 +1397,7 @@ mod tests {
                     disabled += u64::from(valid.data["accountEnabled"] == false);
                     guests += u64::from(valid.data["userType"] == "Guest");
                     for link in &links {
-                        assert_eq!(link.link, LinkKind::Manager);
+                        assert_eq!(link.kind, ReferenceKind::Manager);
                         let ObjectRef::UserPrincipalName(manager) = &link.to else {
                             panic!("a manager by name")
                         };

@@ -1,6 +1,10 @@
 //! The source directory: users, groups, service principals and app role assignments, with
 //! Microsoft Graph's attribute names, soft delete, and a change log that incremental
 //! provisioning cycles read from a watermark.
+//!
+//! This crate does no IO of its own: it validates and shapes directory objects, and it
+//! orchestrates reads and writes through its ports ([`DirectoryStore`] and the capability
+//! traits it is made of), which the `store` crate implements for SQLite and PostgreSQL.
 
 mod error;
 pub mod import;
@@ -12,8 +16,9 @@ pub use error::{DirectoryError, ErrorCode};
 pub use service::{cursor_of, parse_id, sort_key};
 pub use service::{Directory, DirectoryConfig, ListPage, ListRequest};
 pub use store::{
-    Change, ChangeOp, Cursor, DirectoryStore, ImportLink, ImportObject, ImportReport, ImportResult,
-    IndexSeek, LinkKind, ListQuery, MemberRef, ObjectRef, ObjectUpdate, OrderKey, RawObject,
+    AssignmentStore, Change, ChangeLog, ChangeOp, Cursor, DirectoryStore, ImportObject,
+    ImportReference, ImportReport, ImportResult, ImportStore, IndexSeek, ListQuery, MemberRef,
+    ObjectRef, ObjectStore, ObjectUpdate, OrderKey, RawObject, ReferenceKind, ReferenceStore,
     StoreError, StoredAssignment, StoredObject, UpdateFn,
 };
 

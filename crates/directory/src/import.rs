@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::schema::{self, Mode, ValidateOptions};
-use super::store::{ImportLink, ImportObject, LinkKind, ObjectRef};
+use super::store::{ImportObject, ImportReference, ObjectRef, ReferenceKind};
 use super::{DirectoryError, ObjectKind};
 
 /// The kind a record's `@odata.type` names (`#microsoft.graph.group`, with or without `#`),
@@ -134,7 +134,7 @@ pub fn record(
     line: u64,
     kind: ObjectKind,
     mut record: Map<String, Value>,
-) -> Result<(ImportObject, Vec<ImportLink>), DirectoryError> {
+) -> Result<(ImportObject, Vec<ImportReference>), DirectoryError> {
     let mut links = Vec::new();
     let manager = take_ci(&mut record, "manager");
     let members = take_ci(&mut record, "members");
@@ -171,10 +171,10 @@ pub fn record(
     match (manager, kind) {
         (None | Some(Value::Null), _) => {}
         (Some(Value::String(m)), ObjectKind::User) if m.trim().is_empty() => {}
-        (Some(Value::String(m)), ObjectKind::User) => links.push(ImportLink {
+        (Some(Value::String(m)), ObjectKind::User) => links.push(ImportReference {
             line,
             from: this.clone(),
-            link: LinkKind::Manager,
+            kind: ReferenceKind::Manager,
             to: object_ref(&m)?,
         }),
         (Some(_), ObjectKind::User) => {
@@ -197,10 +197,10 @@ pub fn record(
                         "\"members\" must be a list of userPrincipalNames, group mailNicknames or ids.",
                     ));
                 };
-                links.push(ImportLink {
+                links.push(ImportReference {
                     line,
                     from: this.clone(),
-                    link: LinkKind::Member,
+                    kind: ReferenceKind::Member,
                     to: object_ref(s)?,
                 });
             }

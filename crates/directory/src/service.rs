@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use super::schema::{self, Mode, ValidateOptions};
 use super::store::{
-    Cursor, DirectoryStore, ImportLink, ImportObject, ImportReport, ListQuery, MemberRef, OrderKey,
-    StoreError, StoredAssignment, StoredObject,
+    Cursor, DirectoryStore, ImportObject, ImportReference, ImportReport, ListQuery, MemberRef,
+    OrderKey, StoreError, StoredAssignment, StoredObject,
 };
 use super::{DirectoryError, ObjectKind, DEFAULT_ACCESS_ROLE};
 
@@ -358,7 +358,7 @@ impl Directory {
     pub async fn import(
         &self,
         objects: Vec<ImportObject>,
-        links: Vec<ImportLink>,
+        links: Vec<ImportReference>,
         dry_run: bool,
     ) -> Result<ImportReport, DirectoryError> {
         Ok(self.store.import(objects, links, dry_run).await?)

@@ -331,16 +331,16 @@ impl ImportObject {
 
 /// A reference an import sets: `from`'s manager, or a member of group `from`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImportLink {
+pub struct ImportReference {
     pub line: u64,
     pub from: ObjectRef,
-    pub link: LinkKind,
+    pub kind: ReferenceKind,
     pub to: ObjectRef,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum LinkKind {
+pub enum ReferenceKind {
     /// `from` is a user, `to` its manager (a user).
     Manager,
     /// `from` is a group, `to` a user or group added to it (never removed by an import).
@@ -363,14 +363,15 @@ pub struct ImportReport {
     pub objects: Vec<ImportResult>,
     /// Links whose ends do not exist (yet): the caller may send them again later, after
     /// the objects they name have been imported.
-    pub unresolved: Vec<ImportLink>,
+    pub unresolved: Vec<ImportReference>,
     /// Links that were refused (a cycle of managers, a group containing itself, an end of
     /// the wrong kind), with the reason.
-    pub failed_links: Vec<(ImportLink, DirectoryError)>,
+    pub failed_references: Vec<(ImportReference, DirectoryError)>,
 }
 
+/// Directory objects: create, read, update, soft delete, restore, purge, list and count.
 #[async_trait]
-pub trait DirectoryStore: Send + Sync + 'static {
+pub trait ObjectStore: Send + Sync + 'static {
     /// Creates a live object with a new id (or `id`); appends `created`.
     /// Fails with [`StoreError::Unique`] when a unique key is taken by a live object and
     /// with `Unique("id")` when the id exists (live or deleted).
@@ -426,6 +427,18 @@ pub trait DirectoryStore: Send + Sync + 'static {
     /// Live objects of `kind` (or deleted ones).
     async fn count(&self, kind: ObjectKind, deleted: bool) -> Result<u64, StoreError>;
 
+    /// The id of the live object whose case-insensitive key matches `value`.
+    async fn lookup(
+        &self,
+        kind: ObjectKind,
+        key: IndexSeek,
+        value: &str,
+    ) -> Result<Option<Uuid>, StoreError>;
+}
+
+/// References between objects: a user's manager and a group's members.
+#[async_trait]
+pub trait ReferenceStore: Send + Sync + 'static {
     /// Sets or removes a user's manager (`managerChanged` on the user).
     async fn set_manager(&self, user: Uuid, manager: Option<Uuid>) -> Result<(), StoreError>;
 
@@ -454,7 +467,11 @@ pub trait DirectoryStore: Send + Sync + 'static {
 
     /// Live groups that `member` is a direct member of.
     async fn member_of(&self, member: Uuid) -> Result<Vec<StoredObject>, StoreError>;
+}
 
+/// App role assignments of users and groups to service principals.
+#[async_trait]
+pub trait AssignmentStore: Send + Sync + 'static {
     /// Assigns a principal to a service principal (`assignmentAdded` on the service
     /// principal, related to the principal).
     async fn add_assignment(&self, assignment: StoredAssignment) -> Result<(), StoreError>;
@@ -471,7 +488,11 @@ pub trait DirectoryStore: Send + Sync + 'static {
         after: Option<Uuid>,
         limit: usize,
     ) -> Result<Vec<StoredAssignment>, StoreError>;
+}
 
+/// Bulk writes of import batches.
+#[async_trait]
+pub trait ImportStore: Send + Sync + 'static {
     /// Writes an import batch in one transaction: each object is created, updated or left
     /// alone (matched by id, else by its unique key: a user's `userPrincipalName`, a group's
     /// `mailNickname`), then the links are set; a failed object or link does not stop the
@@ -479,7 +500,7 @@ pub trait DirectoryStore: Send + Sync + 'static {
     async fn import(
         &self,
         objects: Vec<ImportObject>,
-        links: Vec<ImportLink>,
+        links: Vec<ImportReference>,
         dry_run: bool,
     ) -> Result<ImportReport, StoreError>;
 
@@ -489,23 +510,27 @@ pub trait DirectoryStore: Send + Sync + 'static {
     async fn imported(&self) -> Result<(), StoreError> {
         Ok(())
     }
+}
 
-    /// The id of the live object whose case-insensitive key matches `value`.
-    async fn lookup(
-        &self,
-        kind: ObjectKind,
-        key: IndexSeek,
-        value: &str,
-    ) -> Result<Option<Uuid>, StoreError>;
-
+/// The change log that delta queries and provisioning cycles read from a watermark.
+#[async_trait]
+pub trait ChangeLog: Send + Sync + 'static {
     /// The sequence number of the last change (0 when there is none).
     async fn watermark(&self) -> Result<i64, StoreError>;
 
     /// Up to `limit` changes after `watermark`, in order.
     async fn changes_since(&self, watermark: i64, limit: usize) -> Result<Vec<Change>, StoreError>;
+}
 
-    /// A small persisted setting (the admin token's hash).
-    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError>;
+/// The directory port: every capability a directory store has. The write contract every
+/// implementation keeps: each write appends its change records in the same transaction,
+/// numbered in commit order, so a reader at watermark `w` sees every later change once.
+pub trait DirectoryStore:
+    ObjectStore + ReferenceStore + AssignmentStore + ImportStore + ChangeLog
+{
+}
 
-    async fn set_setting(&self, name: &str, value: &str) -> Result<(), StoreError>;
+impl<T> DirectoryStore for T where
+    T: ObjectStore + ReferenceStore + AssignmentStore + ImportStore + ChangeLog
+{
 }
