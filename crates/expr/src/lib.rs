@@ -25,7 +25,10 @@
 //!
 //! - Values are typed (String, Boolean, Integer, DateTime, Reference, Binary, complex, null,
 //!   multi-valued). Where a function wants text, booleans read `True`/`False`, DateTimes read
-//!   as .NET's invariant `M/d/yyyy h:mm:ss tt`; a JSON result writes DateTimes as ISO 8601.
+//!   as `M/d/yyyy h:mm:ss tt` in UTC, which is also how [`Value::to_json`] writes a result
+//!   (CDate, DateAdd and Now return that string, Microsoft's reference says). A DateTime stays
+//!   typed inside the interpreter, so date functions take it without parsing it again, and
+//!   [`Value::to_json_iso8601`] writes it as ISO 8601 for a SCIM `dateTime` attribute.
 //! - String functions applied to a multi-valued value map over its values (`ToLower([proxyAddresses])`);
 //!   given null they return null, except `Left` and `Word` (documented to give `""`) and
 //!   `Join`, `Coalesce`, `Switch`, the `Is…` tests, `Count` and `CBool` (False).

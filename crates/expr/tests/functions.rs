@@ -1,6 +1,8 @@
 //! Every function of the catalogue, with the examples of Microsoft's reference and edge cases:
 //! one `check(expression, input object, expected)` per line. `expected` is the JSON of the
-//! value, `!ignored` for a suppressed flow, or `!error TEXT` for an error containing TEXT.
+//! value (DateTimes as the reference's `M/d/yyyy h:mm:ss tt`), `!iso JSON` for the JSON with
+//! DateTimes as ISO 8601 (what a SCIM `dateTime` attribute receives), `!ignored` for a
+//! suppressed flow, or `!error TEXT` for an error containing TEXT.
 
 use provisio_expr::{FixedEnvironment, Outcome, Program, FUNCTIONS};
 use time::macros::datetime;
@@ -42,9 +44,13 @@ fn check(expression: &str, input: &str, expected: &str) {
         (None, Err(error)) => panic!("{expression}: unexpected error {error}"),
         (None, Ok(Outcome::Ignored)) => assert_eq!(expected, "!ignored", "{expression}"),
         (None, Ok(Outcome::Value(value))) => {
+            let (actual, expected) = match expected.strip_prefix("!iso ") {
+                Some(expected) => (value.to_json_iso8601(), expected),
+                None => (value.to_json(), expected),
+            };
             let expected: serde_json::Value = serde_json::from_str(expected)
                 .unwrap_or_else(|error| panic!("bad expected JSON {expected}: {error}"));
-            assert_eq!(value.to_json(), expected, "{expression}");
+            assert_eq!(actual, expected, "{expression}");
         }
     }
 }
@@ -100,10 +106,17 @@ fn cbool() {
 #[test]
 #[rustfmt::skip]
 fn cdate() {
-    check("CDate([employeeHireDate])", "", r#""2012-03-16T07:00:00Z""#);
-    check(r#"CDate("2021-04-01T10:30:00Z")"#, "", r#""2021-04-01T10:30:00Z""#);
-    check(r#"CDate("2021-04-01T10:30:00.5+02:00")"#, "", r#""2021-04-01T08:30:00.5Z""#);
-    check(r#"CDate("3/16/2012 7:00:00 PM")"#, "", r#""2012-03-16T19:00:00Z""#);
+    check("CDate([employeeHireDate])", "", r#""3/16/2012 7:00:00 AM""#);
+    check("CDate([employeeHireDate])", "", r#"!iso "2012-03-16T07:00:00Z""#);
+    check(r#"CDate("2021-04-01T10:30:00Z")"#, "", r#""4/1/2021 10:30:00 AM""#);
+    check(r#"CDate("2021-04-01T10:30:00.5+02:00")"#, "", r#""4/1/2021 8:30:00 AM""#);
+    check(r#"CDate("2021-04-01T10:30:00.5+02:00")"#, "", r#"!iso "2021-04-01T08:30:00.5Z""#);
+    check(r#"CDate("3/16/2012 7:00:00 PM")"#, "", r#""3/16/2012 7:00:00 PM""#);
+    check(r#"CDate("3/16/2012 12:05:00 AM")"#, "", r#"!iso "2012-03-16T00:05:00Z""#);
+    check(r#"CDate(CDate("3/16/2012 12:05:00 PM"))"#, "", r#""3/16/2012 12:05:00 PM""#);
+    check(r#"Join(" ", "hired", CDate([employeeHireDate]))"#, "", r#""hired 3/16/2012 7:00:00 AM""#);
+    check(r#"Split(Join(",", CDate([employeeHireDate]), Now()), ",")"#, "", r#"["3/16/2012 7:00:00 AM","11/28/2026 12:00:00 PM"]"#);
+    check(r#"IIF(IsPresent([missing]), "x", CDate([employeeHireDate]))"#, "", r#"!iso "2012-03-16T07:00:00Z""#);
     check(r#"CStr(CDate("2012-03-16"))"#, "", r#""3/16/2012 12:00:00 AM""#);
     check("CDate([missing])", "", "null");
     check(r#"CDate("not a date")"#, "", "!error expression of CDate must be a date, got \"not a date\"");
@@ -165,15 +178,18 @@ fn cstr() {
 #[test]
 #[rustfmt::skip]
 fn dates() {
-    check(r#"DateAdd("d", 7, CDate([employeeHireDate]))"#, "", r#""2012-03-23T07:00:00Z""#);
+    check(r#"DateAdd("d", 7, CDate([employeeHireDate]))"#, "", r#""3/23/2012 7:00:00 AM""#);
+    check(r#"DateAdd("d", 7, CDate([employeeHireDate]))"#, "", r#"!iso "2012-03-23T07:00:00Z""#);
     check(r#"CStr(DateAdd("d", 7, CDate([employeeHireDate])))"#, "", r#""3/23/2012 7:00:00 AM""#);
-    check(r#"DateAdd("m", 1, "2024-01-31T00:00:00Z")"#, "", r#""2024-02-29T00:00:00Z""#);
-    check(r#"DateAdd("yyyy", -1, "2024-02-29T00:00:00Z")"#, "", r#""2023-02-28T00:00:00Z""#);
-    check(r#"DateAdd("q", 1, "2024-01-15T00:00:00Z")"#, "", r#""2024-04-15T00:00:00Z""#);
-    check(r#"DateAdd("ww", 2, "2024-01-01T00:00:00Z")"#, "", r#""2024-01-15T00:00:00Z""#);
-    check(r#"DateAdd("h", 25, "2024-01-01T00:00:00Z")"#, "", r#""2024-01-02T01:00:00Z""#);
-    check(r#"DateAdd("n", -30, "2024-01-01T00:00:00Z")"#, "", r#""2023-12-31T23:30:00Z""#);
-    check(r#"DateAdd("s", 90, "2024-01-01T00:00:00Z")"#, "", r#""2024-01-01T00:01:30Z""#);
+    check(r#"DateAdd("d", 1, DateAdd("d", 7, CDate([employeeHireDate])))"#, "", r#""3/24/2012 7:00:00 AM""#);
+    check(r#"DateAdd("d", 1, CStr(DateAdd("d", 7, CDate([employeeHireDate]))))"#, "", r#""3/24/2012 7:00:00 AM""#);
+    check(r#"DateAdd("m", 1, "2024-01-31T00:00:00Z")"#, "", r#"!iso "2024-02-29T00:00:00Z""#);
+    check(r#"DateAdd("yyyy", -1, "2024-02-29T00:00:00Z")"#, "", r#"!iso "2023-02-28T00:00:00Z""#);
+    check(r#"DateAdd("q", 1, "2024-01-15T00:00:00Z")"#, "", r#"!iso "2024-04-15T00:00:00Z""#);
+    check(r#"DateAdd("ww", 2, "2024-01-01T00:00:00Z")"#, "", r#"!iso "2024-01-15T00:00:00Z""#);
+    check(r#"DateAdd("h", 25, "2024-01-01T00:00:00Z")"#, "", r#"!iso "2024-01-02T01:00:00Z""#);
+    check(r#"DateAdd("n", -30, "2024-01-01T00:00:00Z")"#, "", r#""12/31/2023 11:30:00 PM""#);
+    check(r#"DateAdd("s", 90, "2024-01-01T00:00:00Z")"#, "", r#""1/1/2024 12:01:30 AM""#);
     check(r#"DateAdd("d", 1, [missing])"#, "", "null");
     check(r#"DateAdd("x", 1, Now())"#, "", "!error DateAdd: unknown interval \"x\"");
     check(r#"DateAdd("yyyy", 9223372036854775807, Now())"#, "", "!error DateAdd: the result is out of the date range");
@@ -189,13 +205,15 @@ fn dates() {
     check(r#"DateDiff("ww", "2026-11-28T00:00:00Z", "2026-11-29T00:00:00Z")"#, "", "1");
     check(r#"DateDiff("w", "2026-11-28T00:00:00Z", "2026-12-04T00:00:00Z")"#, "", "0");
     check(r#"DateDiff("d", [missing], Now())"#, "", "null");
-    check("DateFromNum([lastLogonTimestamp])", "", r#""2012-01-01T23:00:00Z""#);
-    check("DateFromNum(129699324000000000)", "", r#""2012-01-01T23:00:00Z""#);
+    check("DateFromNum([lastLogonTimestamp])", "", r#"!iso "2012-01-01T23:00:00Z""#);
+    check("DateFromNum(129699324000000000)", "", r#""1/1/2012 11:00:00 PM""#);
     check("DateFromNum([missing])", "", "null");
     check(r#"NumFromDate("2012-01-01T23:00:00Z")"#, "", "129699324000000000");
     check(r#"NumFromDate(Join("", FormatDateTime("2023-06-30+00:00", , "yyyy-MM-ddzzz", "yyyy-MM-dd"), "T23:59:59-08:00"))"#, "", "133326719990000000");
     check("NumFromDate([missing])", "", "null");
-    check("Now()", "", r#""2026-11-28T12:00:00Z""#);
+    check("Now()", "", r#""11/28/2026 12:00:00 PM""#);
+    check("Now()", "", r#"!iso "2026-11-28T12:00:00Z""#);
+    check(r#"FormatDateTime(Now(), , "", "yyyy-MM-ddTHH:mm:ssK")"#, "", r#""2026-11-28T12:00:00Z""#);
     check(r#"FormatDateTime(Now(), , "", "yyyy-MM-dd")"#, "", r#""2026-11-28""#);
 }
 
@@ -501,6 +519,29 @@ fn every_function_is_exercised() {
             "{} has no test",
             def.name
         );
+    }
+}
+
+/// A mapping step sending a result to a SCIM `dateTime` attribute asks the value for ISO 8601.
+#[test]
+fn date_results_stay_typed_for_scim_date_time_attributes() {
+    let user = serde_json::json!({"hired": "2012-03-16-07:00", "name": "Ann"});
+    let env = env();
+    for (expression, iso8601) in [
+        (
+            r#"DateAdd("d", 7, CDate([hired]))"#,
+            Some("2012-03-23T07:00:00Z"),
+        ),
+        ("Now()", Some("2026-11-28T12:00:00Z")),
+        (r#"CStr(CDate([hired]))"#, None),
+        ("[hired]", None),
+        ("[name]", None),
+    ] {
+        let program = Program::compile(expression).unwrap_or_else(|error| panic!("{error}"));
+        let Ok(Outcome::Value(value)) = program.evaluate(&user, &env) else {
+            panic!("{expression}: no value");
+        };
+        assert_eq!(value.iso8601().as_deref(), iso8601, "{expression}");
     }
 }
 
