@@ -44,7 +44,7 @@ fn eval_prints_the_value() {
         r#"NormalizeDiacritics(Join(" ", [givenName], [Surname]))"#,
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(stdout(&output), r#"{"value":"Zoe AEro"}"#);
+    assert_eq!(stdout(&output), r#"{"value":"Zoe AEroe"}"#);
 }
 
 #[test]

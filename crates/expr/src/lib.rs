@@ -43,9 +43,11 @@
 //!   same roles; whether the target's other roles are kept (add-only) or replaced is the
 //!   engine's concern when it diffs, not the expression's.
 //! - **Coalesce** skips empty strings as well as nulls (an empty string never flows in SCIM).
-//! - **NormalizeDiacritics**: `ø` becomes `o` (one reference note says `oe`; Microsoft's
-//!   table maps it with the other `o` forms); `ß` → `ss`, `æ` → `ae`, `œ` → `oe`, `ł` → `l`,
-//!   `þ` → `th`, and combining marks are dropped.
+//! - **NormalizeDiacritics** maps every character of the reference's table as it says (`ø`,
+//!   `ø̄`, `œ̄` → `oe`, `Ø` → `OE`, `ß` → `ss`, `æ` → `ae`, `ł` → `l`), precomposed or
+//!   decomposed. Beyond the table it takes apart any Latin letter with marks (`ǿ` → `oe`,
+//!   `ẞ` → `SS`, `þ` → `th`, `đ` → `d`, `ĳ` → `ij`); the page does not say what Entra does with
+//!   those. Other scripts keep their marks (`が`, `й`).
 //! - **PCase** without separators lowers words written in capitals too (`NEDA JONES` →
 //!   `Neda Jones`, as Microsoft's examples show), unlike .NET's `ToTitleCase`.
 //! - **FormatDateTime**: `dateTimeStyles` names are validated but change nothing, because
