@@ -267,7 +267,7 @@ pub static FUNCTIONS: &[FunctionDef] = &[
     def(Func::NormalizeDiacritics, "NormalizeDiacritics", &[req("source", S)], None, 1, S, false,
         "Replaces accented letters by their plain forms (ß → ss, æ → ae, ø → oe, ł → l)."),
     def(Func::Not, "Not", &[req("source", B)], None, 1, B, false,
-        "The negation of a boolean."),
+        "False when the source is true, else True (null and non-boolean text included)."),
     def(Func::Now, "Now", &[], None, 0, D, false,
         "The current UTC time."),
     def(Func::NumFromDate, "NumFromDate", &[req("value", D)], None, 1, I, false,

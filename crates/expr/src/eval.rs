@@ -724,7 +724,8 @@ impl<'a> Call<'a, '_, '_> {
             Func::NormalizeDiacritics => Ok(map_text(self.arg(0)?, &|s| {
                 Value::String(cow_apply(s, text::normalize_diacritics))
             })),
-            Func::Not => Ok(self.boolean(0)?.map_or(Value::Null, |b| Value::Boolean(!b))),
+            // The reference: "If source value is True, returns False. Otherwise, returns True."
+            Func::Not => Ok(Value::Boolean(!self.arg(0)?.as_bool().unwrap_or(false))),
             Func::Now => Ok(Value::DateTime(self.interpreter.env.now())),
             Func::NumFromDate => {
                 let Some(date) = self.date(0)? else {

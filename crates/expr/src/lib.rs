@@ -34,8 +34,9 @@
 //!   inside the interpreter, so date functions take it without parsing it again, and
 //!   [`Value::to_json_iso8601`] writes it as ISO 8601 for a SCIM `dateTime` attribute.
 //! - String functions applied to a multi-valued value map over its values (`ToLower([proxyAddresses])`);
-//!   given null they return null, except `Left` and `Word` (the reference: `""`) and
-//!   `Join`, `Coalesce`, `Switch`, the `Is…` tests, `Count` and `CBool` (False).
+//!   given null they return null, except `Left` and `Word` (the reference: `""`), `Not`
+//!   (the reference: True unless the source is True), and `Join`, `Coalesce`, `Switch`, the
+//!   `Is…` tests, `Count` and `CBool` (False).
 //! - **Join** skips null and empty values (the reference's `Join(", ", "", [surname],
 //!   [givenName])` is `Doe, John`); **Split** trims each part (its example splits
 //!   `PermissionSetOne, PermissionSetTwo` at `,` into `PermissionSetOne` and

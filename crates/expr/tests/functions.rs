@@ -426,8 +426,9 @@ fn not() {
     check("Not([accountEnabled])", "", "false");
     check(r#"Not("False")"#, "", "true");
     check("Not([IsSoftDeleted])", "", "true");
-    check("Not([missing])", "", "null");
-    check(r#"Not("x")"#, "", "!error source of Not must be a boolean, got \"x\"");
+    check("Not([missing])", "", "true");
+    check(r#"Not("x")"#, "", "true");
+    check("Not(1)", "", "false");
 }
 
 #[test]
@@ -767,6 +768,8 @@ fn reference_mid_to_now() {
     // Not: "True" gives False, anything else True
     check("Not([source])", r#"{"source": "True"}"#, "false");
     check("Not([source])", r#"{"source": "False"}"#, "true");
+    check("Not([source])", "{}", "true");
+    check("Not([source])", r#"{"source": "yes"}"#, "true");
     // Now: the current UTC time, e.g. 7/2/2021 3:33:38 PM
     check_in(&at(datetime!(2021-07-02 15:33:38 UTC)), "Now()", "{}", r#""7/2/2021 3:33:38 PM""#);
 }
