@@ -9,8 +9,9 @@ use serde_json::{json, Map, Value};
 
 #[derive(Subcommand)]
 pub enum ExprCommand {
-    /// Evaluate EXPRESSION over a source object; print {"value": …}, or {"ignored": true}
-    /// when IgnoreFlowIfNullOrEmpty suppresses the flow.
+    /// Evaluate EXPRESSION over a source object; print {"value": …} (a date as Entra writes
+    /// it, "M/d/yyyy h:mm:ss tt" in UTC), or {"ignored": true} when IgnoreFlowIfNullOrEmpty
+    /// suppresses the flow.
     Eval {
         /// The expression, e.g. 'Join(" ", [givenName], [surname])'.
         expression: String,

@@ -44,7 +44,7 @@ fn eval_prints_the_value() {
         r#"NormalizeDiacritics(Join(" ", [givenName], [Surname]))"#,
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(stdout(&output), r#"{"value":"Zoe AEro"}"#);
+    assert_eq!(stdout(&output), r#"{"value":"Zoe AEroe"}"#);
 }
 
 #[test]
@@ -57,6 +57,31 @@ fn eval_prints_multi_valued_results_as_arrays() {
     );
     let output = on_user(&["expr", "eval", r#"Split("a,b", ",")"#]);
     assert_eq!(stdout(&output), r#"{"value":["a","b"]}"#);
+}
+
+/// Dates print as Microsoft's reference shows CDate's and DateAdd's results: in UTC, as
+/// `M/d/yyyy h:mm:ss tt` (MicrosoftDocs/entra-docs,
+/// docs/identity/app-provisioning/functions-for-customizing-application-data.md).
+#[test]
+fn eval_prints_dates_as_the_reference_shows_them() {
+    for (expression, expected) in [
+        (
+            r#"CDate("2009-06-15T01:45:30-07:00")"#,
+            r#"{"value":"6/15/2009 8:45:30 AM"}"#,
+        ),
+        (
+            r#"DateAdd("d", 7, CDate("2012-03-16-07:00"))"#,
+            r#"{"value":"3/23/2012 7:00:00 AM"}"#,
+        ),
+        (
+            r#"FormatDateTime(DateAdd("d", 7, CDate("2012-03-16-07:00")), , "", "yyyy-MM-dd")"#,
+            r#"{"value":"2012-03-23"}"#,
+        ),
+    ] {
+        let output = provisio(&["expr", "eval", expression]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert_eq!(stdout(&output), expected, "{expression}");
+    }
 }
 
 #[test]

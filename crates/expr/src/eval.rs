@@ -554,13 +554,19 @@ impl<'a> Call<'a, '_, '_> {
             Func::CBool => Ok(Value::Boolean(self.boolean(0)?.unwrap_or(false))),
             Func::CDate => Ok(self.date(0)?.map_or(Value::Null, Value::DateTime)),
             Func::Coalesce => {
+                let mut last = Value::Null;
                 for i in 0..self.args.len() {
                     let value = self.arg(i)?;
                     if !value.is_null_or_empty() {
                         return Ok(value);
                     }
+                    last = value;
                 }
-                Ok(Value::Null)
+                // The reference allows a defaultValue of "": it is what comes back then.
+                Ok(match last {
+                    Value::String(text) if text.is_empty() => Value::String(text),
+                    _ => Value::Null,
+                })
             }
             Func::ConvertFromBase64 => {
                 let encoding = self.text(1)?;
@@ -671,7 +677,9 @@ impl<'a> Call<'a, '_, '_> {
                 let mut first = true;
                 for i in 1..self.args.len() {
                     for value in self.arg(i)?.values() {
-                        if let Some(text) = value.as_text() {
+                        // Null and empty values add no separator: the reference's
+                        // `Join(", ", "", [surname], [givenName])` is "Doe, John".
+                        if let Some(text) = value.as_text().filter(|text| !text.is_empty()) {
                             if !first {
                                 out.push_str(&separator);
                             }
@@ -716,7 +724,8 @@ impl<'a> Call<'a, '_, '_> {
             Func::NormalizeDiacritics => Ok(map_text(self.arg(0)?, &|s| {
                 Value::String(cow_apply(s, text::normalize_diacritics))
             })),
-            Func::Not => Ok(self.boolean(0)?.map_or(Value::Null, |b| Value::Boolean(!b))),
+            // The reference: "If source value is True, returns False. Otherwise, returns True."
+            Func::Not => Ok(Value::Boolean(!self.arg(0)?.as_bool().unwrap_or(false))),
             Func::Now => Ok(Value::DateTime(self.interpreter.env.now())),
             Func::NumFromDate => {
                 let Some(date) = self.date(0)? else {
@@ -783,12 +792,14 @@ impl<'a> Call<'a, '_, '_> {
                     let Some(text) = value.as_text() else {
                         continue;
                     };
+                    // Values are trimmed: the reference splits "PermissionSetOne,
+                    // PermissionSetTwo" at "," into "PermissionSetOne" and "PermissionSetTwo".
                     if delimiter.is_empty() {
-                        parts.push(Value::string(text.into_owned()));
+                        parts.push(Value::string(text.trim().to_string()));
                     } else {
                         parts.extend(
                             text.split(delimiter.as_ref())
-                                .map(|part| Value::string(part.to_string())),
+                                .map(|part| Value::string(part.trim().to_string())),
                         );
                     }
                 }

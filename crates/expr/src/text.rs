@@ -3,59 +3,30 @@
 
 use std::borrow::Cow;
 
-/// The plain form of a Latin letter with a diacritic, or `None` if `c` has none.
-fn plain(c: char) -> Option<&'static str> {
+/// Latin letters that no canonical decomposition takes apart: ligatures, stroked letters and
+/// Microsoft's reference's `ø` → `oe` (its NormalizeDiacritics table puts `ø`, `ø̄` and `œ̄`
+/// with `oe`, and `Ø` with `OE`).
+fn plain_letter(c: char) -> Option<&'static str> {
     Some(match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' | 'ǎ' | 'ȧ' => "a",
-        'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' | 'Ā' | 'Ă' | 'Ą' | 'Ǎ' | 'Ȧ' => "A",
         'æ' => "ae",
         'Æ' => "AE",
-        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => "c",
-        'Ç' | 'Ć' | 'Ĉ' | 'Ċ' | 'Č' => "C",
-        'ď' | 'đ' => "d",
-        'Ď' | 'Đ' => "D",
-        'ð' => "d",
-        'Ð' => "D",
-        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => "e",
-        'È' | 'É' | 'Ê' | 'Ë' | 'Ē' | 'Ĕ' | 'Ė' | 'Ę' | 'Ě' => "E",
-        'ĝ' | 'ğ' | 'ġ' | 'ģ' => "g",
-        'Ĝ' | 'Ğ' | 'Ġ' | 'Ģ' => "G",
-        'ĥ' | 'ħ' => "h",
-        'Ĥ' | 'Ħ' => "H",
-        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' | 'ǐ' => "i",
-        'Ì' | 'Í' | 'Î' | 'Ï' | 'Ĩ' | 'Ī' | 'Ĭ' | 'Į' | 'İ' | 'Ǐ' => "I",
-        'ĳ' => "ij",
-        'Ĳ' => "IJ",
-        'ĵ' => "j",
-        'Ĵ' => "J",
-        'ķ' => "k",
-        'Ķ' => "K",
-        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => "l",
-        'Ĺ' | 'Ļ' | 'Ľ' | 'Ŀ' | 'Ł' => "L",
-        'ñ' | 'ń' | 'ņ' | 'ň' => "n",
-        'Ñ' | 'Ń' | 'Ņ' | 'Ň' => "N",
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' | 'ǒ' => "o",
-        'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' | 'Ō' | 'Ŏ' | 'Ő' | 'Ǒ' => "O",
-        'œ' => "oe",
-        'Œ' => "OE",
-        'ŕ' | 'ŗ' | 'ř' => "r",
-        'Ŕ' | 'Ŗ' | 'Ř' => "R",
+        'ø' | 'œ' => "oe",
+        'Ø' | 'Œ' => "OE",
         'ß' => "ss",
         'ẞ' => "SS",
-        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => "s",
-        'Ś' | 'Ŝ' | 'Ş' | 'Š' | 'Ș' => "S",
-        'ţ' | 'ť' | 'ŧ' | 'ț' => "t",
-        'Ţ' | 'Ť' | 'Ŧ' | 'Ț' => "T",
+        'ł' | 'ŀ' => "l",
+        'Ł' | 'Ŀ' => "L",
+        'ı' => "i",
+        'đ' | 'ð' => "d",
+        'Đ' | 'Ð' => "D",
+        'ħ' => "h",
+        'Ħ' => "H",
+        'ŧ' => "t",
+        'Ŧ' => "T",
         'þ' => "th",
         'Þ' => "TH",
-        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' | 'ǔ' => "u",
-        'Ù' | 'Ú' | 'Û' | 'Ü' | 'Ũ' | 'Ū' | 'Ŭ' | 'Ů' | 'Ű' | 'Ų' | 'Ǔ' => "U",
-        'ŵ' => "w",
-        'Ŵ' => "W",
-        'ý' | 'ÿ' | 'ŷ' => "y",
-        'Ý' | 'Ÿ' | 'Ŷ' => "Y",
-        'ź' | 'ż' | 'ž' => "z",
-        'Ź' | 'Ż' | 'Ž' => "Z",
+        'ĳ' => "ij",
+        'Ĳ' => "IJ",
         _ => return None,
     })
 }
@@ -65,16 +36,29 @@ fn is_combining_mark(c: char) -> bool {
     ('\u{300}'..='\u{36f}').contains(&c)
 }
 
+/// The Latin blocks whose letters with diacritics are taken apart (Latin-1 Supplement,
+/// Extended-A and -B, Extended Additional); other scripts keep their marks (`が` stays).
+fn is_latin_with_marks(c: char) -> bool {
+    matches!(c, '\u{c0}'..='\u{24f}' | '\u{1e00}'..='\u{1eff}')
+}
+
+/// Letters with diacritics to their plain letters: `Zoë` → `Zoe`, `Łukasz` → `Lukasz`,
+/// `Straße` → `Strasse`, `Ærø` → `AEroe`; precomposed (`ǟ`) or decomposed (`a` + marks).
 pub fn normalize_diacritics(text: &str) -> Cow<'_, str> {
     if text.is_ascii() {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
+    let mut push_plain = |c: char| match plain_letter(c) {
+        Some(replacement) => out.push_str(replacement),
+        None if is_combining_mark(c) => {}
+        None => out.push(c),
+    };
     for c in text.chars() {
-        match plain(c) {
-            Some(replacement) => out.push_str(replacement),
-            None if is_combining_mark(c) => {}
-            None => out.push(c),
+        if is_latin_with_marks(c) {
+            unicode_normalization::char::decompose_canonical(c, &mut push_plain);
+        } else {
+            push_plain(c);
         }
     }
     Cow::Owned(out)

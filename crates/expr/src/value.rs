@@ -46,19 +46,45 @@ impl<'a> Value<'a> {
         }
     }
 
-    /// The JSON form of a result: DateTimes as ISO 8601 UTC, binaries as Base64.
+    /// The JSON form of a result as Entra's reference shows it: DateTimes (from CDate, DateAdd,
+    /// Now, DateFromNum) as the string `M/d/yyyy h:mm:ss tt` in UTC (`3/23/2012 7:00:00 AM`),
+    /// binaries as Base64. For a SCIM `dateTime` attribute use [`Value::to_json_iso8601`].
     pub fn to_json(&self) -> Json {
+        self.to_json_writing_dates(datetime::general_string)
+    }
+
+    /// The JSON form with DateTimes as ISO 8601 in UTC (`2012-03-23T07:00:00Z`), which is what
+    /// a SCIM attribute of type `dateTime` takes (RFC 7643, section 2.3.5); everything else is
+    /// as [`Value::to_json`] writes it.
+    pub fn to_json_iso8601(&self) -> Json {
+        self.to_json_writing_dates(datetime::iso8601)
+    }
+
+    /// A DateTime as ISO 8601 in UTC; `None` for every other kind of value.
+    pub fn iso8601(&self) -> Option<String> {
+        match self {
+            Value::DateTime(dt) => Some(datetime::iso8601(*dt)),
+            _ => None,
+        }
+    }
+
+    fn to_json_writing_dates(&self, write_date: fn(OffsetDateTime) -> String) -> Json {
         match self {
             Value::Null => Json::Null,
             Value::String(s) | Value::Reference(s) => Json::String(s.to_string()),
             Value::Boolean(b) => Json::Bool(*b),
             Value::Integer(i) => Json::from(*i),
-            Value::DateTime(dt) => Json::String(datetime::iso8601(*dt)),
+            Value::DateTime(dt) => Json::String(write_date(*dt)),
             Value::Binary(bytes) => {
                 Json::String(base64::engine::general_purpose::STANDARD.encode(bytes))
             }
             Value::Complex(map) => Json::Object(map.clone().into_owned()),
-            Value::MultiValued(items) => Json::Array(items.iter().map(Value::to_json).collect()),
+            Value::MultiValued(items) => Json::Array(
+                items
+                    .iter()
+                    .map(|item| item.to_json_writing_dates(write_date))
+                    .collect(),
+            ),
         }
     }
 
