@@ -108,8 +108,17 @@ impl AppState {
 /// The whole HTTP application: `/scim/v2`, `/tenants/{tenant}/scim/v2`, and `/healthz`.
 pub fn app(store: Arc<dyn ResourceStore>, config: ServerConfig) -> Router {
     let state = AppState::new(store, config);
-    let scim = scim_routes()
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
+    let guarded = |routes: Router<AppState>| {
+        routes.route_layer(middleware::from_fn_with_state(state.clone(), require_token))
+    };
+    // The same routes once more, for requests whose path only matches after
+    // `canonical_path` (see `lenient_paths`); this copy's fallback is the plain 404, so a
+    // request is rewritten at most once.
+    let canonical = guarded(scim_routes())
+        .fallback(|| async { ApiError(ScimError::not_found("unknown path")) })
+        .with_state(state.clone());
+    let scim = guarded(scim_routes())
+        .fallback(move |req: Request| lenient_paths(canonical.clone(), req))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             faults::inject,
@@ -120,6 +129,67 @@ pub fn app(store: Arc<dyn ResourceStore>, config: ServerConfig) -> Router {
         .nest("/tenants/{tenant}/scim/v2", scim)
         .fallback(|| async { ApiError(ScimError::not_found("unknown path")) })
         .with_state(state)
+}
+
+/// The endpoints a SCIM base URL has, in their canonical spelling.
+const ENDPOINTS: &[&str] = &[
+    "Users",
+    "Groups",
+    ".search",
+    "Bulk",
+    "ServiceProviderConfig",
+    "serviceConfiguration",
+    "ResourceTypes",
+    "Schemas",
+    "Me",
+];
+
+/// A path relative to the SCIM base URL in canonical form, when it differs only by letter
+/// case of the endpoint names or by a trailing slash: `/users/` → `/Users`,
+/// `/groups/{id}` → `/Groups/{id}`, `/users/.SEARCH` → `/Users/.search`. RFC 7644 spells
+/// the endpoints with capitals, but Microsoft's reference implementation (and the clients
+/// written against it) match them in any case and accept `/Users/?filter=…`; ids keep their
+/// case.
+fn canonical_path(path: &str) -> Option<String> {
+    let trimmed = path.strip_suffix('/').unwrap_or(path);
+    let mut segments: Vec<&str> = trimmed.split('/').skip(1).collect();
+    let canonical = |segment: &str| {
+        ENDPOINTS
+            .iter()
+            .find(|e| e.eq_ignore_ascii_case(segment))
+            .copied()
+    };
+    let first = segments.first_mut()?;
+    *first = canonical(first)?;
+    if let Some(second) = segments.get_mut(1) {
+        if second.eq_ignore_ascii_case(".search") {
+            *second = ".search";
+        }
+    }
+    let rewritten = format!("/{}", segments.join("/"));
+    (rewritten != path).then_some(rewritten)
+}
+
+/// The SCIM routes' fallback: a path that matches once written canonically is served by
+/// the canonical routes (with its query string); anything else is a SCIM 404.
+async fn lenient_paths(canonical: Router, mut req: Request) -> Response {
+    let Some(path) = canonical_path(req.uri().path()) else {
+        return ApiError(ScimError::not_found("unknown path")).into_response();
+    };
+    let path_and_query = match req.uri().query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    let mut parts = req.uri().clone().into_parts();
+    parts.path_and_query = path_and_query.parse().ok();
+    match axum::http::Uri::from_parts(parts) {
+        Ok(uri) => *req.uri_mut() = uri,
+        Err(_) => return ApiError(ScimError::not_found("unknown path")).into_response(),
+    }
+    match tower::ServiceExt::oneshot(canonical, req).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
 }
 
 fn scim_routes() -> Router<AppState> {

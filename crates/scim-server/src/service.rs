@@ -18,8 +18,23 @@ pub fn endpoint(kind: ResourceKind) -> &'static str {
     }
 }
 
+/// The URI of a resource. The id is one path segment, percent-encoded: ids are the
+/// server's own UUIDs, but a member `value` is whatever the client wrote.
 pub fn location(ctx: &Ctx, kind: ResourceKind, id: &str) -> String {
-    format!("{}/{}/{id}", ctx.base_url, endpoint(kind))
+    format!("{}/{}/{}", ctx.base_url, endpoint(kind), encode_segment(id))
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn encode_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// What a write reads first and returns: a group's members (PATCH works on them, and the
@@ -196,11 +211,12 @@ fn add_refs(ctx: &Ctx, v: &mut Value, all_groups: bool) {
             // the members they wrote with the members they read back.
             o.remove("display");
         }
-        let is_group = all_groups || o.get("type").and_then(Value::as_str) == Some("Group");
-        let kind = if is_group {
-            ResourceKind::Group
-        } else {
-            ResourceKind::User
+        let kind = match o.get("type").and_then(Value::as_str) {
+            _ if all_groups => ResourceKind::Group,
+            Some("Group") => ResourceKind::Group,
+            Some("User") => ResourceKind::User,
+            // A member id that is not (yet) a resource: no type, so no URI to point at.
+            _ => continue,
         };
         o.insert("$ref".into(), Value::String(location(ctx, kind, &id)));
     }

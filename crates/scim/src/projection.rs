@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Result, ScimError};
-use crate::path::AttrPath;
+use crate::path::{AttrPath, PatchPath, PathError};
 use crate::resource::{find_key, resolve_path, KeyTarget};
 use crate::schema::{AttributeDef, ResourceType, Returned};
 
@@ -205,14 +205,52 @@ fn parse_list(raw: Option<&str>) -> Result<Vec<AttrPath>> {
     let Some(raw) = raw else {
         return Ok(Vec::new());
     };
-    raw.split(',')
+    split_list(raw)
+        .into_iter()
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            AttrPath::parse(s)
-                .map_err(|e| ScimError::invalid_value(format!("attribute \"{s}\": {e}")))
+            let invalid =
+                |e: PathError| ScimError::invalid_value(format!("attribute \"{s}\": {e}"));
+            if !s.contains('[') {
+                return AttrPath::parse(s).map_err(invalid);
+            }
+            // RFC 7644 §3.10 names attributes only, but clients (Microsoft's SCIM validator
+            // among them) send value paths such as `emails[type eq "work"]`: answer with the
+            // attribute the path is on (`emails`, or `emails.value` for `…].value`).
+            let path = PatchPath::parse(s).map_err(invalid)?;
+            Ok(match path.sub_after_filter {
+                Some(sub) if path.attr.sub.is_none() => AttrPath {
+                    sub: Some(sub),
+                    ..path.attr
+                },
+                _ => path.attr,
+            })
         })
         .collect()
+}
+
+/// Splits a comma-separated attribute list at the commas that are outside value filters
+/// (`[…]`) and their quoted strings.
+fn split_list(raw: &str) -> Vec<&str> {
+    let mut items = Vec::new();
+    let (mut depth, mut quoted, mut escaped, mut start) = (0usize, false, false, 0);
+    for (i, c) in raw.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '[' if !quoted => depth += 1,
+            ']' if !quoted => depth = depth.saturating_sub(1),
+            ',' if !quoted && depth == 0 => {
+                items.push(&raw[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&raw[start..]);
+    items
 }
 
 /// Reads the first value of an attribute for sorting (RFC 7644 §3.4.2.3): for a multi-valued
@@ -245,5 +283,51 @@ pub fn sort_value<'a>(
         (Value::Object(o), None) => o.get("value"),
         (v, None) => Some(v),
         (_, Some(_)) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[AttrPath]) -> Vec<String> {
+        list.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn attribute_lists() {
+        // (attributes parameter, the attribute paths it names)
+        let cases: &[(&str, &[&str])] = &[
+            ("userName", &["userName"]),
+            ("userName, name.givenName", &["userName", "name.givenName"]),
+            ("emails[type eq \"work\"]", &["emails"]),
+            ("emails[type eq \"work\"].value", &["emails.value"]),
+            (
+                "userName,emails[type eq \"a,b\" or value co \"]\"],displayName",
+                &["userName", "emails", "displayName"],
+            ),
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+                &["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"],
+            ),
+            (",,userName,", &["userName"]),
+        ];
+        for (raw, expected) in cases {
+            let projection = Projection::parse(Some(raw), None).expect(raw);
+            assert_eq!(names(&projection.attributes), *expected, "{raw}");
+        }
+    }
+
+    #[test]
+    fn malformed_attribute_lists_are_refused() {
+        for raw in ["emails[type eq \"work\"", "emails[type eq]", "emails[]"] {
+            let error = Projection::parse(Some(raw), None).expect_err(raw);
+            assert_eq!(error.status, 400, "{raw}");
+            assert!(
+                error.detail.contains("attribute"),
+                "{raw}: {}",
+                error.detail
+            );
+        }
     }
 }

@@ -571,13 +571,15 @@ pub(crate) const RESOURCE_COLUMNS: &str =
     "r.seq, r.id, r.kind, r.data, r.version, r.created, r.last_modified";
 
 /// A `members[]` or `groups[]` entry.
-pub(crate) fn reference(id: String, display: Option<String>, ty: &str) -> Value {
+pub(crate) fn reference(id: String, display: Option<String>, ty: Option<&str>) -> Value {
     let mut m = Map::new();
     m.insert("value".to_string(), Value::String(id));
     if let Some(d) = display {
         m.insert("display".to_string(), Value::String(d));
     }
-    m.insert("type".to_string(), Value::String(ty.to_string()));
+    if let Some(ty) = ty {
+        m.insert("type".to_string(), Value::String(ty.to_string()));
+    }
     Value::Object(m)
 }
 
@@ -625,11 +627,13 @@ pub(crate) fn attach_ref_json(
     let bad = |e: serde_json::Error| StoreError::Backend(format!("bad reference list: {e}"));
     match kind {
         ResourceKind::Group => {
-            let items: Vec<(String, String, Option<String>)> =
+            // The type is the member resource's kind, or none while no resource of the
+            // tenant has the member's id: the server does not assert what it does not know.
+            let items: Vec<(String, Option<String>, Option<String>)> =
                 serde_json::from_str(refs).map_err(bad)?;
             let items = items
                 .into_iter()
-                .map(|(id, ty, display)| reference(id, display, &ty))
+                .map(|(id, ty, display)| reference(id, display, ty.as_deref()))
                 .collect();
             attach(data, "members", items);
         }
@@ -637,7 +641,7 @@ pub(crate) fn attach_ref_json(
             let items: Vec<(String, Option<String>)> = serde_json::from_str(refs).map_err(bad)?;
             let items = items
                 .into_iter()
-                .map(|(id, display)| reference(id, display, "direct"))
+                .map(|(id, display)| reference(id, display, Some("direct")))
                 .collect();
             attach(data, "groups", items);
         }

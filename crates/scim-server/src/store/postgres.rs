@@ -99,7 +99,7 @@ const REMOVE_MEMBERSHIPS: &str = "DELETE FROM members m WHERE m.member_id = $1 \
 /// of that id when it exists, else its stored type. Existing members first,
 /// in creation order, then the others by id. NULL when there are none.
 const MEMBERS_OF_GROUP: &str = "(SELECT json_agg(json_build_array(m.member_id, \
-     COALESCE(x.kind, m.member_type), x.display) ORDER BY x.seq NULLS LAST, m.member_id)::text \
+     x.kind, x.display) ORDER BY x.seq NULLS LAST, m.member_id)::text \
      FROM members m LEFT JOIN resources x ON x.tenant = $1 AND x.id = m.member_id \
      WHERE m.group_seq = r.seq)";
 

@@ -381,7 +381,7 @@ impl SqliteStore {
 /// id when it exists, else its stored type. Existing members first, in
 /// creation order, then the others by id.
 const MEMBERS_OF_GROUP: &str = "(SELECT json_group_array(json_array(m.member_id, \
-     COALESCE(x.kind, m.member_type), x.display) ORDER BY x.seq NULLS LAST, m.member_id) \
+     x.kind, x.display) ORDER BY x.seq NULLS LAST, m.member_id) \
      FROM members m LEFT JOIN resources x ON x.tenant = $1 AND x.id = m.member_id \
      WHERE m.group_seq = r.seq)";
 
