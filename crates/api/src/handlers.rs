@@ -7,10 +7,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use provisio_directory::schema::id_from_reference;
-use provisio_directory::{parse_id, DirectoryError, ObjectKind, StoredAssignment, StoredObject};
+use provisio_directory::{DirectoryError, ObjectKind, StoredAssignment, StoredObject};
 use serde_json::{json, Map, Value};
 
 use crate::body::JsonObject;
+use crate::ids::{parse_id, PathId};
 use crate::list::{self, version_base};
 use crate::{ApiState, GraphError};
 
@@ -81,7 +82,8 @@ pub async fn get_object(
 ) -> ApiResult {
     let options = list::options(&uri)?;
     list::check_properties(kind, &options)?;
-    let object = state.directory.get(kind, &id).await?;
+    let id = PathId::parse(&id)?;
+    let object = (state.directory.get(kind, id.uuid).await).map_err(|e| id.graph_error(e))?;
     let base = version_base(&headers, &uri);
     Ok(Json(entity(
         &base,
@@ -97,12 +99,14 @@ pub async fn update_object(
     id: String,
     body: Map<String, Value>,
 ) -> ApiResult {
-    state.directory.update(kind, &id, &body).await?;
+    let id = PathId::parse(&id)?;
+    (state.directory.update(kind, id.uuid, &body).await).map_err(|e| id.graph_error(e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub async fn delete_object(state: ApiState, kind: ObjectKind, id: String) -> ApiResult {
-    state.directory.delete(kind, &id).await?;
+    let id = PathId::parse(&id)?;
+    (state.directory.delete(kind, id.uuid).await).map_err(|e| id.graph_error(e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -174,7 +178,7 @@ fn id_next_link(
 async fn id_paged_objects<F, Fut>(headers: &HeaderMap, uri: &axum::http::Uri, fetch: F) -> ApiResult
 where
     F: FnOnce(Option<uuid::Uuid>, usize) -> Fut,
-    Fut: std::future::Future<Output = Result<Vec<StoredObject>, DirectoryError>>,
+    Fut: std::future::Future<Output = Result<Vec<StoredObject>, GraphError>>,
 {
     let (top, after) = id_paging(uri)?;
     let objects = fetch(after, top).await?;
@@ -189,8 +193,9 @@ pub async fn members(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult {
-    id_paged_objects(&headers, &uri, |after, top| {
-        state.directory.members(&id, after, top)
+    id_paged_objects(&headers, &uri, |after, top| async move {
+        let group = PathId::parse(&id)?;
+        (state.directory.members(group.uuid, after, top).await).map_err(|e| group.graph_error(e))
     })
     .await
 }
@@ -201,8 +206,10 @@ pub async fn direct_reports(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult {
-    id_paged_objects(&headers, &uri, |after, top| {
-        state.directory.direct_reports(&id, after, top)
+    id_paged_objects(&headers, &uri, |after, top| async move {
+        let user = PathId::parse(&id)?;
+        (state.directory.direct_reports(user.uuid, after, top).await)
+            .map_err(|e| user.graph_error(e))
     })
     .await
 }
@@ -213,13 +220,14 @@ pub async fn member_of(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult {
-    let objects = state.directory.member_of(&id).await?;
+    let id = PathId::parse(&id)?;
+    let objects = (state.directory.member_of(id.uuid).await).map_err(|e| id.graph_error(e))?;
     let base = version_base(&headers, &uri);
     Ok(Json(directory_objects(&base, &objects, None)).into_response())
 }
 
 /// The id in a `$ref` body: `{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/{id}"}`.
-fn reference_id(body: &Map<String, Value>) -> Result<String, GraphError> {
+fn reference_id(body: &Map<String, Value>) -> Result<uuid::Uuid, GraphError> {
     let url = body
         .get("@odata.id")
         .and_then(Value::as_str)
@@ -229,7 +237,6 @@ fn reference_id(body: &Map<String, Value>) -> Result<String, GraphError> {
             )
         })?;
     id_from_reference(url)
-        .map(|u| u.to_string())
         .ok_or_else(|| GraphError::bad_request(format!("Invalid object identifier '{url}'.")))
 }
 
@@ -239,7 +246,8 @@ pub async fn add_member(
     JsonObject(body): JsonObject,
 ) -> ApiResult {
     let member = reference_id(&body)?;
-    state.directory.add_member(&id, &member).await?;
+    let group = PathId::parse(&id)?;
+    (state.directory.add_member(group.uuid, member).await).map_err(|e| group.graph_error(e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -247,7 +255,10 @@ pub async fn remove_member(
     State(state): State<ApiState>,
     Path((id, member)): Path<(String, String)>,
 ) -> ApiResult {
-    state.directory.remove_member(&id, &member).await?;
+    let group = PathId::parse(&id)?;
+    let member = PathId::parse(&member)?;
+    (state.directory.remove_member(group.uuid, member.uuid).await)
+        .map_err(|e| member.quoted(group.quoted(e)))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -257,7 +268,8 @@ pub async fn get_manager(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult {
-    let manager = state.directory.manager(&id).await?;
+    let user = PathId::parse(&id)?;
+    let manager = (state.directory.manager(user.uuid).await).map_err(|e| user.graph_error(e))?;
     let base = version_base(&headers, &uri);
     Ok(directory_object(
         &base,
@@ -272,7 +284,8 @@ pub async fn get_manager_ref(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult {
-    let manager = state.directory.manager(&id).await?;
+    let user = PathId::parse(&id)?;
+    let manager = (state.directory.manager(user.uuid).await).map_err(|e| user.graph_error(e))?;
     let base = version_base(&headers, &uri);
     Ok(Json(json!({
         "@odata.context": format!("{base}/$metadata#directoryObjects/$ref"),
@@ -287,12 +300,14 @@ pub async fn set_manager(
     JsonObject(body): JsonObject,
 ) -> ApiResult {
     let manager = reference_id(&body)?;
-    state.directory.set_manager(&id, &manager).await?;
+    let user = PathId::parse(&id)?;
+    (state.directory.set_manager(user.uuid, manager).await).map_err(|e| user.graph_error(e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub async fn remove_manager(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult {
-    state.directory.remove_manager(&id).await?;
+    let user = PathId::parse(&id)?;
+    (state.directory.remove_manager(user.uuid).await).map_err(|e| user.graph_error(e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -302,15 +317,8 @@ async fn render_assignment(state: &ApiState, a: &StoredAssignment) -> Result<Val
         o.and_then(|o| o.data.get("displayName").cloned())
             .unwrap_or(Value::Null)
     };
-    let store = state.directory.store();
-    let principal = store
-        .get_any(a.principal.id)
-        .await
-        .map_err(DirectoryError::from)?;
-    let resource = store
-        .get_any(a.resource_id)
-        .await
-        .map_err(DirectoryError::from)?;
+    let principal = state.directory.find(a.principal.id).await?;
+    let resource = state.directory.find(a.resource_id).await?;
     Ok(json!({
         "id": a.id.to_string(),
         "deletedDateTime": null,
@@ -334,10 +342,8 @@ async fn assignment_list(
     let (top, after) = id_paging(uri)?;
     let list = state
         .directory
-        .store()
         .assignments(resource, principal, after, top)
-        .await
-        .map_err(DirectoryError::from)?;
+        .await?;
     let base = version_base(headers, uri);
     let mut values = Vec::with_capacity(list.len());
     for a in &list {
@@ -359,10 +365,12 @@ pub async fn assigned_to(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult {
-    let sp = state
+    let id = PathId::parse(&id)?;
+    let sp = (state
         .directory
-        .get(ObjectKind::ServicePrincipal, &id)
-        .await?;
+        .get(ObjectKind::ServicePrincipal, id.uuid)
+        .await)
+        .map_err(|e| id.graph_error(e))?;
     assignment_list(&state, Some(sp.id), None, &headers, &uri).await
 }
 
@@ -372,7 +380,9 @@ pub async fn user_assignments(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult {
-    let user = state.directory.get(ObjectKind::User, &id).await?;
+    let id = PathId::parse(&id)?;
+    let user =
+        (state.directory.get(ObjectKind::User, id.uuid).await).map_err(|e| id.graph_error(e))?;
     assignment_list(&state, None, Some(user.id), &headers, &uri).await
 }
 
@@ -412,7 +422,16 @@ async fn create_assignment(
             }
         }
     }
-    let a = state.directory.assign(resource, principal, role).await?;
+    let resource = PathId::parse(resource)?;
+    // The principal is named by its id in every message, as the directory spells it.
+    let principal = parse_id(principal)?;
+    let role = uuid::Uuid::try_parse(role).map_err(|_| {
+        GraphError::bad_request(format!(
+            "Invalid value specified for property 'appRoleId': '{role}' is not a GUID."
+        ))
+    })?;
+    let a = (state.directory.assign(resource.uuid, principal, role).await)
+        .map_err(|e| resource.graph_error(e))?;
     let mut out = render_assignment(state, &a).await?;
     let base = version_base(headers, uri);
     out["@odata.context"] = Value::String(format!("{base}/$metadata#appRoleAssignments/$entity"));
@@ -446,11 +465,13 @@ pub async fn remove_assignment(
     Path((id, assignment)): Path<(String, String)>,
 ) -> ApiResult {
     let owner = parse_id(&id)?;
-    let a = state.directory.get_assignment(&assignment).await?;
+    let assignment = PathId::parse(&assignment)?;
+    let a = (state.directory.get_assignment(assignment.uuid).await)
+        .map_err(|e| assignment.graph_error(e))?;
     if a.resource_id != owner && a.principal.id != owner {
-        return Err(DirectoryError::not_found(&assignment).into());
+        return Err(DirectoryError::not_found(assignment.as_str()).into());
     }
-    state.directory.unassign(&assignment).await?;
+    (state.directory.unassign(assignment.uuid).await).map_err(|e| assignment.graph_error(e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -470,7 +491,8 @@ pub async fn deleted_get(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult {
-    let object = state.directory.deleted_item(&id).await?;
+    let id = PathId::parse(&id)?;
+    let object = (state.directory.deleted_item(id.uuid).await).map_err(|e| id.graph_error(e))?;
     let base = version_base(&headers, &uri);
     Ok(directory_object(&base, object.kind, object.to_graph()))
 }
@@ -481,13 +503,15 @@ pub async fn deleted_restore(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> ApiResult {
-    let object = state.directory.restore(&id).await?;
+    let id = PathId::parse(&id)?;
+    let object = (state.directory.restore(id.uuid).await).map_err(|e| id.graph_error(e))?;
     let base = version_base(&headers, &uri);
     Ok(directory_object(&base, object.kind, object.to_graph()))
 }
 
 pub async fn deleted_purge(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult {
-    state.directory.purge(&id).await?;
+    let id = PathId::parse(&id)?;
+    (state.directory.purge(id.uuid).await).map_err(|e| id.graph_error(e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -3,47 +3,27 @@
 //! group mailNickname or id), and `GET /admin/directory/changes`: the change log after a
 //! watermark.
 //!
-//! An import is one request whatever its size. The handler reads the body as it arrives,
-//! validates each line, and hands chunks of [`CHUNK_RECORDS`] records to a writer task
-//! (one transaction per chunk) through a channel one chunk deep: reading and validating
-//! overlap with writing, and memory stays at about three chunks whatever the file size.
-//! References to objects of later chunks are kept and written once the stream has ended;
-//! those still unresolved then name objects that do not exist.
-
-use std::collections::HashSet;
+//! An import is one request whatever its size. The handler splits the body into numbered
+//! lines as it arrives and hands them to the directory's import pipeline
+//! ([`provisio_directory::Directory::import_lines`]), which validates and writes them chunk
+//! by chunk.
 
 use axum::body::Body;
 use axum::extract::{OriginalUri, Request, State};
 use axum::response::IntoResponse;
 use axum::Json;
 use http_body_util::BodyExt;
-use provisio_directory::import::{parse_line, record, ErrorLines};
-use provisio_directory::{
-    Directory, DirectoryError, ImportObject, ImportReference, ImportResult, IndexSeek, ObjectKind,
-    ObjectRef, ReferenceKind,
+use provisio_directory::import::{
+    ImportFailure, ImportLines, ImportOptions, ImportSummary, NumberedLine,
 };
+use provisio_directory::ObjectKind;
 use serde_json::{json, Map, Value};
 
 use crate::handlers::ApiResult;
 use crate::{ApiState, GraphError};
 
-/// Records per chunk, and so per transaction: large enough that a commit's write-out of
-/// the index pages it touched is shared by many records, small enough that other writers
-/// wait a fraction of a second between chunks.
-pub const CHUNK_RECORDS: usize = 10_000;
-/// References per chunk (a group's members count one each).
-const CHUNK_LINKS: usize = 20_000;
 /// The longest line a stream may carry (a group with about 300,000 members).
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
-/// Error lines listed in the answer (all are counted).
-pub const REPORTED_ERRORS: usize = 1000;
-
-fn link_name(link: ReferenceKind) -> &'static str {
-    match link {
-        ReferenceKind::Manager => "manager",
-        ReferenceKind::Member => "member",
-    }
-}
 
 /// `?type=user|group&dryRun=true|false`.
 fn stream_options(uri: &http::Uri) -> Result<(ObjectKind, bool), GraphError> {
@@ -83,197 +63,29 @@ fn stream_options(uri: &http::Uri) -> Result<(ObjectKind, bool), GraphError> {
     Ok((kind, dry_run))
 }
 
-/// Records and references validated from consecutive lines, written in one transaction.
-#[derive(Default)]
-struct Chunk {
-    objects: Vec<ImportObject>,
-    links: Vec<ImportReference>,
-}
-
-impl Chunk {
-    fn is_full(&self) -> bool {
-        self.objects.len() >= CHUNK_RECORDS || self.links.len() >= CHUNK_LINKS
-    }
-
-    fn is_empty(&self) -> bool {
-        self.objects.is_empty() && self.links.is_empty()
-    }
-}
-
-/// What the stream's lines and the writer's answers add up to.
-struct Tally {
-    dry_run: bool,
-    records: u64,
-    created: u64,
-    updated: u64,
-    unchanged: u64,
-    failed: u64,
-    not_found: u64,
-    errors: ErrorLines,
-    /// Lines of records refused: their unresolved references are not reported again.
-    failed_lines: HashSet<u64>,
-    /// References whose ends were not written yet when their chunk was.
-    pending: Vec<ImportReference>,
-    /// A dry run writes nothing, so references between chunks cannot be resolved by the
-    /// store: the keys of the valid records seen stand in for them.
-    seen: HashSet<String>,
-}
-
-/// The key under which a dry run remembers a record, and looks up a reference to it.
-fn seen_key(r: &ObjectRef) -> String {
-    match r {
-        ObjectRef::Id(id) => id.to_string(),
-        ObjectRef::UserPrincipalName(upn) => format!("u:{}", upn.to_lowercase()),
-        ObjectRef::MailNickname(nick) => format!("g:{}", nick.to_lowercase()),
-    }
-}
-
-impl Tally {
-    fn new(dry_run: bool) -> Self {
-        Tally {
-            dry_run,
-            records: 0,
-            created: 0,
-            updated: 0,
-            unchanged: 0,
-            failed: 0,
-            not_found: 0,
-            errors: ErrorLines::new(REPORTED_ERRORS),
-            failed_lines: HashSet::new(),
-            pending: Vec::new(),
-            seen: HashSet::new(),
-        }
-    }
-
-    fn refuse(&mut self, line: u64, message: String) {
-        self.failed += 1;
-        self.failed_lines.insert(line);
-        self.errors.push(line, message);
-    }
-
-    fn link_failed(&mut self, link: &ImportReference, message: &str) {
-        self.errors.push(
-            link.line,
-            format!(
-                "{} {} → {}: {message}",
-                link_name(link.kind),
-                link.from,
-                link.to
-            ),
-        );
-    }
-
-    /// Writes `chunk` and counts what happened.
-    async fn write(&mut self, directory: &Directory, chunk: Chunk) -> Result<(), DirectoryError> {
-        let lines: Vec<u64> = chunk.objects.iter().map(|o| o.line).collect();
-        if self.dry_run {
-            for object in &chunk.objects {
-                for r in object.names() {
-                    self.seen.insert(seen_key(&r));
-                }
-            }
-        }
-        let report = directory
-            .import(chunk.objects, chunk.links, self.dry_run)
-            .await?;
-        for (line, result) in lines.into_iter().zip(report.objects) {
-            match result {
-                ImportResult::Created(_) => self.created += 1,
-                ImportResult::Updated(_) => self.updated += 1,
-                ImportResult::Unchanged(_) => self.unchanged += 1,
-                ImportResult::Failed(e) => self.refuse(line, e.message),
-            }
-        }
-        for (link, e) in &report.failed_references {
-            self.link_failed(link, &e.message);
-        }
-        self.pending.extend(report.unresolved);
-        Ok(())
-    }
-
-    /// Once every record has been written: the references that named records of later
-    /// chunks are written now; those still unresolved name nothing.
-    async fn finish(&mut self, directory: &Directory) -> Result<(), DirectoryError> {
-        let pending = std::mem::take(&mut self.pending);
-        let pending: Vec<ImportReference> = pending
-            .into_iter()
-            .filter(|l| !self.failed_lines.contains(&l.line))
-            .collect();
-        if self.dry_run {
-            for link in pending {
-                for end in [&link.from, &link.to] {
-                    if !self.seen.contains(&seen_key(end)) && !exists(directory, end).await? {
-                        self.not_found(&link, end);
-                        break;
-                    }
-                }
-            }
-            return Ok(());
-        }
-        let mut links = pending.into_iter().peekable();
-        while links.peek().is_some() {
-            let chunk: Vec<ImportReference> = links.by_ref().take(CHUNK_LINKS).collect();
-            let report = directory.import(Vec::new(), chunk, false).await?;
-            for (link, e) in &report.failed_references {
-                self.link_failed(link, &e.message);
-            }
-            for link in report.unresolved {
-                self.not_found(&link, &link.to);
-            }
-        }
-        Ok(())
-    }
-
-    fn not_found(&mut self, link: &ImportReference, end: &ObjectRef) {
-        self.not_found += 1;
-        self.errors.push(
-            link.line,
-            format!("{} '{end}' not found", link_name(link.kind)),
-        );
-    }
-
-    fn answer(&self) -> Value {
-        let errors: Vec<Value> = self
-            .errors
-            .sorted()
-            .into_iter()
-            .map(|(line, message)| json!({"line": line, "message": message}))
-            .collect();
-        json!({
-            "dryRun": self.dry_run,
-            "records": self.records,
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "failed": self.failed,
-            "notFound": self.not_found,
-            "errors": errors,
-            "errorsOmitted": self.errors.omitted(),
-        })
-    }
-}
-
-/// Whether the live object `r` names exists in the directory.
-async fn exists(directory: &Directory, r: &ObjectRef) -> Result<bool, DirectoryError> {
-    let store = directory.store();
-    Ok(match r {
-        ObjectRef::Id(id) => store
-            .get_any(*id)
-            .await?
-            .is_some_and(|o| o.deleted.is_none()),
-        ObjectRef::UserPrincipalName(upn) => store
-            .lookup(ObjectKind::User, IndexSeek::UserPrincipalName, upn)
-            .await?
-            .is_some(),
-        ObjectRef::MailNickname(nick) => store
-            .lookup(ObjectKind::Group, IndexSeek::MailNickname, nick)
-            .await?
-            .is_some(),
+/// The answer to an import: its counts and the first error lines.
+fn answer(summary: &ImportSummary) -> Value {
+    let errors: Vec<Value> = summary
+        .errors
+        .sorted()
+        .into_iter()
+        .map(|(line, message)| json!({"line": line, "message": message}))
+        .collect();
+    json!({
+        "dryRun": summary.dry_run,
+        "records": summary.records,
+        "created": summary.created,
+        "updated": summary.updated,
+        "unchanged": summary.unchanged,
+        "failed": summary.failed,
+        "notFound": summary.not_found,
+        "errors": errors,
+        "errorsOmitted": summary.errors.omitted(),
     })
 }
 
 /// A line of a stream: its number, and its bytes or why they were dropped.
-type Line = (u64, Result<Vec<u8>, String>);
+type Line = NumberedLine;
 
 /// Splits a body into lines as its frames arrive, whatever the frame boundaries.
 struct Lines {
@@ -367,74 +179,30 @@ impl Lines {
     }
 }
 
+impl ImportLines for Lines {
+    type Error = GraphError;
+
+    async fn next_line(&mut self) -> Result<Option<NumberedLine>, GraphError> {
+        self.next().await
+    }
+}
+
 pub async fn import(
     State(state): State<ApiState>,
     OriginalUri(uri): OriginalUri,
     req: Request,
 ) -> ApiResult {
     let (default_kind, dry_run) = stream_options(&uri)?;
-    let mut lines = Lines::new(req.into_body(), MAX_LINE_BYTES);
-    let (chunks, mut received) = tokio::sync::mpsc::channel::<Chunk>(1);
-    let directory = state.directory.clone();
-    let writer = tokio::spawn(async move {
-        let mut tally = Tally::new(dry_run);
-        while let Some(chunk) = received.recv().await {
-            tally.write(&directory, chunk).await?;
-        }
-        tally.finish(&directory).await?;
-        if !tally.dry_run && tally.created + tally.updated > 0 {
-            directory.imported().await?;
-        }
-        Ok::<_, DirectoryError>(tally)
-    });
-    // Lines refused before reaching the writer (counted, the first kept), and how many
-    // records were read.
-    let mut refused = ErrorLines::new(REPORTED_ERRORS);
-    let mut records = 0u64;
-    let mut chunk = Chunk::default();
-    let mut read_error = None;
-    loop {
-        let (line, bytes) = match lines.next().await {
-            Ok(Some(item)) => item,
-            Ok(None) => break,
-            Err(e) => {
-                read_error = Some(e);
-                break;
-            }
-        };
-        let parsed = match bytes {
-            Err(message) => Some(Err(message)),
-            Ok(bytes) => parse_line(line, &bytes, default_kind),
-        };
-        let Some(parsed) = parsed else { continue };
-        records += 1;
-        match parsed.and_then(|(kind, object)| record(line, kind, object).map_err(|e| e.message)) {
-            Ok((object, links)) => {
-                chunk.objects.push(object);
-                chunk.links.extend(links);
-            }
-            Err(message) => refused.push(line, message),
-        }
-        if chunk.is_full() && chunks.send(std::mem::take(&mut chunk)).await.is_err() {
-            // The writer stopped on an error, reported below.
-            break;
-        }
+    let lines = Lines::new(req.into_body(), MAX_LINE_BYTES);
+    let options = ImportOptions {
+        default_kind,
+        dry_run,
+    };
+    match state.directory.import_lines(lines, options).await {
+        Ok(summary) => Ok(Json(answer(&summary)).into_response()),
+        Err(ImportFailure::Read(e)) => Err(e),
+        Err(ImportFailure::Directory(e)) => Err(e.into()),
     }
-    if read_error.is_none() && !chunk.is_empty() {
-        let _ = chunks.send(chunk).await;
-    }
-    drop(chunks);
-    let written = writer
-        .await
-        .map_err(|e| DirectoryError::internal(format!("the import writer failed: {e}")))?;
-    if let Some(e) = read_error {
-        return Err(e);
-    }
-    let mut tally = written?;
-    tally.records = records;
-    tally.failed += refused.total;
-    tally.errors.merge(refused);
-    Ok(Json(tally.answer()).into_response())
 }
 
 /// `GET /admin/directory/changes?after=SEQ&top=N`.
@@ -466,11 +234,7 @@ pub async fn changes(State(state): State<ApiState>, OriginalUri(uri): OriginalUr
             }
         }
     }
-    let store = state.directory.store();
-    let changes = store
-        .changes_since(after, top)
-        .await
-        .map_err(DirectoryError::from)?;
+    let changes = state.directory.changes_since(after, top).await?;
     let watermark = changes.last().map_or(after, |c| c.seq);
     let mut out = Map::new();
     out.insert("watermark".to_string(), Value::from(watermark));

@@ -19,6 +19,7 @@ mod body;
 mod delta;
 pub mod error;
 mod handlers;
+mod ids;
 mod import;
 mod list;
 pub mod openapi;

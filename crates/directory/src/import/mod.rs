@@ -7,7 +7,15 @@
 //! group `mailNickname` or id).
 //!
 //! Also here, so that the server and the client agree: how a JSON Lines line is read
-//! ([`parse_line`]), and the error lines an import reports ([`ErrorLines`]).
+//! ([`parse_line`]), and the error lines an import reports ([`ErrorLines`]); and the
+//! import of a whole stream of lines ([`Directory::import_lines`](crate::Directory)).
+
+mod pipeline;
+
+pub use pipeline::{
+    ImportFailure, ImportLines, ImportOptions, ImportSummary, NumberedLine, CHUNK_RECORDS,
+    REPORTED_ERRORS,
+};
 
 use std::collections::BinaryHeap;
 
