@@ -334,7 +334,8 @@ async fn list_unfiltered(
     let mut rows = state.directory.list_raw(&query).await?;
     let next = if rows.len() > page_size {
         rows.truncate(page_size);
-        rows.last().map(|r| crate::raw::cursor(r, query.order))
+        rows.last()
+            .map(|r| super::json_pages::cursor(r, query.order))
     } else {
         None
     };
@@ -356,8 +357,8 @@ async fn list_unfiltered(
         if i > 0 {
             body.push(',');
         }
-        if !crate::raw::write_object(&mut body, row, select) {
-            let object = crate::raw::parse(row).ok_or_else(|| {
+        if !super::json_pages::write_object(&mut body, row, select) {
+            let object = super::json_pages::parse(row).ok_or_else(|| {
                 GraphError::from(provisio_directory::DirectoryError::internal(format!(
                     "stored object {} is not JSON",
                     row.id

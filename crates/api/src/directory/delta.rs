@@ -18,8 +18,8 @@ use provisio_directory::{ChangeOp, ListQuery, ListRequest, ObjectKind, Presence,
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::handlers::ApiResult;
-use crate::list::{self, version_base};
+use super::query::{self, version_base};
+use crate::ApiResult;
 use crate::{ApiState, GraphError};
 
 /// Objects per page of the first round; changes read per page afterwards.
@@ -82,13 +82,13 @@ fn link(base: &str, kind: ObjectKind, uri: &Uri, param: &str, token: Token) -> S
     format!(
         "{base}/{}/delta?{}",
         kind.entity_set(),
-        list::query_string(pairs)
+        query::query_string(pairs)
     )
 }
 
 pub async fn delta(state: ApiState, kind: ObjectKind, headers: HeaderMap, uri: Uri) -> ApiResult {
-    let options = list::options_except(&uri, &["deltatoken"])?;
-    list::check_properties(kind, &options)?;
+    let options = query::options_except(&uri, &["deltatoken"])?;
+    query::check_properties(kind, &options)?;
     if options.filter.is_some() || options.orderby.is_some() {
         return Err(GraphError::bad_request(
             "Delta queries support $select only.",
@@ -113,7 +113,7 @@ pub async fn delta(state: ApiState, kind: ObjectKind, headers: HeaderMap, uri: U
     let mut out = Map::new();
     out.insert(
         "@odata.context".to_string(),
-        Value::String(list::context(&base, kind.entity_set(), select)),
+        Value::String(query::context(&base, kind.entity_set(), select)),
     );
     let mut values = Vec::new();
     match token {
@@ -250,7 +250,7 @@ async fn changed_object(
 fn with_id(object: &StoredObject, select: Option<&provisio_odata::Select>) -> Map<String, Value> {
     let mut v = Map::new();
     v.insert("id".to_string(), Value::String(object.id.to_string()));
-    for (k, x) in list::render(object, select) {
+    for (k, x) in query::render(object, select) {
         if k != "id" {
             v.insert(k, x);
         }
