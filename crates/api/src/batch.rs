@@ -10,8 +10,7 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use crate::body::read_json;
-use crate::handlers::ApiResult;
-use crate::{ApiState, GraphError};
+use crate::{ApiResult, ApiState, GraphError};
 
 pub const MAX_REQUESTS: usize = 20;
 

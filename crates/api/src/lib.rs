@@ -16,16 +16,16 @@ use sha2::{Digest, Sha256};
 
 mod batch;
 mod body;
-mod delta;
+mod directory;
 pub mod error;
-mod handlers;
-mod import;
-mod list;
+mod ids;
 pub mod openapi;
-mod raw;
 mod routes;
 
 pub use error::GraphError;
+
+/// What every handler answers: a response, or Graph's error.
+pub type ApiResult = Result<Response, GraphError>;
 
 /// Largest request body of the Graph endpoints (Graph's own limit is 4 MB).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;

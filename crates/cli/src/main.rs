@@ -9,7 +9,6 @@ use clap::{Parser, Subcommand};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
-mod bench_directory;
 mod directory;
 mod expr_cmd;
 mod scim_server;

@@ -159,10 +159,10 @@ async fn seed_demo(directory: &Directory) -> anyhow::Result<()> {
                 })),
             )
             .await?;
-        ids.push(user.id.to_string());
+        ids.push(user.id);
     }
-    directory.set_manager(&ids[2], &ids[1]).await?;
-    directory.set_manager(&ids[4], &ids[0]).await?;
+    directory.set_manager(ids[2], ids[1]).await?;
+    directory.set_manager(ids[4], ids[0]).await?;
     let rnd = directory
         .create(
             ObjectKind::Group,
@@ -175,11 +175,9 @@ async fn seed_demo(directory: &Directory) -> anyhow::Result<()> {
             &body(json!({"displayName": "Everyone", "mailNickname": "everyone"})),
         )
         .await?;
-    directory.add_member(&rnd.id.to_string(), &ids[1]).await?;
-    directory.add_member(&rnd.id.to_string(), &ids[2]).await?;
-    directory
-        .add_member(&everyone.id.to_string(), &rnd.id.to_string())
-        .await?;
+    directory.add_member(rnd.id, ids[1]).await?;
+    directory.add_member(rnd.id, ids[2]).await?;
+    directory.add_member(everyone.id, rnd.id).await?;
     let app = directory
         .create(
             ObjectKind::ServicePrincipal,
@@ -187,11 +185,7 @@ async fn seed_demo(directory: &Directory) -> anyhow::Result<()> {
         )
         .await?;
     directory
-        .assign(
-            &app.id.to_string(),
-            &rnd.id.to_string(),
-            "00000000-0000-0000-0000-000000000000",
-        )
+        .assign(app.id, rnd.id, provisio_directory::DEFAULT_ACCESS_ROLE)
         .await?;
     Ok(())
 }

@@ -13,8 +13,8 @@ mod service;
 mod store;
 
 pub use error::{DirectoryError, ErrorCode};
-pub use service::{cursor_of, parse_id, sort_key};
-pub use service::{Directory, DirectoryConfig, ListPage, ListRequest};
+pub use service::{cursor_of, sort_key};
+pub use service::{Directory, DirectoryConfig, ListPage, ListRequest, Presence};
 pub use store::{
     AssignmentStore, Change, ChangeLog, ChangeOp, Cursor, DirectoryStore, ImportObject,
     ImportReference, ImportReport, ImportResult, ImportStore, IndexSeek, ListQuery, MemberRef,

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use super::schema::{self, Mode, ValidateOptions};
 use super::store::{
-    Cursor, DirectoryStore, ImportObject, ImportReference, ImportReport, ListQuery, MemberRef,
-    OrderKey, StoreError, StoredAssignment, StoredObject,
+    Change, Cursor, DirectoryStore, ImportObject, ImportReference, ImportReport, IndexSeek,
+    ListQuery, MemberRef, OrderKey, RawObject, StoreError, StoredAssignment, StoredObject,
 };
 use super::{DirectoryError, ObjectKind, DEFAULT_ACCESS_ROLE};
 
@@ -44,6 +44,14 @@ pub struct ListRequest<'a> {
     pub page_size: usize,
 }
 
+/// Where an object is: live, in deleted items, or gone (purged, or never was).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Presence {
+    Live(StoredObject),
+    Deleted(StoredObject),
+    Absent,
+}
+
 /// One page of a list.
 #[derive(Debug, Clone)]
 pub struct ListPage {
@@ -58,10 +66,6 @@ const SCAN_BATCH: usize = 1000;
 impl Directory {
     pub fn new(store: Arc<dyn DirectoryStore>, config: DirectoryConfig) -> Self {
         Directory { store, config }
-    }
-
-    pub fn store(&self) -> &Arc<dyn DirectoryStore> {
-        &self.store
     }
 
     pub fn config(&self) -> &DirectoryConfig {
@@ -89,37 +93,59 @@ impl Directory {
             .await?)
     }
 
-    pub async fn get(&self, kind: ObjectKind, id: &str) -> Result<StoredObject, DirectoryError> {
-        let uuid = parse_id(id)?;
+    pub async fn get(&self, kind: ObjectKind, id: Uuid) -> Result<StoredObject, DirectoryError> {
         self.store
-            .get(kind, uuid, false)
+            .get(kind, id, false)
             .await?
-            .ok_or_else(|| DirectoryError::not_found(id))
+            .ok_or_else(|| DirectoryError::not_found(&id.to_string()))
+    }
+
+    /// The live object of any kind with this id, if there is one.
+    pub async fn find(&self, id: Uuid) -> Result<Option<StoredObject>, DirectoryError> {
+        Ok(self.store.get_any(id).await?)
+    }
+
+    /// The id of the live object of `kind` whose case-insensitive `key` is `value`.
+    pub async fn lookup(
+        &self,
+        kind: ObjectKind,
+        key: IndexSeek,
+        value: &str,
+    ) -> Result<Option<Uuid>, DirectoryError> {
+        Ok(self.store.lookup(kind, key, value).await?)
+    }
+
+    /// Whether object `id` of `kind` is live, in deleted items, or gone.
+    pub async fn presence(&self, kind: ObjectKind, id: Uuid) -> Result<Presence, DirectoryError> {
+        if let Some(object) = self.store.get(kind, id, false).await? {
+            return Ok(Presence::Live(object));
+        }
+        Ok(match self.store.get(kind, id, true).await? {
+            Some(object) => Presence::Deleted(object),
+            None => Presence::Absent,
+        })
     }
 
     /// PATCH: the properties in `body` replace the stored ones; `null` clears one.
     pub async fn update(
         &self,
         kind: ObjectKind,
-        id: &str,
+        id: Uuid,
         body: &Map<String, Value>,
     ) -> Result<StoredObject, DirectoryError> {
-        let uuid = parse_id(id)?;
         let valid = schema::validate(kind, body, Mode::Update, ValidateOptions::default())?;
         if let Some(manager) = valid.manager {
-            self.set_manager(&uuid.to_string(), &manager.to_string())
-                .await?;
+            self.set_manager(id, manager).await?;
         }
         for member in &valid.members {
-            self.add_member(&uuid.to_string(), &member.to_string())
-                .await?;
+            self.add_member(id, *member).await?;
         }
         let changes = valid.data;
         let outcome = self
             .store
             .update(
                 kind,
-                uuid,
+                id,
                 Box::new(move |current| Ok(schema::apply_changes(kind, &current.data, changes))),
             )
             .await
@@ -127,38 +153,31 @@ impl Directory {
         Ok(outcome.object)
     }
 
-    pub async fn delete(&self, kind: ObjectKind, id: &str) -> Result<(), DirectoryError> {
-        let uuid = parse_id(id)?;
+    pub async fn delete(&self, kind: ObjectKind, id: Uuid) -> Result<(), DirectoryError> {
         self.store
-            .delete(kind, uuid)
+            .delete(kind, id)
             .await
             .map_err(|e| not_found_as(e, id))
     }
 
-    pub async fn deleted_item(&self, id: &str) -> Result<StoredObject, DirectoryError> {
-        let uuid = parse_id(id)?;
+    pub async fn deleted_item(&self, id: Uuid) -> Result<StoredObject, DirectoryError> {
         for kind in [ObjectKind::User, ObjectKind::Group] {
-            if let Some(o) = self.store.get(kind, uuid, true).await? {
+            if let Some(o) = self.store.get(kind, id, true).await? {
                 return Ok(o);
             }
         }
-        Err(DirectoryError::not_found(id))
+        Err(DirectoryError::not_found(&id.to_string()))
     }
 
-    pub async fn restore(&self, id: &str) -> Result<StoredObject, DirectoryError> {
-        let uuid = parse_id(id)?;
+    pub async fn restore(&self, id: Uuid) -> Result<StoredObject, DirectoryError> {
         self.store
-            .restore(uuid)
+            .restore(id)
             .await
             .map_err(|e| not_found_as(e, id))
     }
 
-    pub async fn purge(&self, id: &str) -> Result<(), DirectoryError> {
-        let uuid = parse_id(id)?;
-        self.store
-            .purge(uuid)
-            .await
-            .map_err(|e| not_found_as(e, id))
+    pub async fn purge(&self, id: Uuid) -> Result<(), DirectoryError> {
+        self.store.purge(id).await.map_err(|e| not_found_as(e, id))
     }
 
     /// Purges what has been in deleted items longer than the retention period.
@@ -205,13 +224,66 @@ impl Directory {
         }
     }
 
+    /// One page of objects with their properties left as the stored JSON text, for lists
+    /// that render them without building JSON values: up to `query.limit` objects.
+    pub async fn list_raw(&self, query: &ListQuery) -> Result<Vec<RawObject>, DirectoryError> {
+        Ok(self.store.list_raw(query).await?)
+    }
+
     pub async fn count(&self, kind: ObjectKind) -> Result<u64, DirectoryError> {
         Ok(self.store.count(kind, false).await?)
     }
 
-    pub async fn manager(&self, user: &str) -> Result<StoredObject, DirectoryError> {
+    /// How many objects `query` (whatever its order, position and limit) and `predicate`
+    /// select: `@odata.count`, whatever the page.
+    pub async fn count_matching(
+        &self,
+        query: &ListQuery,
+        predicate: Option<&(dyn Fn(&StoredObject) -> bool + Sync)>,
+    ) -> Result<u64, DirectoryError> {
+        if predicate.is_none() && query.seek.is_none() && query.prefix.is_none() {
+            return Ok(self.store.count(query.kind, query.deleted).await?);
+        }
+        let mut q = ListQuery {
+            after: None,
+            order: OrderKey::Id,
+            descending: false,
+            limit: SCAN_BATCH,
+            ..query.clone()
+        };
+        let mut n = 0u64;
+        loop {
+            let batch = self.store.list(&q).await?;
+            n += batch
+                .iter()
+                .filter(|o| predicate.is_none_or(|p| p(o)))
+                .count() as u64;
+            match batch.last() {
+                Some(last) if batch.len() == q.limit => {
+                    q.after = Some(cursor_of(last, OrderKey::Id))
+                }
+                _ => return Ok(n),
+            }
+        }
+    }
+
+    /// The sequence number of the last change (0 when there is none).
+    pub async fn watermark(&self) -> Result<i64, DirectoryError> {
+        Ok(self.store.watermark().await?)
+    }
+
+    /// Up to `limit` changes after watermark `after`, in order.
+    pub async fn changes_since(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Change>, DirectoryError> {
+        Ok(self.store.changes_since(after, limit).await?)
+    }
+
+    pub async fn manager(&self, user: Uuid) -> Result<StoredObject, DirectoryError> {
         let u = self.get(ObjectKind::User, user).await?;
-        let missing = || DirectoryError::not_found(user);
+        let missing = || DirectoryError::not_found(&user.to_string());
         let manager = u.manager.ok_or_else(missing)?;
         self.store
             .get(ObjectKind::User, manager, false)
@@ -219,9 +291,9 @@ impl Directory {
             .ok_or_else(missing)
     }
 
-    pub async fn set_manager(&self, user: &str, manager: &str) -> Result<(), DirectoryError> {
+    pub async fn set_manager(&self, user: Uuid, manager: Uuid) -> Result<(), DirectoryError> {
         let u = self.get(ObjectKind::User, user).await?;
-        let m = self.live_user(parse_id(manager)?).await?;
+        let m = self.live_user(manager).await?;
         if u.id == m.id {
             return Err(DirectoryError::bad_request(
                 "A user cannot be their own manager.",
@@ -230,17 +302,17 @@ impl Directory {
         Ok(self.store.set_manager(u.id, Some(m.id)).await?)
     }
 
-    pub async fn remove_manager(&self, user: &str) -> Result<(), DirectoryError> {
+    pub async fn remove_manager(&self, user: Uuid) -> Result<(), DirectoryError> {
         let u = self.get(ObjectKind::User, user).await?;
         if u.manager.is_none() {
-            return Err(DirectoryError::not_found(user));
+            return Err(DirectoryError::not_found(&user.to_string()));
         }
         Ok(self.store.set_manager(u.id, None).await?)
     }
 
     pub async fn direct_reports(
         &self,
-        user: &str,
+        user: Uuid,
         after: Option<Uuid>,
         limit: usize,
     ) -> Result<Vec<StoredObject>, DirectoryError> {
@@ -248,9 +320,9 @@ impl Directory {
         Ok(self.store.direct_reports(u.id, after, limit).await?)
     }
 
-    pub async fn add_member(&self, group: &str, member: &str) -> Result<(), DirectoryError> {
+    pub async fn add_member(&self, group: Uuid, member: Uuid) -> Result<(), DirectoryError> {
         let g = self.get(ObjectKind::Group, group).await?;
-        let m = self.member_ref(parse_id(member)?).await?;
+        let m = self.member_ref(member).await?;
         if m.id == g.id {
             return Err(DirectoryError::bad_request(
                 "A group cannot be a member of itself.",
@@ -265,19 +337,18 @@ impl Directory {
         }
     }
 
-    pub async fn remove_member(&self, group: &str, member: &str) -> Result<(), DirectoryError> {
+    pub async fn remove_member(&self, group: Uuid, member: Uuid) -> Result<(), DirectoryError> {
         let g = self.get(ObjectKind::Group, group).await?;
-        let m = parse_id(member)?;
-        if self.store.remove_member(g.id, m).await? {
+        if self.store.remove_member(g.id, member).await? {
             Ok(())
         } else {
-            Err(DirectoryError::not_found(member))
+            Err(DirectoryError::not_found(&member.to_string()))
         }
     }
 
     pub async fn members(
         &self,
-        group: &str,
+        group: Uuid,
         after: Option<Uuid>,
         limit: usize,
     ) -> Result<Vec<StoredObject>, DirectoryError> {
@@ -285,29 +356,40 @@ impl Directory {
         Ok(self.store.members(g.id, after, limit).await?)
     }
 
-    pub async fn member_of(&self, id: &str) -> Result<Vec<StoredObject>, DirectoryError> {
-        let uuid = parse_id(id)?;
-        if self.store.get_any(uuid).await?.is_none() {
-            return Err(DirectoryError::not_found(id));
+    /// Every live member of group `group` (which the caller has just read), read page by
+    /// page.
+    pub async fn all_members(&self, group: Uuid) -> Result<Vec<StoredObject>, DirectoryError> {
+        const PAGE: usize = 1000;
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.store.members(group, after, PAGE).await?;
+            let full = page.len() == PAGE;
+            after = page.last().map(|m| m.id);
+            out.extend(page);
+            if !full {
+                return Ok(out);
+            }
         }
-        Ok(self.store.member_of(uuid).await?)
+    }
+
+    pub async fn member_of(&self, id: Uuid) -> Result<Vec<StoredObject>, DirectoryError> {
+        if self.store.get_any(id).await?.is_none() {
+            return Err(DirectoryError::not_found(&id.to_string()));
+        }
+        Ok(self.store.member_of(id).await?)
     }
 
     /// Assigns `principal` (a user or group) to service principal `resource` in role
     /// `app_role` (the default access role when nil).
     pub async fn assign(
         &self,
-        resource: &str,
-        principal: &str,
-        app_role: &str,
+        resource: Uuid,
+        principal: Uuid,
+        role: Uuid,
     ) -> Result<StoredAssignment, DirectoryError> {
         let sp = self.get(ObjectKind::ServicePrincipal, resource).await?;
-        let who = self.member_ref(parse_id(principal)?).await?;
-        let role = Uuid::try_parse(app_role).map_err(|_| {
-            DirectoryError::bad_request(format!(
-                "Invalid value specified for property 'appRoleId': '{app_role}' is not a GUID."
-            ))
-        })?;
+        let who = self.member_ref(principal).await?;
         if role != DEFAULT_ACCESS_ROLE && !declares_role(&sp, role) {
             return Err(DirectoryError::bad_request(format!(
                 "Permission being assigned was not found on application '{}': it declares no app role with id {role}.",
@@ -334,28 +416,41 @@ impl Directory {
         Ok(assignment)
     }
 
-    pub async fn unassign(&self, assignment: &str) -> Result<StoredAssignment, DirectoryError> {
-        let uuid = parse_id(assignment)?;
+    pub async fn unassign(&self, assignment: Uuid) -> Result<StoredAssignment, DirectoryError> {
         self.store
-            .remove_assignment(uuid)
+            .remove_assignment(assignment)
             .await
             .map_err(|e| not_found_as(e, assignment))
     }
 
     pub async fn get_assignment(
         &self,
-        assignment: &str,
+        assignment: Uuid,
     ) -> Result<StoredAssignment, DirectoryError> {
-        let uuid = parse_id(assignment)?;
         self.store
-            .get_assignment(uuid)
+            .get_assignment(assignment)
             .await?
-            .ok_or_else(|| DirectoryError::not_found(assignment))
+            .ok_or_else(|| DirectoryError::not_found(&assignment.to_string()))
     }
 
-    /// Imports a batch: objects are validated here (a bad one fails alone), then written
-    /// with their links in one transaction.
-    pub async fn import(
+    /// Assignments to service principal `resource` or of principal `principal`, by id,
+    /// after `after`.
+    pub async fn assignments(
+        &self,
+        resource: Option<Uuid>,
+        principal: Option<Uuid>,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<StoredAssignment>, DirectoryError> {
+        Ok(self
+            .store
+            .assignments(resource, principal, after, limit)
+            .await?)
+    }
+
+    /// Writes an import batch: each object alone may fail, then the references are set, in
+    /// one transaction.
+    pub(crate) async fn import(
         &self,
         objects: Vec<ImportObject>,
         links: Vec<ImportReference>,
@@ -364,8 +459,9 @@ impl Directory {
         Ok(self.store.import(objects, links, dry_run).await?)
     }
 
-    /// Says that an import has written all its batches (see [`DirectoryStore::imported`]).
-    pub async fn imported(&self) -> Result<(), DirectoryError> {
+    /// Says that an import has written all its batches (see
+    /// [`crate::ImportStore::imported`]).
+    pub(crate) async fn imported(&self) -> Result<(), DirectoryError> {
         Ok(self.store.imported().await?)
     }
 
@@ -402,15 +498,9 @@ fn declares_role(sp: &StoredObject, role: Uuid) -> bool {
         })
 }
 
-/// Ids in paths are GUIDs; anything else cannot name an object.
-pub fn parse_id(id: &str) -> Result<Uuid, DirectoryError> {
-    Uuid::try_parse(id)
-        .map_err(|_| DirectoryError::bad_request(format!("Invalid object identifier '{id}'.")))
-}
-
-fn not_found_as(e: StoreError, id: &str) -> DirectoryError {
+fn not_found_as(e: StoreError, id: Uuid) -> DirectoryError {
     match e {
-        StoreError::NotFound(_) => DirectoryError::not_found(id),
+        StoreError::NotFound(_) => DirectoryError::not_found(&id.to_string()),
         other => other.into(),
     }
 }

@@ -18,12 +18,13 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use provisio_directory::{import, schema};
+use provisio_directory::import::{self, ReferenceChange};
+use provisio_directory::schema;
 use provisio_directory::{
     AssignmentStore, Change, ChangeLog, ChangeOp, DirectoryError, ImportObject, ImportReference,
     ImportReport, ImportResult, ImportStore, IndexSeek, ListQuery, MemberRef, ObjectKind,
-    ObjectRef, ObjectStore, ObjectUpdate, OrderKey, RawObject, ReferenceKind, ReferenceStore,
-    StoreError, StoredAssignment, StoredObject, UpdateFn,
+    ObjectRef, ObjectStore, ObjectUpdate, OrderKey, RawObject, ReferenceStore, StoreError,
+    StoredAssignment, StoredObject, UpdateFn,
 };
 use serde_json::{Map, Value};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
@@ -886,34 +887,10 @@ fn check_link(ends: &HashMap<RefKey, StoredObject>, link: &ImportReference) -> L
     let (Some((from, from_kind)), Some((to, to_kind))) = (live(&link.from), live(&link.to)) else {
         return LinkOutcome::Unresolved;
     };
-    if from == to {
-        return LinkOutcome::Failed(DirectoryError::bad_request(
-            "An object cannot reference itself.",
-        ));
-    }
-    match link.kind {
-        ReferenceKind::Manager => {
-            if from_kind != ObjectKind::User || to_kind != ObjectKind::User {
-                return LinkOutcome::Failed(DirectoryError::bad_request(
-                    "A manager links a user to a user.",
-                ));
-            }
-            LinkOutcome::Manager(from, to)
-        }
-        ReferenceKind::Member => {
-            if from_kind != ObjectKind::Group || to_kind == ObjectKind::ServicePrincipal {
-                return LinkOutcome::Failed(DirectoryError::bad_request(
-                    "Members are users or groups added to a group.",
-                ));
-            }
-            LinkOutcome::Member(
-                from,
-                MemberRef {
-                    id: to,
-                    kind: to_kind,
-                },
-            )
-        }
+    match import::check_reference(link.kind, (from, from_kind), (to, to_kind)) {
+        Ok(ReferenceChange::Manager { user, manager }) => LinkOutcome::Manager(user, manager),
+        Ok(ReferenceChange::Member { group, member }) => LinkOutcome::Member(group, member),
+        Err(e) => LinkOutcome::Failed(e),
     }
 }
 

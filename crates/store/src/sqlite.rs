@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use provisio_directory::{import, schema};
+use provisio_directory::import::{self, ReferenceChange};
+use provisio_directory::schema;
 use provisio_directory::{
     AssignmentStore, Change, ChangeLog, ChangeOp, DirectoryError, ImportObject, ImportReference,
     ImportReport, ImportResult, ImportStore, IndexSeek, ListQuery, MemberRef, ObjectKind,
-    ObjectRef, ObjectStore, ObjectUpdate, OrderKey, RawObject, ReferenceKind, ReferenceStore,
-    StoreError, StoredAssignment, StoredObject, UpdateFn,
+    ObjectRef, ObjectStore, ObjectUpdate, OrderKey, RawObject, ReferenceStore, StoreError,
+    StoredAssignment, StoredObject, UpdateFn,
 };
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use serde_json::{Map, Value};
@@ -557,36 +558,14 @@ fn import_link(
     let (Some((from, from_kind)), Some((to, to_kind))) = (from, to) else {
         return Ok(LinkOutcome::Unresolved);
     };
-    if from == to {
-        return Ok(LinkOutcome::Failed(DirectoryError::bad_request(
-            "An object cannot reference itself.",
-        )));
-    }
-    match link.kind {
-        ReferenceKind::Manager => {
-            if from_kind != ObjectKind::User || to_kind != ObjectKind::User {
-                return Ok(LinkOutcome::Failed(DirectoryError::bad_request(
-                    "A manager links a user to a user.",
-                )));
-            }
-            update_manager(conn, from, Some(to), at)?;
+    match import::check_reference(link.kind, (from, from_kind), (to, to_kind)) {
+        Ok(ReferenceChange::Manager { user, manager }) => {
+            update_manager(conn, user, Some(manager), at)?;
         }
-        ReferenceKind::Member => {
-            if from_kind != ObjectKind::Group || to_kind == ObjectKind::ServicePrincipal {
-                return Ok(LinkOutcome::Failed(DirectoryError::bad_request(
-                    "Members are users or groups added to a group.",
-                )));
-            }
-            insert_member(
-                conn,
-                from,
-                MemberRef {
-                    id: to,
-                    kind: to_kind,
-                },
-                at,
-            )?;
+        Ok(ReferenceChange::Member { group, member }) => {
+            insert_member(conn, group, member, at)?;
         }
+        Err(e) => return Ok(LinkOutcome::Failed(e)),
     }
     Ok(LinkOutcome::Done)
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
-use crate::bench::spawn_server;
+use super::spawn_server;
 
 const TOKEN: &str = "bench-admin-token";
 

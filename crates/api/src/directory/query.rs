@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use provisio_directory::schema::{self, is_extension_name};
 use provisio_directory::{
-    cursor_of, Cursor, IndexSeek, ListQuery, ListRequest, ObjectKind, OrderKey, StoredObject,
+    Cursor, IndexSeek, ListQuery, ListRequest, ObjectKind, OrderKey, StoredObject,
 };
 use provisio_odata::{Direction, QueryOptions, Select};
 use serde_json::{Map, Value};
@@ -263,7 +263,12 @@ pub async fn list(
         move |o: &StoredObject| filter.as_ref().is_none_or(|f| f.matches(&o.to_graph()));
     let needs_predicate = options.filter.is_some();
     let count = if options.count {
-        Some(count_all(state, &query, needs_predicate.then_some(&predicate)).await?)
+        Some(
+            state
+                .directory
+                .count_matching(&query, needs_predicate.then_some(&predicate))
+                .await?,
+        )
     } else {
         None
     };
@@ -326,15 +331,11 @@ async fn list_unfiltered(
     uri: &Uri,
 ) -> Result<Response, GraphError> {
     query.limit = page_size + 1;
-    let mut rows = state
-        .directory
-        .store()
-        .list_raw(&query)
-        .await
-        .map_err(provisio_directory::DirectoryError::from)?;
+    let mut rows = state.directory.list_raw(&query).await?;
     let next = if rows.len() > page_size {
         rows.truncate(page_size);
-        rows.last().map(|r| crate::raw::cursor(r, query.order))
+        rows.last()
+            .map(|r| super::json_pages::cursor(r, query.order))
     } else {
         None
     };
@@ -356,8 +357,8 @@ async fn list_unfiltered(
         if i > 0 {
             body.push(',');
         }
-        if !crate::raw::write_object(&mut body, row, select) {
-            let object = crate::raw::parse(row).ok_or_else(|| {
+        if !super::json_pages::write_object(&mut body, row, select) {
+            let object = super::json_pages::parse(row).ok_or_else(|| {
                 GraphError::from(provisio_directory::DirectoryError::internal(format!(
                     "stored object {} is not JSON",
                     row.id
@@ -372,44 +373,4 @@ async fn list_unfiltered(
         body,
     )
         .into_response())
-}
-
-/// `@odata.count`: every object the filter accepts, whatever the page.
-async fn count_all(
-    state: &ApiState,
-    query: &ListQuery,
-    predicate: Option<&(dyn Fn(&StoredObject) -> bool + Sync)>,
-) -> Result<u64, GraphError> {
-    if predicate.is_none() && query.seek.is_none() && query.prefix.is_none() {
-        return Ok(state
-            .directory
-            .store()
-            .count(query.kind, query.deleted)
-            .await
-            .map_err(provisio_directory::DirectoryError::from)?);
-    }
-    let mut q = ListQuery {
-        after: None,
-        order: OrderKey::Id,
-        descending: false,
-        limit: 1000,
-        ..query.clone()
-    };
-    let mut n = 0u64;
-    loop {
-        let batch = state
-            .directory
-            .store()
-            .list(&q)
-            .await
-            .map_err(provisio_directory::DirectoryError::from)?;
-        n += batch
-            .iter()
-            .filter(|o| predicate.is_none_or(|p| p(o)))
-            .count() as u64;
-        match batch.last() {
-            Some(last) if batch.len() == q.limit => q.after = Some(cursor_of(last, OrderKey::Id)),
-            _ => return Ok(n),
-        }
-    }
 }

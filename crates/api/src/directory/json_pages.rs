@@ -27,7 +27,7 @@ fn push_field(out: &mut String, first: &mut bool, name: &str, value: &str) {
     out.push_str(value);
 }
 
-/// Appends the object as Graph returns it (as `list::render` would), or returns false when
+/// Appends the object as Graph returns it (as `query::render` would), or returns false when
 /// its stored text cannot be borrowed (the caller then renders it the slow way).
 pub fn write_object(out: &mut String, object: &RawObject, select: Option<&Select>) -> bool {
     let Ok(fields) = serde_json::from_str::<HashMap<&str, &RawValue>>(&object.data) else {
@@ -140,7 +140,7 @@ mod tests {
     use provisio_directory::ObjectKind;
     use serde_json::json;
 
-    /// The raw renderer and `list::render` agree on every shape of `$select`.
+    /// The raw renderer and `query::render` agree on every shape of `$select`.
     #[test]
     fn raw_rendering_matches_value_rendering() {
         let data = json!({"userPrincipalName": "a@b.c", "displayName": "Zoë \"Z\"", "department": "R&D",
@@ -165,7 +165,7 @@ mod tests {
             let mut out = String::new();
             assert!(write_object(&mut out, &raw, select.as_ref()));
             let fast: Value = serde_json::from_str(&out).expect("valid JSON");
-            let slow = Value::Object(crate::list::render(&stored, select.as_ref()));
+            let slow = Value::Object(crate::directory::query::render(&stored, select.as_ref()));
             assert_eq!(fast.to_string(), slow.to_string(), "{select:?}");
         }
     }

@@ -7,7 +7,15 @@
 //! group `mailNickname` or id).
 //!
 //! Also here, so that the server and the client agree: how a JSON Lines line is read
-//! ([`parse_line`]), and the error lines an import reports ([`ErrorLines`]).
+//! ([`parse_line`]), and the error lines an import reports ([`ErrorLines`]); and the
+//! import of a whole stream of lines ([`Directory::import_lines`](crate::Directory)).
+
+mod pipeline;
+
+pub use pipeline::{
+    ImportFailure, ImportLines, ImportOptions, ImportSummary, NumberedLine, CHUNK_RECORDS,
+    REPORTED_ERRORS,
+};
 
 use std::collections::BinaryHeap;
 
@@ -15,7 +23,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::schema::{self, Mode, ValidateOptions};
-use super::store::{ImportObject, ImportReference, ObjectRef, ReferenceKind};
+use super::store::{ImportObject, ImportReference, MemberRef, ObjectRef, ReferenceKind};
 use super::{DirectoryError, ObjectKind};
 
 /// The kind a record's `@odata.type` names (`#microsoft.graph.group`, with or without `#`),
@@ -231,6 +239,56 @@ pub fn in_deleted_items(id: Uuid) -> DirectoryError {
     ))
 }
 
+/// What an import reference sets once both its ends name live objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferenceChange {
+    /// `user`'s manager becomes `manager`.
+    Manager { user: Uuid, manager: Uuid },
+    /// `member` is added to `group`.
+    Member { group: Uuid, member: MemberRef },
+}
+
+/// The rules an import reference obeys, whichever store writes it: given the live objects
+/// (id and kind) its two ends name, what it sets, or why it is refused.
+pub fn check_reference(
+    kind: ReferenceKind,
+    (from, from_kind): (Uuid, ObjectKind),
+    (to, to_kind): (Uuid, ObjectKind),
+) -> Result<ReferenceChange, DirectoryError> {
+    if from == to {
+        return Err(DirectoryError::bad_request(
+            "An object cannot reference itself.",
+        ));
+    }
+    match kind {
+        ReferenceKind::Manager => {
+            if from_kind != ObjectKind::User || to_kind != ObjectKind::User {
+                return Err(DirectoryError::bad_request(
+                    "A manager links a user to a user.",
+                ));
+            }
+            Ok(ReferenceChange::Manager {
+                user: from,
+                manager: to,
+            })
+        }
+        ReferenceKind::Member => {
+            if from_kind != ObjectKind::Group || to_kind == ObjectKind::ServicePrincipal {
+                return Err(DirectoryError::bad_request(
+                    "Members are users or groups added to a group.",
+                ));
+            }
+            Ok(ReferenceChange::Member {
+                group: from,
+                member: MemberRef {
+                    id: to,
+                    kind: to_kind,
+                },
+            })
+        }
+    }
+}
+
 fn take_ci(map: &mut Map<String, Value>, name: &str) -> Option<Value> {
     let key = map.keys().find(|k| k.eq_ignore_ascii_case(name))?.clone();
     map.remove(&key)
@@ -334,5 +392,81 @@ mod tests {
                 (7, "other 7".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn references_follow_the_same_rules_in_every_store() {
+        use ObjectKind::{Group, ServicePrincipal, User};
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let refused = |m: &str| Err(m.to_string());
+        let cases = [
+            (
+                ReferenceKind::Manager,
+                (a, User),
+                (b, User),
+                Ok(ReferenceChange::Manager {
+                    user: a,
+                    manager: b,
+                }),
+            ),
+            (
+                ReferenceKind::Manager,
+                (a, User),
+                (a, User),
+                refused("An object cannot reference itself."),
+            ),
+            (
+                ReferenceKind::Manager,
+                (a, User),
+                (b, Group),
+                refused("A manager links a user to a user."),
+            ),
+            (
+                ReferenceKind::Manager,
+                (a, Group),
+                (b, User),
+                refused("A manager links a user to a user."),
+            ),
+            (
+                ReferenceKind::Member,
+                (a, Group),
+                (b, User),
+                Ok(ReferenceChange::Member {
+                    group: a,
+                    member: MemberRef { id: b, kind: User },
+                }),
+            ),
+            (
+                ReferenceKind::Member,
+                (a, Group),
+                (b, Group),
+                Ok(ReferenceChange::Member {
+                    group: a,
+                    member: MemberRef { id: b, kind: Group },
+                }),
+            ),
+            (
+                ReferenceKind::Member,
+                (a, Group),
+                (a, Group),
+                refused("An object cannot reference itself."),
+            ),
+            (
+                ReferenceKind::Member,
+                (a, User),
+                (b, User),
+                refused("Members are users or groups added to a group."),
+            ),
+            (
+                ReferenceKind::Member,
+                (a, Group),
+                (b, ServicePrincipal),
+                refused("Members are users or groups added to a group."),
+            ),
+        ];
+        for (kind, from, to, expected) in cases {
+            let got = check_reference(kind, from, to).map_err(|e| e.message);
+            assert_eq!(got, expected, "{kind:?} {from:?} -> {to:?}");
+        }
     }
 }

@@ -14,14 +14,12 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::IntoResponse;
 use axum::Json;
 use base64::Engine;
-use provisio_directory::{
-    ChangeOp, DirectoryError, ListQuery, ListRequest, ObjectKind, StoredObject,
-};
+use provisio_directory::{ChangeOp, ListQuery, ListRequest, ObjectKind, Presence, StoredObject};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::handlers::ApiResult;
-use crate::list::{self, version_base};
+use super::query::{self, version_base};
+use crate::ApiResult;
 use crate::{ApiState, GraphError};
 
 /// Objects per page of the first round; changes read per page afterwards.
@@ -84,13 +82,13 @@ fn link(base: &str, kind: ObjectKind, uri: &Uri, param: &str, token: Token) -> S
     format!(
         "{base}/{}/delta?{}",
         kind.entity_set(),
-        list::query_string(pairs)
+        query::query_string(pairs)
     )
 }
 
 pub async fn delta(state: ApiState, kind: ObjectKind, headers: HeaderMap, uri: Uri) -> ApiResult {
-    let options = list::options_except(&uri, &["deltatoken"])?;
-    list::check_properties(kind, &options)?;
+    let options = query::options_except(&uri, &["deltatoken"])?;
+    query::check_properties(kind, &options)?;
     if options.filter.is_some() || options.orderby.is_some() {
         return Err(GraphError::bad_request(
             "Delta queries support $select only.",
@@ -106,12 +104,7 @@ pub async fn delta(state: ApiState, kind: ObjectKind, headers: HeaderMap, uri: U
             Token::Full { .. } => return Err(GraphError::bad_request("Invalid delta token.")),
         },
         (None, None) => Token::Full {
-            watermark: state
-                .directory
-                .store()
-                .watermark()
-                .await
-                .map_err(DirectoryError::from)?,
+            watermark: state.directory.watermark().await?,
             after: None,
         },
     };
@@ -120,7 +113,7 @@ pub async fn delta(state: ApiState, kind: ObjectKind, headers: HeaderMap, uri: U
     let mut out = Map::new();
     out.insert(
         "@odata.context".to_string(),
-        Value::String(list::context(&base, kind.entity_set(), select)),
+        Value::String(query::context(&base, kind.entity_set(), select)),
     );
     let mut values = Vec::new();
     match token {
@@ -175,12 +168,7 @@ pub async fn delta(state: ApiState, kind: ObjectKind, headers: HeaderMap, uri: U
             };
         }
         Token::Changes { from } => {
-            let changes = state
-                .directory
-                .store()
-                .changes_since(from, CHANGES_PAGE)
-                .await
-                .map_err(DirectoryError::from)?;
+            let changes = state.directory.changes_since(from, CHANGES_PAGE).await?;
             let last = changes.last().map_or(from, |c| c.seq);
             let mut order: Vec<Uuid> = Vec::new();
             let mut members: HashMap<Uuid, Vec<(Uuid, bool)>> = HashMap::new();
@@ -230,20 +218,13 @@ async fn changed_object(
     select: Option<&provisio_odata::Select>,
     members: Option<Vec<(Uuid, bool)>>,
 ) -> Result<Map<String, Value>, GraphError> {
-    let store = state.directory.store();
-    let live = store
-        .get(kind, id, false)
-        .await
-        .map_err(DirectoryError::from)?;
-    let mut v = match live {
-        Some(object) => with_id(&object, select),
-        None => {
-            let soft = store
-                .get(kind, id, true)
-                .await
-                .map_err(DirectoryError::from)?
-                .is_some();
-            let reason = if soft { "changed" } else { "deleted" };
+    let mut v = match state.directory.presence(kind, id).await? {
+        Presence::Live(object) => with_id(&object, select),
+        gone => {
+            let reason = match gone {
+                Presence::Deleted(_) => "changed",
+                _ => "deleted",
+            };
             let mut m = Map::new();
             m.insert("id".to_string(), Value::String(id.to_string()));
             m.insert("@removed".to_string(), json!({ "reason": reason }));
@@ -253,11 +234,7 @@ async fn changed_object(
     if let Some(members) = members {
         let mut delta = Vec::with_capacity(members.len());
         for (m, added) in members {
-            let kind_of = store
-                .get_any(m)
-                .await
-                .map_err(DirectoryError::from)?
-                .map_or(ObjectKind::User, |o| o.kind);
+            let kind_of = (state.directory.find(m).await?).map_or(ObjectKind::User, |o| o.kind);
             let mut entry = json!({"@odata.type": kind_of.odata_type(), "id": m.to_string()});
             if !added {
                 entry["@removed"] = json!({"reason": "deleted"});
@@ -273,7 +250,7 @@ async fn changed_object(
 fn with_id(object: &StoredObject, select: Option<&provisio_odata::Select>) -> Map<String, Value> {
     let mut v = Map::new();
     v.insert("id".to_string(), Value::String(object.id.to_string()));
-    for (k, x) in list::render(object, select) {
+    for (k, x) in query::render(object, select) {
         if k != "id" {
             v.insert(k, x);
         }
@@ -282,21 +259,9 @@ fn with_id(object: &StoredObject, select: Option<&provisio_odata::Select>) -> Ma
 }
 
 async fn all_members(state: &ApiState, group: Uuid) -> Result<Vec<Value>, GraphError> {
-    let mut out = Vec::new();
-    let mut after = None;
-    loop {
-        let page: Vec<StoredObject> = state
-            .directory
-            .store()
-            .members(group, after, 1000)
-            .await
-            .map_err(DirectoryError::from)?;
-        for m in &page {
-            out.push(json!({"@odata.type": m.kind.odata_type(), "id": m.id.to_string()}));
-        }
-        match page.last() {
-            Some(last) if page.len() == 1000 => after = Some(last.id),
-            _ => return Ok(out),
-        }
-    }
+    let members = state.directory.all_members(group).await?;
+    Ok(members
+        .iter()
+        .map(|m| json!({"@odata.type": m.kind.odata_type(), "id": m.id.to_string()}))
+        .collect())
 }

@@ -1,0 +1,130 @@
+//! `provisio bench …`: benchmarks anyone can run with one command. Each starts the real server
+//! as its own process on loopback and drives it over HTTP, so the figures include everything a
+//! client would see.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Subcommand;
+
+mod directory;
+mod scim_server;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// POST, GET by id, filtered GET, PATCH and a no-op endpoint against `provisio scim-server`.
+    ScimServer {
+        /// Users to create.
+        #[arg(long, default_value_t = 100_000)]
+        users: u64,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: u64,
+        /// Requests per read/patch phase.
+        #[arg(long, default_value_t = 20_000)]
+        requests: u64,
+        /// Benchmark the PostgreSQL store at this URL instead of SQLite.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Also print the figures as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import N users from JSON Lines, list them through nextLink pages and read the change
+    /// log, against `provisio serve`.
+    Directory(directory::DirectoryBenchArgs),
+}
+
+pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Directory(args) => directory::run(args).await,
+        BenchCommand::ScimServer {
+            users,
+            concurrency,
+            requests,
+            database_url,
+            json,
+        } => {
+            scim_server::run(
+                users,
+                concurrency.max(1),
+                requests.max(1),
+                database_url,
+                json,
+            )
+            .await
+        }
+    }
+}
+
+/// The server under test, killed when dropped.
+struct ServerProcess {
+    child: std::process::Child,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ServerProcess {
+    fn memory_kib(&self, field: &str) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find(|l| l.starts_with(field))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    }
+}
+
+/// Runs `provisio ARGS` (with a temporary `--data-dir`, or `--database-url`) and reads the
+/// address it bound from its `listening on …` stdout line.
+async fn spawn_server(
+    args: &[&str],
+    database_url: Option<&str>,
+) -> anyhow::Result<(ServerProcess, String)> {
+    let exe = std::env::current_exe().context("finding the provisio binary")?;
+    let data = tempfile::tempdir()?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    match database_url {
+        Some(url) => cmd.arg("--database-url").arg(url),
+        None => cmd.arg("--data-dir").arg(PathBuf::from(data.path())),
+    };
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting provisio {}", args.join(" ")))?;
+    let stdout = child.stdout.take().context("the server's stdout")?;
+    let server = ServerProcess { child, _data: data };
+    let line = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || {
+            let mut reader = std::io::BufReader::new(stdout);
+            loop {
+                let mut line = String::new();
+                if std::io::BufRead::read_line(&mut reader, &mut line)? == 0
+                    || line.starts_with("listening on ")
+                {
+                    return Ok::<_, std::io::Error>(line);
+                }
+            }
+        }),
+    )
+    .await
+    .context("the server did not start within 60 s")???;
+    let Some(address) = line.trim().strip_prefix("listening on ") else {
+        bail!("the server did not start: {line:?}");
+    };
+    Ok((server, address.to_string()))
+}
