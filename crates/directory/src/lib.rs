@@ -6,6 +6,8 @@
 //! orchestrates reads and writes through its ports ([`DirectoryStore`] and the capability
 //! traits it is made of), which the `store` crate implements for SQLite and PostgreSQL.
 
+#[cfg(any(test, feature = "test-suite"))]
+pub mod conformance;
 mod error;
 pub mod import;
 pub mod schema;
