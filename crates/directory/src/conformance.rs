@@ -1,5 +1,5 @@
 //! The conformance suite every [`DirectoryStore`] passes: the same assertions on SQLite, on
-//! PostgreSQL. Call [`run`] with an empty store.
+//! PostgreSQL and on [`crate::MemoryDirectory`]. Call [`run`] with an empty store.
 
 use std::collections::HashSet;
 use std::sync::Arc;
