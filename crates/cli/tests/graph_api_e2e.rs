@@ -681,13 +681,12 @@ async fn directory_api_on_postgres() {
     delta_scenario(&server).await;
 }
 
-/// Every kind of bad request gets Graph's error body with the right status and code.
+/// What needs the served binary: `--admin-token` guards the API, health needs no token, and
+/// a body over the limit is refused over a real connection. The rest of the error table is
+/// checked in memory by crates/api/tests/errors.rs.
 #[tokio::test]
-async fn bad_requests_get_graph_errors() {
+async fn the_served_api_refuses_bad_tokens_and_oversized_bodies() {
     let server = Server::start_graph(&[]);
-    let c = server.client();
-    let http = reqwest::Client::new();
-    let unknown = "0b1f6b5e-8a4e-4c4e-9c55-0e4f0a4e3b7e";
     let raw = |method: &str, path: &str, token: Option<&str>, body: Option<String>| {
         // A client per case: the server answers 413 without reading a too-large body and
         // closes that connection, which a pooled client would try to reuse.
@@ -703,30 +702,37 @@ async fn bad_requests_get_graph_errors() {
         }
         req
     };
-    let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str, String)> = vec![
-        ("malformed JSON", raw("POST", "/v1.0/users", Some("Bearer e2e-token"), Some("{\"displayName\": ".into())), 400, "Request_BadRequest", "Unable to read JSON request payload".into()),
-        ("not an object", raw("POST", "/v1.0/users", Some("Bearer e2e-token"), Some("[1]".into())), 400, "Request_BadRequest", "Unable to read JSON request payload".into()),
-        ("unknown property", raw("POST", "/v1.0/users", Some("Bearer e2e-token"), Some(json!({"displayName": "x", "userPrincipalName": "x@y.z", "shoeSize": 4}).to_string())), 400, "Request_BadRequest", "Property 'shoeSize' does not exist".into()),
-        ("wrong type", raw("PATCH", &format!("/v1.0/users/{unknown}"), Some("Bearer e2e-token"), Some(json!({"accountEnabled": "yes"}).to_string())), 400, "Request_BadRequest", "Invalid value specified for property 'accountEnabled'".into()),
-        ("bad $filter", raw("GET", "/v1.0/users?$filter=displayName%20eqq%20'x'", Some("Bearer e2e-token"), None), 400, "Request_BadRequest", "Invalid filter clause".into()),
-        ("unknown $filter property", raw("GET", "/v1.0/users?$filter=shoeSize%20eq%204", Some("Bearer e2e-token"), None), 400, "Request_BadRequest", "Could not find a property named 'shoeSize' on type 'microsoft.graph.user'".into()),
-        ("bad $top", raw("GET", "/v1.0/users?$top=1000", Some("Bearer e2e-token"), None), 400, "Request_BadRequest", "1000".into()),
-        ("bad $orderby", raw("GET", "/v1.0/users?$orderby=jobTitle", Some("Bearer e2e-token"), None), 400, "Request_BadRequest", "Sorting by 'jobTitle' is not supported".into()),
-        ("bad $skiptoken", raw("GET", "/v1.0/users?$skiptoken=%%%", Some("Bearer e2e-token"), None), 400, "Request_BadRequest", "skiptoken".into()),
-        ("unknown id", raw("GET", &format!("/v1.0/users/{unknown}"), Some("Bearer e2e-token"), None), 404, "Request_ResourceNotFound", format!("Resource '{unknown}' does not exist")),
-        ("not a GUID", raw("GET", "/v1.0/groups/not-a-guid", Some("Bearer e2e-token"), None), 400, "Request_BadRequest", "Invalid object identifier 'not-a-guid'".into()),
-        ("import: unknown type", raw("POST", "/admin/directory/import?type=robot", Some("Bearer e2e-token"), Some(String::new())), 400, "Request_BadRequest", "Invalid type 'robot': expected user or group.".into()),
-        ("import: bad dryRun", raw("POST", "/admin/directory/import?dryRun=yes", Some("Bearer e2e-token"), Some(String::new())), 400, "Request_BadRequest", "Invalid dryRun 'yes': expected true or false.".into()),
-        ("import: unknown option", raw("POST", "/admin/directory/import?batch=5", Some("Bearer e2e-token"), Some(String::new())), 400, "Request_BadRequest", "Query option 'batch' is not allowed: use type and dryRun.".into()),
-        ("missing token", raw("GET", "/v1.0/users", None, None), 401, "InvalidAuthenticationToken", "Access token is empty".into()),
-        ("wrong token", raw("GET", "/v1.0/users", Some("Bearer nope-nope"), None), 401, "InvalidAuthenticationToken", "Access token validation failure".into()),
-        ("not bearer", raw("GET", "/beta/users", Some("Basic eDp5"), None), 401, "InvalidAuthenticationToken", "Bearer".into()),
-        ("oversized body", raw("POST", "/v1.0/users", Some("Bearer e2e-token"), Some(format!("{{\"displayName\": \"{}\"}}", "x".repeat(5 * 1024 * 1024)))), 413, "Request_EntityTooLarge", "larger than the limit".into()),
-        ("unknown segment", raw("GET", "/v1.0/widgets", Some("Bearer e2e-token"), None), 400, "BadRequest", "Resource not found for the segment 'widgets'".into()),
-        ("method not allowed", raw("PUT", "/v1.0/users", Some("Bearer e2e-token"), Some("{}".into())), 405, "Request_BadRequest", "Specified HTTP method is not allowed".into()),
-        ("$ref without @odata.id", raw("POST", &format!("/v1.0/groups/{unknown}/members/$ref"), Some("Bearer e2e-token"), Some("{}".into())), 400, "Request_BadRequest", "@odata.id".into()),
-        ("read-only property", raw("POST", "/v1.0/users", Some("Bearer e2e-token"), Some(json!({"displayName": "x", "userPrincipalName": "x@y.z", "createdDateTime": "2020-01-01T00:00:00Z"}).to_string())), 400, "Request_BadRequest", "read-only".into()),
-        ("bad delta token", raw("GET", "/v1.0/users/delta?$deltatoken=xyz", Some("Bearer e2e-token"), None), 400, "Request_BadRequest", "delta token".into()),
+    let bearer = format!("Bearer {TOKEN}");
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str, &str)> = vec![
+        (
+            "oversized body",
+            raw(
+                "POST",
+                "/v1.0/users",
+                Some(&bearer),
+                Some(format!(
+                    "{{\"displayName\": \"{}\"}}",
+                    "x".repeat(5 * 1024 * 1024)
+                )),
+            ),
+            413,
+            "Request_EntityTooLarge",
+            "larger than the limit",
+        ),
+        (
+            "missing token",
+            raw("GET", "/v1.0/users", None, None),
+            401,
+            "InvalidAuthenticationToken",
+            "Access token is empty",
+        ),
+        (
+            "wrong token",
+            raw("GET", "/v1.0/users", Some("Bearer nope-nope"), None),
+            401,
+            "InvalidAuthenticationToken",
+            "Access token validation failure",
+        ),
     ];
     for (what, req, status, code, message) in cases {
         let resp = req.send().await.expect(what);
@@ -736,45 +742,20 @@ async fn bad_requests_get_graph_errors() {
             body: resp.json().await.unwrap_or(Value::Null),
         };
         println!("{what}: {}", r.body);
-        assert_graph_error(&r, status, code, &message);
+        assert_graph_error(&r, status, code, message);
     }
-    // client-request-id is echoed in the error body and header.
-    let r = c
-        .send(
-            "GET",
-            "/users/nope",
-            None,
-            &[("client-request-id", "abc-123")],
-        )
-        .await;
-    assert_eq!(
-        r.body["error"]["innerError"]["client-request-id"],
-        "abc-123"
-    );
-    // Health and the OpenAPI document need no token; the document is the committed one.
-    assert_eq!(
-        http.get(format!("{}/healthz", server.base))
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-            .ok(),
-        Some(200)
-    );
-    let served: Value = http
-        .get(format!("{}/openapi.json", server.base))
+    let ok = raw("GET", "/v1.0/users", Some(&bearer), None)
         .send()
         .await
-        .expect("openapi")
-        .json()
+        .map(|r| r.status().as_u16())
+        .ok();
+    assert_eq!(ok, Some(200));
+    let health = raw("GET", "/healthz", None, None)
+        .send()
         .await
-        .expect("json");
-    let committed: Value = serde_json::from_str(include_str!("../../../openapi.json"))
-        .expect("committed openapi.json");
-    assert_eq!(
-        served, committed,
-        "openapi.json is stale: run `cargo run -- openapi > openapi.json`"
-    );
-    let _ = TOKEN;
+        .map(|r| r.status().as_u16())
+        .ok();
+    assert_eq!(health, Some(200));
 }
 
 /// Without --admin-token a token is generated at first start, printed once, stored hashed,

@@ -4,15 +4,20 @@
 //!
 //! This crate does no IO of its own: it validates and shapes directory objects, and it
 //! orchestrates reads and writes through its ports ([`DirectoryStore`] and the capability
-//! traits it is made of), which the `store` crate implements for SQLite and PostgreSQL.
+//! traits it is made of), which the `store` crate implements for SQLite and PostgreSQL and
+//! [`MemoryDirectory`] implements in memory for tests.
 
+#[cfg(any(test, feature = "test-suite"))]
+pub mod conformance;
 mod error;
 pub mod import;
+mod memory;
 pub mod schema;
 mod service;
 mod store;
 
 pub use error::{DirectoryError, ErrorCode};
+pub use memory::MemoryDirectory;
 pub use service::{cursor_of, sort_key};
 pub use service::{Directory, DirectoryConfig, ListPage, ListRequest, Presence};
 pub use store::{

@@ -1,7 +1,7 @@
 //! Storage of the source directory: [`SqliteDirectory`] (embedded, the default) and
 //! [`PostgresDirectory`] (several workers), both implementing
-//! [`provisio_directory::DirectoryStore`] and checked by one conformance suite
-//! (`conformance`).
+//! [`provisio_directory::DirectoryStore`] and checked by the directory's conformance suite
+//! (`provisio_directory::conformance`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,8 +13,6 @@ use provisio_directory::{
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-#[cfg(any(test, feature = "test-suite"))]
-pub mod conformance;
 mod postgres;
 mod sqlite;
 

@@ -1675,7 +1675,7 @@ mod tests {
         let store = a.expect("connect");
         b.expect("connect concurrently").pool().close().await;
 
-        crate::conformance::run(crate::Stores::of(store.clone())).await;
+        provisio_directory::conformance::run(std::sync::Arc::new(store.clone())).await;
 
         store.pool().close().await;
         sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))

@@ -1284,6 +1284,6 @@ mod tests {
         let store = super::SqliteDirectory::open(dir.path())
             .await
             .expect("open");
-        crate::conformance::run(crate::Stores::of(store)).await;
+        provisio_directory::conformance::run(std::sync::Arc::new(store)).await;
     }
 }
