@@ -27,9 +27,7 @@ fn dispatch_router() -> &'static Router<ApiState> {
         Router::new()
             .nest("/v1.0", graph.clone())
             .nest("/beta", graph)
-            .fallback(|uri: axum::http::Uri| async move {
-                GraphError::unknown_segment(uri.path().rsplit('/').next().unwrap_or(""))
-            })
+            .fallback(crate::unknown_path)
     })
 }
 
@@ -67,7 +65,7 @@ pub async fn batch(
         }
         ids.push(id);
     }
-    let router: Router = dispatch_router().clone().with_state(state);
+    let router: Router = dispatch_router().clone().with_state(state.clone());
     let mut failed: Vec<String> = Vec::new();
     let mut responses = Vec::with_capacity(requests.len());
     for (r, id) in requests.iter().zip(ids) {
@@ -96,7 +94,7 @@ pub async fn batch(
                 ),
             )
         } else {
-            match run_one(&router, version, r, &headers).await {
+            match run_one(&state, &router, version, r, &headers).await {
                 Ok(answer) => answer,
                 Err(e) => {
                     let status = e.status;
@@ -150,6 +148,7 @@ async fn body_of(response: Response) -> Value {
 }
 
 async fn run_one(
+    state: &ApiState,
     router: &Router,
     version: &str,
     r: &Value,
@@ -164,6 +163,12 @@ async fn run_one(
         .get("url")
         .and_then(Value::as_str)
         .ok_or_else(|| invalid("A batch request needs a \"url\"."))?;
+    if url.contains("://") {
+        return Err(invalid(format!(
+            "Invalid batch request url '{url}': a batch request's url is relative to the \
+             version, such as /users/{{id}}."
+        )));
+    }
     let relative = url.trim_start_matches('/');
     let relative = relative
         .strip_prefix("v1.0/")
@@ -189,9 +194,10 @@ async fn run_one(
         None | Some(Value::Null) => Body::empty(),
         Some(b) => Body::from(b.to_string()),
     };
-    let request = builder
+    let mut request = builder
         .body(body)
         .map_err(|e| invalid(format!("Invalid batch request: {e}")))?;
+    crate::paths::normalise_request(state, &mut request).await?;
     let response = router
         .clone()
         .oneshot(request)

@@ -20,6 +20,7 @@ mod directory;
 pub mod error;
 mod ids;
 pub mod openapi;
+mod paths;
 mod routes;
 
 pub use error::GraphError;
@@ -60,7 +61,7 @@ pub fn app(state: ApiState) -> Router {
         .nest("/beta", graph)
         .merge(routes::admin_router())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
-    Router::new()
+    let routed = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/openapi.json",
@@ -69,20 +70,36 @@ pub fn app(state: ApiState) -> Router {
         .merge(versions)
         .fallback(unknown_path)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state.clone());
+    // Paths are rewritten before routing (a layer on `routed` would run after it): the
+    // rewriting layer sits on a router that sends everything to `routed`. It checks no
+    // token, so a request whose userPrincipalName must be looked up is checked first.
+    Router::new()
+        .fallback_service(routed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            paths::normalise,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state,
+            require_token_for_lookups,
+        ))
         .layer(middleware::from_fn(request_id))
 }
 
-async fn unknown_path(uri: axum::http::Uri) -> GraphError {
+/// The Graph paths of the route table, relative to a version.
+fn graph_paths() -> &'static [&'static str] {
+    static PATHS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    PATHS.get_or_init(|| routes::operations().0.iter().map(|op| op.path).collect())
+}
+
+pub(crate) async fn unknown_path(uri: axum::http::Uri) -> GraphError {
     let path = uri.path();
     let rest = path
         .strip_prefix("/v1.0/")
         .or_else(|| path.strip_prefix("/beta/"));
     match rest {
-        Some(rest) => {
-            let segment = rest.split('/').find(|s| !s.is_empty()).unwrap_or(rest);
-            GraphError::unknown_segment(segment)
-        }
+        Some(rest) => GraphError::unknown_segment(paths::unknown_segment(rest, graph_paths())),
         None => GraphError::new(
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",
@@ -125,8 +142,31 @@ async fn request_id(req: Request, next: Next) -> Response {
 
 /// Every API request carries `Authorization: Bearer <admin token>`.
 async fn require_token(State(state): State<ApiState>, req: Request, next: Next) -> Response {
+    match check_token(&state, &req) {
+        Ok(()) => next.run(req).await,
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The token check, run before paths are rewritten as well for requests whose rewriting
+/// reads the directory (a userPrincipalName in the path), so that an unauthenticated
+/// caller cannot learn which users exist from a 404.
+async fn require_token_for_lookups(
+    State(state): State<ApiState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if req.uri().path().contains('@') {
+        if let Err(error) = check_token(&state, &req) {
+            return error.into_response();
+        }
+    }
+    next.run(req).await
+}
+
+fn check_token(state: &ApiState, req: &Request) -> Result<(), GraphError> {
     let Some(value) = req.headers().get(axum::http::header::AUTHORIZATION) else {
-        return GraphError::unauthenticated("Access token is empty.").into_response();
+        return Err(GraphError::unauthenticated("Access token is empty."));
     };
     let token = value
         .to_str()
@@ -135,12 +175,13 @@ async fn require_token(State(state): State<ApiState>, req: Request, next: Next) 
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim());
     match token {
-        Some(t) if constant_time_eq(&token_hash(t), &state.token_hash) => next.run(req).await,
-        Some(_) => GraphError::unauthenticated("Access token validation failure.").into_response(),
-        None => GraphError::unauthenticated(
+        Some(t) if constant_time_eq(&token_hash(t), &state.token_hash) => Ok(()),
+        Some(_) => Err(GraphError::unauthenticated(
+            "Access token validation failure.",
+        )),
+        None => Err(GraphError::unauthenticated(
             "Access token validation failure: expected 'Authorization: Bearer <token>'.",
-        )
-        .into_response(),
+        )),
     }
 }
 

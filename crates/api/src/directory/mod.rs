@@ -12,6 +12,7 @@ use crate::routes::{op, Route, RouteTable};
 use crate::ApiState;
 
 mod assignments;
+mod casts;
 mod changes;
 mod deleted_items;
 mod delta;
@@ -449,10 +450,108 @@ fn graph_routes() -> Vec<Route> {
             post(deleted_items::deleted_restore),
         ),
     ]);
+    for cast in CASTS {
+        let Cast {
+            related, kind, tag, ..
+        } = *cast;
+        t.push((
+            op(
+                "get",
+                cast.path,
+                cast.summary,
+                tag,
+                200,
+                None,
+                Some(cast.schema),
+            ),
+            get(
+                move |State(s): State<ApiState>,
+                      Path(id): Path<String>,
+                      headers: HeaderMap,
+                      OriginalUri(uri): OriginalUri| {
+                    casts::list(s, related, id, kind, headers, uri)
+                },
+            ),
+        ));
+        t.push((
+            op(
+                "get",
+                cast.count_path,
+                cast.count_summary,
+                tag,
+                200,
+                None,
+                None,
+            ),
+            get(
+                move |State(s): State<ApiState>,
+                      Path(id): Path<String>,
+                      OriginalUri(uri): OriginalUri| {
+                    casts::count(s, related, id, kind, uri)
+                },
+            ),
+        ));
+    }
     t
 }
 
 /// The directory's operations outside Graph's namespace.
+/// One relationship read through a type cast, and its `/$count`.
+#[derive(Clone, Copy)]
+struct Cast {
+    path: &'static str,
+    count_path: &'static str,
+    summary: &'static str,
+    count_summary: &'static str,
+    tag: &'static str,
+    schema: &'static str,
+    related: casts::Related,
+    kind: ObjectKind,
+}
+
+const CASTS: &[Cast] = &[
+    Cast {
+        path: "/groups/{id}/members/microsoft.graph.user",
+        count_path: "/groups/{id}/members/microsoft.graph.user/$count",
+        summary: "List a group's direct members that are users ($filter, $select, $count, $top).",
+        count_summary: "Count a group's direct members that are users (plain text).",
+        tag: "groups",
+        schema: "userCollection",
+        related: casts::Related::Members,
+        kind: ObjectKind::User,
+    },
+    Cast {
+        path: "/groups/{id}/members/microsoft.graph.group",
+        count_path: "/groups/{id}/members/microsoft.graph.group/$count",
+        summary: "List a group's direct members that are groups ($filter, $select, $count, $top).",
+        count_summary: "Count a group's direct members that are groups (plain text).",
+        tag: "groups",
+        schema: "groupCollection",
+        related: casts::Related::Members,
+        kind: ObjectKind::Group,
+    },
+    Cast {
+        path: "/users/{id}/memberOf/microsoft.graph.group",
+        count_path: "/users/{id}/memberOf/microsoft.graph.group/$count",
+        summary: "List the groups a user is a direct member of ($filter, $select, $count, $top).",
+        count_summary: "Count the groups a user is a direct member of (plain text).",
+        tag: "users",
+        schema: "groupCollection",
+        related: casts::Related::MemberOf,
+        kind: ObjectKind::Group,
+    },
+    Cast {
+        path: "/groups/{id}/memberOf/microsoft.graph.group",
+        count_path: "/groups/{id}/memberOf/microsoft.graph.group/$count",
+        summary: "List the groups a group is a direct member of ($filter, $select, $count, $top).",
+        count_summary: "Count the groups a group is a direct member of (plain text).",
+        tag: "groups",
+        schema: "groupCollection",
+        related: casts::Related::MemberOf,
+        kind: ObjectKind::Group,
+    },
+];
+
 fn admin_routes() -> Vec<Route> {
     vec![
         (
