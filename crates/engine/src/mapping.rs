@@ -356,26 +356,29 @@ fn compile_attribute(
     })
 }
 
-/// The source as a tree: Graph's form when it has one, else its `expression` text.
+/// The source as a tree: Graph's form when it has one (a `name`; `type` defaults to
+/// `Attribute`, as Graph's attributeMappingSource page says), else its `expression` text.
 fn compile_source(
     target: &str,
     source: &crate::model::AttributeMappingSource,
     source_names: Option<&[&str]>,
 ) -> Result<Program, MappingError> {
-    let has_tree = source.source_type.is_some() && source.name.is_some();
-    let expr: Expr = match (&source.expression, has_tree) {
-        (Some(text), false) => parse(text).map_err(|error| MappingError::Parse {
+    let expr: Expr = match (&source.expression, &source.name) {
+        (Some(text), None) => parse(text).map_err(|error| MappingError::Parse {
             target: target.to_string(),
             error,
         })?,
         _ => {
-            let json = serde_json::to_value(source).map_err(|error| MappingError::Source {
+            let mut json = serde_json::to_value(source).map_err(|error| MappingError::Source {
                 target: target.to_string(),
                 error: MappingSourceError {
                     path: "/".to_string(),
                     message: error.to_string(),
                 },
             })?;
+            if json.get("type").is_none_or(Json::is_null) {
+                json["type"] = Json::from("Attribute");
+            }
             from_graph(&json).map_err(|error| MappingError::Source {
                 target: target.to_string(),
                 error,

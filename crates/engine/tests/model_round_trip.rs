@@ -257,3 +257,91 @@ fn restart_criteria_and_secrets() {
     assert_eq!(parsed[3].key, SynchronizationSecret::SyncAll);
     assert_eq!(serde_json::to_value(&parsed).unwrap(), secrets);
 }
+
+/// `api-reference/beta/resources/synchronization-attributemappingsource.md`, both JSON
+/// examples: they read, write back unchanged, and compile to the expression they carry.
+#[test]
+fn attribute_mapping_sources_as_graphs_page_shows_them() {
+    use provisio_engine::mapping::{CompiledObjectMapping, Operation};
+    use provisio_engine::model::{
+        AttributeDefinition, AttributeMapping, AttributeMappingSource, AttributeType,
+        ObjectDefinition, ObjectMapping,
+    };
+    use provisio_engine::source::SourceObject;
+
+    let simple = json!({ "expression": "[mail]", "name": "mail", "type": "Attribute" });
+    let mid = json!({
+        "expression": "Mid([userPrincipalName], 1, 8)",
+        "name": "Mid",
+        "parameters": [
+            { "key": "source", "value": { "expression": "[userPrincipalName]",
+              "name": "userPrincipalName", "parameters": [], "type": "Attribute" } },
+            { "key": "start", "value": { "expression": "\"1\"", "name": "1",
+              "parameters": [], "type": "Constant" } },
+            { "key": "length", "value": { "expression": "\"8\"", "name": "8",
+              "parameters": [], "type": "Constant" } }
+        ],
+        "type": "Function"
+    });
+    // (sample, what the mapping gives for ann.lee@contoso.com)
+    let rows = [
+        (simple.clone(), "ann@contoso.com"),
+        (mid.clone(), "ann.lee@"),
+    ];
+    for (sample, expected) in rows {
+        let source: AttributeMappingSource = round_trip(sample.clone());
+        let mut written = serde_json::to_value(&source).unwrap();
+        if sample.get("parameters").is_none() {
+            // The simple example leaves out the empty parameter list Graph describes.
+            assert_eq!(written["parameters"], json!([]));
+            written.as_object_mut().unwrap().remove("parameters");
+        }
+        assert_eq!(written, sample);
+
+        assert_eq!(nick_name_from(source), json!(expected));
+    }
+    // Graph's page: `type` defaults to `Attribute`.
+    let untyped: AttributeMappingSource =
+        serde_json::from_value(json!({ "name": "mail" })).unwrap();
+    assert_eq!(nick_name_from(untyped), json!("ann@contoso.com"));
+
+    fn nick_name_from(source: AttributeMappingSource) -> Value {
+        let mapping = ObjectMapping {
+            name: None,
+            enabled: true,
+            flow_types: Default::default(),
+            source_object_name: "User".to_string(),
+            target_object_name: "User".to_string(),
+            scope: None,
+            attribute_mappings: vec![AttributeMapping {
+                default_value: None,
+                export_missing_references: false,
+                flow_behavior: Default::default(),
+                flow_type: Default::default(),
+                matching_priority: 0,
+                source: Some(source),
+                target_attribute_name: "nickName".to_string(),
+            }],
+            metadata: Vec::new(),
+        };
+        let target = ObjectDefinition {
+            name: "User".to_string(),
+            attributes: vec![AttributeDefinition::new("nickName", AttributeType::String)],
+            metadata: Vec::new(),
+            supported_apis: Vec::new(),
+        };
+        let user = SourceObject::from_graph(
+            provisio_directory::ObjectKind::User,
+            &json!({"id": "u1", "mail": "ann@contoso.com",
+                    "userPrincipalName": "ann.lee@contoso.com"}),
+        )
+        .unwrap();
+        let env = provisio_expr::FixedEnvironment::new(time::OffsetDateTime::UNIX_EPOCH, 1);
+        let desired = CompiledObjectMapping::compile(&mapping, None, &target)
+            .unwrap()
+            .evaluate(&user, Operation::Create, &env)
+            .unwrap()
+            .desired;
+        desired.attributes["nickName"].clone()
+    }
+}
