@@ -1,0 +1,20 @@
+//! The provisioning engine's domain: Graph's `synchronization` model, the `scim` template,
+//! scoping filters, attribute mapping into SCIM resources, and what a restart resets. No IO:
+//! the cycle that reads the directory and writes the target builds on these.
+//!
+//! - [`model`]: Graph's wire shapes (jobs, status, schema, mappings, filters, secrets).
+//! - [`template`]: the `scim` template, the default schema of a custom SCIM application.
+//! - [`source`]: the source object a cycle evaluates (a Graph object plus the attributes
+//!   Entra computes, such as `IsSoftDeleted`).
+//! - [`scoping`]: scoping filters evaluated over a source object, and the operator list of
+//!   `schema/filterOperators`.
+//! - [`mapping`]: an object mapping compiled once, evaluated into the desired SCIM resource,
+//!   its references and its matching values.
+//! - [`restart`]: the `resetScope` flags of a restart and what each clears.
+
+pub mod mapping;
+pub mod model;
+pub mod restart;
+pub mod scoping;
+pub mod source;
+pub mod template;
