@@ -18,4 +18,5 @@ pub mod restart;
 pub mod scoping;
 pub mod source;
 pub mod state;
+pub mod target;
 pub mod template;
