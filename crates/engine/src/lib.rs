@@ -12,6 +12,8 @@
 //!   its references and its matching values.
 //! - [`restart`]: the `resetScope` flags of a restart and what each clears.
 
+pub mod clock;
+pub mod cycle;
 pub mod mapping;
 pub mod model;
 pub mod restart;
