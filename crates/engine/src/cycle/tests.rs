@@ -1,0 +1,373 @@
+//! Whole cycles over an in-memory directory, state store and target, with a fixed clock:
+//! what the target receives, and what the links and log rows say.
+
+use std::sync::Arc;
+
+use provisio_directory::{DirectoryConfig, MemoryDirectory, DEFAULT_ACCESS_ROLE};
+use serde_json::{json, Value};
+use time::macros::datetime;
+
+use super::*;
+use crate::clock::FixedClock;
+use crate::model::{AttributeMappingSource, ObjectMapping};
+use crate::state::memory::MemorySyncStore;
+use crate::state::{JobRecord, JobStore, LeaseStore, LinkStore, LogQuery, LogStore};
+use crate::template::scim_schema;
+
+const JOB: &str = "scim.00000000000000000000000000000001";
+
+struct World {
+    directory: Directory,
+    store: MemorySyncStore,
+    target: MemoryTarget,
+    clock: FixedClock,
+    sp: Uuid,
+    schema: SynchronizationSchema,
+    config: JobConfig,
+    fence: Fence,
+    cycles: u128,
+    last_cycle: Uuid,
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+impl World {
+    async fn new() -> World {
+        let directory =
+            Directory::new(Arc::new(MemoryDirectory::new()), DirectoryConfig::default());
+        let sp = directory
+            .create(
+                ObjectKind::ServicePrincipal,
+                &object(json!({"displayName": "App", "appId": Uuid::from_u128(7).to_string()})),
+            )
+            .await
+            .unwrap()
+            .id;
+        let store = MemorySyncStore::new();
+        store
+            .create_job(JobRecord {
+                id: JOB.to_string(),
+                service_principal_id: sp,
+                template_id: "scim".to_string(),
+                job: json!({}),
+                schema: json!({}),
+                version: 0,
+                created: "2026-01-01T00:00:00Z".to_string(),
+            })
+            .await
+            .unwrap();
+        let fence = store
+            .acquire_lease(
+                JOB,
+                "worker",
+                "2026-01-01T00:00:00Z",
+                "2099-01-01T00:00:00Z",
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        World {
+            directory,
+            store,
+            target: MemoryTarget::new(),
+            clock: FixedClock::new(datetime!(2026-03-01 08:00 UTC)),
+            sp,
+            schema: scim_schema(),
+            config: JobConfig::default(),
+            fence,
+            cycles: 0,
+            last_cycle: Uuid::nil(),
+        }
+    }
+
+    async fn run(&mut self, force_full: bool) -> CycleReport {
+        self.cycles += 1;
+        self.last_cycle = Uuid::from_u128(self.cycles << 64);
+        self.target.clear_requests();
+        let ctx = CycleContext {
+            job_id: JOB,
+            service_principal_id: self.sp,
+            service_principal_name: "App",
+            schema: &self.schema,
+            config: &self.config,
+            fence: self.fence,
+            cycle_id: self.last_cycle,
+            force_full,
+            directory: &self.directory,
+            store: &self.store,
+            target: &self.target,
+            clock: &self.clock,
+        };
+        run_cycle(&ctx).await.unwrap()
+    }
+
+    async fn cycle(&mut self) -> CycleReport {
+        self.run(false).await
+    }
+
+    async fn user(&self, upn: &str, extra: Value) -> Uuid {
+        let nick = upn.split('@').next().unwrap_or(upn);
+        let mut body = object(json!({
+            "userPrincipalName": upn,
+            "displayName": nick.to_uppercase(),
+            "mailNickname": nick,
+            "accountEnabled": true,
+            "jobTitle": "Engineer",
+        }));
+        body.extend(object(extra));
+        self.directory
+            .create(ObjectKind::User, &body)
+            .await
+            .unwrap()
+            .id
+    }
+
+    async fn update(&self, id: Uuid, body: Value) {
+        self.directory
+            .update(ObjectKind::User, id, &object(body))
+            .await
+            .unwrap();
+    }
+
+    async fn assign(&self, principal: Uuid) -> Uuid {
+        self.directory
+            .assign(self.sp, principal, DEFAULT_ACCESS_ROLE)
+            .await
+            .unwrap()
+            .id
+    }
+
+    async fn link(&self, kind: ObjectKind, id: Uuid) -> Option<Link> {
+        let object_type = if kind == ObjectKind::User {
+            "User"
+        } else {
+            "Group"
+        };
+        self.store.link(JOB, object_type, id).await.unwrap()
+    }
+
+    async fn target_id(&self, kind: ObjectKind, id: Uuid) -> String {
+        self.link(kind, id).await.expect("a link").target_id
+    }
+
+    /// The log rows of the last cycle.
+    async fn rows(&self) -> Vec<LogRow> {
+        self.store
+            .logs(&LogQuery {
+                cycle_id: Some(self.last_cycle),
+                limit: 1000,
+                ..LogQuery::default()
+            })
+            .await
+            .unwrap()
+    }
+
+    /// (action, status, errorCode) of the last cycle's rows about `id`.
+    async fn outcomes(&self, id: Uuid) -> Vec<(String, String, Option<String>)> {
+        self.rows()
+            .await
+            .into_iter()
+            .filter(|r| r.source_id.as_deref() == Some(id.to_string().as_str()))
+            .map(|r| {
+                let code = r.summary["provisioningStatusInfo"]["errorInformation"]["errorCode"]
+                    .as_str()
+                    .map(str::to_string);
+                (r.action, r.status, code)
+            })
+            .collect()
+    }
+
+    /// The writes of the last cycle as "METHOD path".
+    fn writes(&self) -> Vec<String> {
+        self.target
+            .writes()
+            .into_iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect()
+    }
+
+    fn user_mapping(&mut self) -> &mut ObjectMapping {
+        &mut self.schema.synchronization_rules[0].object_mappings[0]
+    }
+
+    fn target_user(&self, target_id: &str) -> Value {
+        self.target
+            .object(TargetKind::User, target_id)
+            .expect("the account")
+    }
+}
+
+fn expression(text: &str) -> AttributeMappingSource {
+    serde_json::from_value(provisio_expr::parse_expression(text).unwrap()).unwrap()
+}
+
+fn outcome(action: &str, status: &str, code: Option<&str>) -> (String, String, Option<String>) {
+    (
+        action.to_string(),
+        status.to_string(),
+        code.map(str::to_string),
+    )
+}
+
+fn patch_ops(request: &fake_target::Request) -> Vec<Value> {
+    request
+        .body
+        .as_ref()
+        .and_then(|b| b["Operations"].as_array().cloned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_initial_cycle_creates_assigned_users_and_nothing_else() {
+    let mut world = World::new().await;
+    let ann = world
+        .user("ann@contoso.com", json!({"givenName": "Ann"}))
+        .await;
+    let dan = world.user("dan@contoso.com", json!({})).await;
+    world.assign(ann).await;
+
+    let report = world.cycle().await;
+
+    assert_eq!(world.writes(), vec!["POST /Users".to_string()]);
+    let post = &world.target.writes()[0];
+    let body = post.body.as_ref().unwrap();
+    assert_eq!(body["userName"], json!("ann@contoso.com"));
+    assert_eq!(body["active"], json!(true));
+    assert_eq!(body["name"]["givenName"], json!("Ann"));
+    assert_eq!(body["externalId"], json!("ann"));
+    let link = world.link(ObjectKind::User, ann).await.unwrap();
+    assert_eq!(link.origin, LinkOrigin::Created);
+    assert_eq!(
+        world.target_user(&link.target_id)["userName"],
+        json!("ann@contoso.com")
+    );
+    assert!(world.link(ObjectKind::User, dan).await.is_none());
+    assert_eq!(report.created, 1);
+    assert!(report.full);
+    assert_eq!(
+        report.watermark_after,
+        Some(world.directory.watermark().await.unwrap())
+    );
+
+    let rows = world.rows().await;
+    let ann_row = rows
+        .iter()
+        .find(|r| r.source_id.as_deref() == Some(ann.to_string().as_str()))
+        .unwrap();
+    let summary = &ann_row.summary;
+    assert_eq!(summary["provisioningAction"], json!("create"));
+    assert_eq!(
+        summary["provisioningStatusInfo"]["status"],
+        json!("success")
+    );
+    assert_eq!(summary["jobId"], json!(JOB));
+    assert_eq!(summary["cycleId"], json!(world.last_cycle.to_string()));
+    assert_eq!(
+        summary["activityDateTime"],
+        json!("2026-03-01T08:00:00.000Z")
+    );
+    assert_eq!(summary["sourceIdentity"]["displayName"], json!("ANN"));
+    assert_eq!(summary["targetIdentity"]["id"], json!(link.target_id));
+    assert_eq!(
+        summary["servicePrincipal"]["id"],
+        json!(world.sp.to_string())
+    );
+    assert_eq!(
+        summary["provisioningSteps"][0]["name"],
+        json!("EntryExportAdd")
+    );
+    let user_name = summary["modifiedProperties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["displayName"] == json!("userName"))
+        .unwrap();
+    assert_eq!(user_name["newValue"], json!("ann@contoso.com"));
+    // Dan was visited only as a linked or assigned object would be: not at all.
+    assert!(world.outcomes(dan).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_cycle_without_changes_sends_nothing() {
+    let mut world = World::new().await;
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    world.assign(ann).await;
+    world.cycle().await;
+
+    // Incremental with an empty change log: no request at all, no row.
+    let report = world.cycle().await;
+    assert!(!report.full);
+    assert!(world.target.requests().is_empty());
+    assert!(world.rows().await.is_empty());
+
+    // A full cycle reads the target (matching checks) but writes nothing, and says so.
+    let report = world.run(true).await;
+    assert!(report.full);
+    assert!(world.writes().is_empty());
+    assert_eq!(report.redundant, 1);
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("other", "skipped", Some("RedundantExport"))]
+    );
+}
+
+#[tokio::test]
+async fn an_attribute_change_sends_one_patch() {
+    let mut world = World::new().await;
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    world.assign(ann).await;
+    world.assign(bob).await;
+    world.cycle().await;
+    let ann_target = world.target_id(ObjectKind::User, ann).await;
+
+    world.update(ann, json!({"jobTitle": "Director"})).await;
+    let report = world.cycle().await;
+
+    assert!(!report.full);
+    assert_eq!(world.writes(), vec![format!("PATCH /Users/{ann_target}")]);
+    assert_eq!(
+        patch_ops(&world.target.writes()[0]),
+        vec![json!({"op": "replace", "path": "title", "value": "Director"})]
+    );
+    assert_eq!(world.target_user(&ann_target)["title"], json!("Director"));
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("update", "success", None)]
+    );
+    // Bob did not change: not read, not logged.
+    assert!(world.outcomes(bob).await.is_empty());
+    assert_eq!(report.updated, 1);
+}
+
+#[tokio::test]
+async fn redacted_mappings_hide_their_values_in_the_log() {
+    let mut world = World::new().await;
+    let mapping = world
+        .user_mapping()
+        .attribute_mappings
+        .iter_mut()
+        .find(|m| m.target_attribute_name == "title")
+        .unwrap();
+    mapping.source = Some(expression("Redact([jobTitle])"));
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    world.assign(ann).await;
+    world.cycle().await;
+    world.update(ann, json!({"jobTitle": "Director"})).await;
+    world.cycle().await;
+
+    let rows = world.rows().await;
+    let properties = rows[0].summary["modifiedProperties"].clone();
+    assert_eq!(
+        properties,
+        json!([{"displayName": "title", "oldValue": "[Redact]", "newValue": "[Redact]"}])
+    );
+    // The target still gets the value.
+    let target = world.target_id(ObjectKind::User, ann).await;
+    assert_eq!(world.target_user(&target)["title"], json!("Director"));
+}
