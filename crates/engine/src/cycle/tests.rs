@@ -14,6 +14,7 @@ use crate::state::memory::MemorySyncStore;
 use crate::state::{JobRecord, JobStore, LeaseStore, LinkStore, LogQuery, LogStore};
 use crate::template::scim_schema;
 
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const JOB: &str = "scim.00000000000000000000000000000001";
 
 struct World {
@@ -127,6 +128,22 @@ impl World {
             .id
     }
 
+    async fn group(&self, name: &str, members: &[Uuid]) -> Uuid {
+        let group = self
+            .directory
+            .create(
+                ObjectKind::Group,
+                &object(json!({"displayName": name, "mailNickname": name.to_lowercase()})),
+            )
+            .await
+            .unwrap()
+            .id;
+        for member in members {
+            self.directory.add_member(group, *member).await.unwrap();
+        }
+        group
+    }
+
     async fn update(&self, id: Uuid, body: Value) {
         self.directory
             .update(ObjectKind::User, id, &object(body))
@@ -211,6 +228,26 @@ fn outcome(action: &str, status: &str, code: Option<&str>) -> (String, String, O
         action.to_string(),
         status.to_string(),
         code.map(str::to_string),
+    )
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn member_ids(group: &Value) -> Vec<String> {
+    sorted(
+        group
+            .get("members")
+            .and_then(Value::as_array)
+            .map(|members| {
+                members
+                    .iter()
+                    .filter_map(|m| m["value"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
     )
 }
 
@@ -370,4 +407,187 @@ async fn redacted_mappings_hide_their_values_in_the_log() {
     // The target still gets the value.
     let target = world.target_id(ObjectKind::User, ann).await;
     assert_eq!(world.target_user(&target)["title"], json!("Director"));
+}
+
+#[tokio::test]
+async fn groups_are_created_empty_then_their_members_are_patched_in() {
+    let mut world = World::new().await;
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    let carol = world.user("carol@contoso.com", json!({})).await;
+    let dan = world.user("dan@contoso.com", json!({})).await;
+    let eng = world.group("Eng", &[bob, carol]).await;
+    world.assign(eng).await;
+
+    world.cycle().await;
+
+    let group_target = world.target_id(ObjectKind::Group, eng).await;
+    let bob_target = world.target_id(ObjectKind::User, bob).await;
+    let carol_target = world.target_id(ObjectKind::User, carol).await;
+    assert!(world.link(ObjectKind::User, dan).await.is_none());
+    assert_eq!(
+        world.writes(),
+        vec![
+            "POST /Users".to_string(),
+            "POST /Users".to_string(),
+            "POST /Groups".to_string(),
+            format!("PATCH /Groups/{group_target}"),
+        ]
+    );
+    let writes = world.target.writes();
+    let post = writes[2].body.as_ref().unwrap();
+    assert_eq!(post["displayName"], json!("Eng"));
+    assert_eq!(post["externalId"], json!(eng.to_string()));
+    assert!(post.get("members").is_none(), "{post}");
+    let ops = patch_ops(&writes[3]);
+    assert_eq!(ops.len(), 1);
+    assert_eq!(ops[0]["op"], json!("add"));
+    assert_eq!(ops[0]["path"], json!("members"));
+    let group = world
+        .target
+        .object(TargetKind::Group, &group_target)
+        .unwrap();
+    assert_eq!(
+        member_ids(&group),
+        sorted(vec![bob_target.clone(), carol_target.clone()])
+    );
+
+    // Dan joins, Carol leaves: Dan is created and added, Carol disabled and removed, each
+    // as a delta, never a replacement of the member list.
+    world.directory.add_member(eng, dan).await.unwrap();
+    world.directory.remove_member(eng, carol).await.unwrap();
+    world.cycle().await;
+    let dan_target = world.target_id(ObjectKind::User, dan).await;
+    let writes = world.target.writes();
+    let group_ops: Vec<Value> = writes
+        .iter()
+        .filter(|w| w.path == format!("/Groups/{group_target}"))
+        .flat_map(patch_ops)
+        .collect();
+    assert_eq!(
+        group_ops,
+        vec![
+            json!({"op": "add", "path": "members", "value": [{"value": dan_target}]}),
+            json!({"op": "remove", "path": "members", "value": [{"value": carol_target}]}),
+        ]
+    );
+    let group = world
+        .target
+        .object(TargetKind::Group, &group_target)
+        .unwrap();
+    assert_eq!(member_ids(&group), sorted(vec![bob_target, dan_target]));
+    assert_eq!(world.target_user(&carol_target)["active"], json!(false));
+    assert_eq!(
+        world.outcomes(carol).await,
+        vec![outcome("disable", "success", None)]
+    );
+}
+
+#[tokio::test]
+async fn members_that_enter_scope_later_are_added_then() {
+    let mut world = World::new().await;
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    let erin = world.user("erin@contoso.com", json!({})).await;
+    let team = world.group("Team", &[bob, erin]).await;
+    world.assign(bob).await;
+    // Bob is assigned directly and through the group, Erin through the group only.
+    world.assign(team).await;
+    world.cycle().await;
+    let group_target = world.target_id(ObjectKind::Group, team).await;
+    assert_eq!(
+        world
+            .target
+            .object(TargetKind::Group, &group_target)
+            .map(|g| member_ids(&g).len()),
+        Some(2)
+    );
+
+    // A nested group that enters scope later is added to its parent then.
+    let sub = world.group("Sub", &[]).await;
+    world.directory.add_member(team, sub).await.unwrap();
+    world.cycle().await;
+    assert!(world.link(ObjectKind::Group, sub).await.is_none());
+    world.assign(sub).await;
+    world.cycle().await;
+    let sub_target = world.target_id(ObjectKind::Group, sub).await;
+    let group = world
+        .target
+        .object(TargetKind::Group, &group_target)
+        .unwrap();
+    assert!(member_ids(&group).contains(&sub_target));
+}
+
+#[tokio::test]
+async fn managers_are_set_once_both_exist_even_when_the_manager_comes_later() {
+    let mut world = World::new().await;
+    let boss = world.user("boss@contoso.com", json!({})).await;
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    let erin = world.user("erin@contoso.com", json!({})).await;
+    world.directory.set_manager(ann, boss).await.unwrap();
+    world.directory.set_manager(boss, erin).await.unwrap();
+    world.assign(ann).await;
+    world.assign(boss).await;
+
+    world.cycle().await;
+
+    let ann_target = world.target_id(ObjectKind::User, ann).await;
+    let boss_target = world.target_id(ObjectKind::User, boss).await;
+    // Both created first (no manager in the POST), then Ann's manager set by PATCH.
+    let writes = world.target.writes();
+    assert_eq!(writes.iter().filter(|w| w.method == "POST").count(), 2);
+    assert!(writes.iter().filter(|w| w.method == "POST").all(|w| w
+        .body
+        .as_ref()
+        .unwrap()
+        .get(ENTERPRISE)
+        .is_none_or(|e| e.get("manager").is_none())));
+    let manager_patch = writes
+        .iter()
+        .find(|w| w.path == format!("/Users/{ann_target}"))
+        .unwrap();
+    assert_eq!(
+        patch_ops(manager_patch),
+        vec![
+            json!({"op": "replace", "path": format!("{ENTERPRISE}:manager"), "value": {"value": boss_target}})
+        ]
+    );
+    assert_eq!(
+        world.target_user(&ann_target)[ENTERPRISE]["manager"]["value"],
+        json!(boss_target)
+    );
+    // Erin, the boss's manager, is out of scope: the boss has no manager yet.
+    assert!(world
+        .target_user(&boss_target)
+        .get(ENTERPRISE)
+        .is_none_or(|e| e.get("manager").is_none()));
+
+    // Erin is assigned: she is created, and the boss's manager is set in the same cycle.
+    world.assign(erin).await;
+    world.cycle().await;
+    let erin_target = world.target_id(ObjectKind::User, erin).await;
+    assert_eq!(
+        world.writes(),
+        vec![
+            "POST /Users".to_string(),
+            format!("PATCH /Users/{boss_target}")
+        ]
+    );
+    assert_eq!(
+        world.target_user(&boss_target)[ENTERPRISE]["manager"]["value"],
+        json!(erin_target)
+    );
+
+    // A manager change is one PATCH; removing the manager removes it.
+    world.directory.set_manager(ann, erin).await.unwrap();
+    world.cycle().await;
+    assert_eq!(world.writes(), vec![format!("PATCH /Users/{ann_target}")]);
+    assert_eq!(
+        world.target_user(&ann_target)[ENTERPRISE]["manager"]["value"],
+        json!(erin_target)
+    );
+    world.directory.remove_manager(ann).await.unwrap();
+    world.cycle().await;
+    assert_eq!(
+        patch_ops(&world.target.writes()[0]),
+        vec![json!({"op": "remove", "path": format!("{ENTERPRISE}:manager")})]
+    );
 }
