@@ -591,3 +591,213 @@ async fn managers_are_set_once_both_exist_even_when_the_manager_comes_later() {
         vec![json!({"op": "remove", "path": format!("{ENTERPRISE}:manager")})]
     );
 }
+
+#[derive(Debug, Clone, Copy)]
+enum Event {
+    Unassign,
+    Disable,
+    SoftDelete,
+    Purge,
+}
+
+#[tokio::test]
+async fn leaving_scope_disables_and_a_hard_delete_deletes() {
+    // (event, SkipOutOfScopeDeletions, expected write, active afterwards (None: gone),
+    //  (action, status, errorCode) of the row)
+    let rows = [
+        (
+            Event::Unassign,
+            false,
+            Some("PATCH"),
+            Some(false),
+            outcome("disable", "success", None),
+        ),
+        (
+            Event::Unassign,
+            true,
+            None,
+            Some(true),
+            outcome("other", "skipped", Some("SkipOutOfScopeDeletions")),
+        ),
+        (
+            Event::Disable,
+            false,
+            Some("PATCH"),
+            Some(false),
+            outcome("disable", "success", None),
+        ),
+        (
+            Event::Disable,
+            true,
+            Some("PATCH"),
+            Some(false),
+            outcome("disable", "success", None),
+        ),
+        (
+            Event::SoftDelete,
+            false,
+            Some("PATCH"),
+            Some(false),
+            outcome("disable", "success", None),
+        ),
+        (
+            Event::Purge,
+            false,
+            Some("DELETE"),
+            None,
+            outcome("delete", "success", None),
+        ),
+        (
+            Event::Purge,
+            true,
+            Some("DELETE"),
+            None,
+            outcome("delete", "success", None),
+        ),
+    ];
+    for (event, skip, write, active, expected) in rows {
+        let mut world = World::new().await;
+        world.config.skip_out_of_scope_deletions = skip;
+        let ann = world.user("ann@contoso.com", json!({})).await;
+        let assignment = world.assign(ann).await;
+        world.cycle().await;
+        let target = world.target_id(ObjectKind::User, ann).await;
+
+        match event {
+            Event::Unassign => {
+                world.directory.unassign(assignment).await.unwrap();
+            }
+            Event::Disable => world.update(ann, json!({"accountEnabled": false})).await,
+            Event::SoftDelete => world.directory.delete(ObjectKind::User, ann).await.unwrap(),
+            Event::Purge => {
+                world.directory.delete(ObjectKind::User, ann).await.unwrap();
+                world.directory.purge(ann).await.unwrap();
+            }
+        }
+        world.cycle().await;
+
+        let case = format!("{event:?} skip={skip}");
+        let expected_writes: Vec<String> = write
+            .map(|method| format!("{method} /Users/{target}"))
+            .into_iter()
+            .collect();
+        assert_eq!(world.writes(), expected_writes, "{case}");
+        if write == Some("PATCH") {
+            assert_eq!(
+                patch_ops(&world.target.writes()[0]),
+                vec![json!({"op": "replace", "path": "active", "value": false})],
+                "{case}"
+            );
+        }
+        let account = world.target.object(TargetKind::User, &target);
+        assert_eq!(
+            account.as_ref().map(|a| a["active"].clone()),
+            active.map(Value::Bool),
+            "{case}"
+        );
+        assert_eq!(world.outcomes(ann).await, vec![expected], "{case}");
+        assert_eq!(
+            world.link(ObjectKind::User, ann).await.is_some(),
+            active.is_some(),
+            "{case}: the link goes with the account"
+        );
+        // Nothing more to say next time.
+        world.cycle().await;
+        assert!(world.writes().is_empty(), "{case}");
+    }
+}
+
+#[tokio::test]
+async fn a_restored_user_is_enabled_again() {
+    let mut world = World::new().await;
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    world.assign(ann).await;
+    world.cycle().await;
+    let target = world.target_id(ObjectKind::User, ann).await;
+    world.directory.delete(ObjectKind::User, ann).await.unwrap();
+    world.cycle().await;
+    assert_eq!(world.target_user(&target)["active"], json!(false));
+
+    world.directory.restore(ann).await.unwrap();
+    world.cycle().await;
+
+    assert_eq!(world.writes(), vec![format!("PATCH /Users/{target}")]);
+    assert_eq!(
+        patch_ops(&world.target.writes()[0]),
+        vec![json!({"op": "replace", "path": "active", "value": true})]
+    );
+    assert_eq!(world.target_user(&target)["active"], json!(true));
+}
+
+#[tokio::test]
+async fn disabled_users_are_never_provisioned() {
+    let mut world = World::new().await;
+    let ann = world
+        .user("ann@contoso.com", json!({"accountEnabled": false}))
+        .await;
+    world.assign(ann).await;
+    world.cycle().await;
+    assert!(world.writes().is_empty());
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("other", "skipped", Some("NotEffectivelyEntitled"))]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_export_is_retried_by_the_next_cycle() {
+    let mut world = World::new().await;
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    world.assign(ann).await;
+    world.assign(bob).await;
+    world.target.fail_next(1, 503, |r| {
+        r.body
+            .as_ref()
+            .is_some_and(|b| b["userName"] == json!("ann@contoso.com"))
+    });
+
+    // Full cycle: Bob is created, Ann fails; no watermark is kept, so the next cycle is
+    // full again and creates Ann.
+    let report = world.cycle().await;
+    assert_eq!(report.created, 1);
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].source_id, ann);
+    assert_eq!(report.failures[0].error_code, "InternalServerError");
+    assert!(report.failures[0].retried);
+    assert_eq!(report.watermark_after, None);
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("create", "failure", Some("InternalServerError"))]
+    );
+    let row = &world.rows().await[0];
+    assert_eq!(
+        row.summary["provisioningStatusInfo"]["errorInformation"]["additionalDetails"],
+        json!("injected failure")
+    );
+    let report = world.cycle().await;
+    assert!(report.full);
+    assert_eq!(report.created, 1);
+    assert!(world.link(ObjectKind::User, ann).await.is_some());
+    assert_eq!(
+        world.outcomes(bob).await,
+        vec![outcome("other", "skipped", Some("RedundantExport"))]
+    );
+
+    // Incremental: the watermark stays before the failed change until it is exported.
+    let target = world.target_id(ObjectKind::User, ann).await;
+    let before = world.store.watermark(JOB).await.unwrap();
+    world.update(ann, json!({"jobTitle": "Director"})).await;
+    world.target.fail_next(1, 429, |r| r.method == "PATCH");
+    let report = world.cycle().await;
+    assert_eq!(report.failures[0].error_code, "TooManyRequests");
+    assert_eq!(report.watermark_after, before);
+    let report = world.cycle().await;
+    assert!(report.failures.is_empty());
+    assert_eq!(world.writes(), vec![format!("PATCH /Users/{target}")]);
+    assert_eq!(world.target_user(&target)["title"], json!("Director"));
+    assert_eq!(
+        report.watermark_after,
+        Some(world.directory.watermark().await.unwrap())
+    );
+}
