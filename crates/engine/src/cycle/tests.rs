@@ -770,7 +770,11 @@ async fn a_failed_export_is_retried_by_the_next_cycle() {
         world.outcomes(ann).await,
         vec![outcome("create", "failure", Some("InternalServerError"))]
     );
-    let row = &world.rows().await[0];
+    let rows = world.rows().await;
+    let row = rows
+        .iter()
+        .find(|r| r.source_id == Some(ann.to_string()))
+        .unwrap();
     assert_eq!(
         row.summary["provisioningStatusInfo"]["errorInformation"]["additionalDetails"],
         json!("injected failure")
@@ -799,5 +803,232 @@ async fn a_failed_export_is_retried_by_the_next_cycle() {
     assert_eq!(
         report.watermark_after,
         Some(world.directory.watermark().await.unwrap())
+    );
+}
+
+/// Sets the matching priority of the user mapping's `target` attribute.
+fn set_matching(world: &mut World, target: &str, priority: i32) {
+    let mapping = world
+        .user_mapping()
+        .attribute_mappings
+        .iter_mut()
+        .find(|m| m.target_attribute_name == target)
+        .unwrap();
+    mapping.matching_priority = priority;
+}
+
+fn scim_user(user_name: &str, external_id: &str, display_name: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+        "externalId": external_id,
+        "displayName": display_name,
+        "active": true,
+    })
+}
+
+#[tokio::test]
+async fn an_existing_account_is_matched_by_user_name_not_created() {
+    let mut world = World::new().await;
+    let existing = world
+        .target
+        .seed(
+            TargetKind::User,
+            scim_user("ANN@contoso.com", "legacy-1", "Ann"),
+        )
+        .unwrap();
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    world.assign(ann).await;
+
+    world.cycle().await;
+
+    let link = world.link(ObjectKind::User, ann).await.unwrap();
+    assert_eq!(link.target_id, existing);
+    assert_eq!(
+        link.origin,
+        LinkOrigin::Matched {
+            target_attribute: "userName".into(),
+            source_attribute: "userPrincipalName".into(),
+            value: "ann@contoso.com".into(),
+        }
+    );
+    assert!(world.writes().iter().all(|w| !w.starts_with("POST")));
+    assert_eq!(world.writes(), vec![format!("PATCH /Users/{existing}")]);
+    let account = world.target_user(&existing);
+    assert_eq!(account["externalId"], json!("ann"));
+    assert_eq!(account["displayName"], json!("ANN"));
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("update", "success", None)]
+    );
+}
+
+#[tokio::test]
+async fn ambiguous_matches_are_reported_never_guessed() {
+    // Two accounts answer the matching query.
+    let mut world = World::new().await;
+    set_matching(&mut world, "externalId", 1);
+    set_matching(&mut world, "userName", 2);
+    world
+        .target
+        .seed(
+            TargetKind::User,
+            scim_user("a1@old.example", "ann", "Ann 1"),
+        )
+        .unwrap();
+    world
+        .target
+        .seed(
+            TargetKind::User,
+            scim_user("a2@old.example", "ann", "Ann 2"),
+        )
+        .unwrap();
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    world.assign(ann).await;
+    let report = world.cycle().await;
+    assert!(world.writes().is_empty());
+    assert!(world.link(ObjectKind::User, ann).await.is_none());
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("other", "failure", Some("DuplicateTargetEntries"))]
+    );
+    assert_eq!(report.failures[0].error_code, "DuplicateTargetEntries");
+    assert!(!report.failures[0].retried);
+
+    // Two source objects answer to one account: the first is linked, the second reported.
+    let mut world = World::new().await;
+    set_matching(&mut world, "userName", 0);
+    set_matching(&mut world, "displayName", 1);
+    let account = world
+        .target
+        .seed(
+            TargetKind::User,
+            scim_user("sam@old.example", "sam", "Sam Lee"),
+        )
+        .unwrap();
+    let first = world
+        .user("sam1@contoso.com", json!({"displayName": "Sam Lee"}))
+        .await;
+    let second = world
+        .user("sam2@contoso.com", json!({"displayName": "Sam Lee"}))
+        .await;
+    world.assign(first).await;
+    world.assign(second).await;
+    world.cycle().await;
+    let (linked, other) = match world.link(ObjectKind::User, first).await {
+        Some(_) => (first, second),
+        None => (second, first),
+    };
+    assert_eq!(world.target_id(ObjectKind::User, linked).await, account);
+    assert!(world.link(ObjectKind::User, other).await.is_none());
+    assert_eq!(
+        world.outcomes(other).await,
+        vec![outcome("other", "failure", Some("DuplicateSourceEntries"))]
+    );
+    assert!(world.writes().iter().all(|w| !w.starts_with("POST")));
+}
+
+#[tokio::test]
+async fn a_link_the_new_matching_rules_would_not_make_is_marked_stale_not_relinked() {
+    let mut world = World::new().await;
+    // Matching by externalId first finds Ann's old account (a former employee's, reused
+    // nickname); her own account has her userName.
+    set_matching(&mut world, "externalId", 1);
+    set_matching(&mut world, "userName", 2);
+    let old = world
+        .target
+        .seed(
+            TargetKind::User,
+            scim_user("ann.old@contoso.com", "ann", "Ann (old)"),
+        )
+        .unwrap();
+    let own = world
+        .target
+        .seed(
+            TargetKind::User,
+            scim_user("ann@contoso.com", "A-100", "Ann"),
+        )
+        .unwrap();
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    world.assign(ann).await;
+
+    let report = world.cycle().await;
+
+    // The match made the link, with its provenance, although the update then failed
+    // (the userName belongs to her own account).
+    let link = world.link(ObjectKind::User, ann).await.unwrap();
+    assert_eq!(link.target_id, old);
+    assert_eq!(
+        link.origin,
+        LinkOrigin::Matched {
+            target_attribute: "externalId".into(),
+            source_attribute: "mailNickname".into(),
+            value: "ann".into(),
+        }
+    );
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("update", "failure", Some("EntryConflict"))]
+    );
+    assert_eq!(report.failures[0].error_code, "EntryConflict");
+
+    // The rules change: userName only. The restart's full cycle finds the link stale and
+    // names the account the rules would choose; nothing is written.
+    set_matching(&mut world, "externalId", 0);
+    set_matching(&mut world, "userName", 1);
+    let report = world.run(true).await;
+    assert!(world.writes().is_empty());
+    assert_eq!(report.stale, 1);
+    let link = world.link(ObjectKind::User, ann).await.unwrap();
+    assert_eq!(link.target_id, old, "never silently re-linked");
+    let stale = link.stale.clone().unwrap();
+    assert_eq!(stale.would_choose.as_deref(), Some(own.as_str()));
+    assert_eq!(stale.found, "2026-03-01T08:00:00.000Z");
+    assert!(stale.reason.contains("userName"), "{}", stale.reason);
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("other", "skipped", Some("StaleLink"))]
+    );
+    let stale_links = world
+        .store
+        .links(
+            JOB,
+            &LinkQuery {
+                stale: Some(true),
+                limit: 10,
+                ..LinkQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(stale_links.len(), 1);
+
+    // Later cycles leave the stale link alone.
+    world.update(ann, json!({"jobTitle": "Director"})).await;
+    world.cycle().await;
+    assert!(world.writes().is_empty());
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("other", "skipped", Some("StaleLink"))]
+    );
+
+    // The operator deletes the link; the next full cycle links Ann to her own account.
+    assert!(world.store.delete_link(JOB, "User", ann).await.unwrap());
+    world.run(true).await;
+    let link = world.link(ObjectKind::User, ann).await.unwrap();
+    assert_eq!(link.target_id, own);
+    assert_eq!(
+        link.origin,
+        LinkOrigin::Matched {
+            target_attribute: "userName".into(),
+            source_attribute: "userPrincipalName".into(),
+            value: "ann@contoso.com".into(),
+        }
+    );
+    assert_eq!(link.stale, None);
+    assert_eq!(world.target_user(&own)["title"], json!("Director"));
+    assert_eq!(
+        world.target_user(&old)["userName"],
+        json!("ann.old@contoso.com")
     );
 }
