@@ -997,10 +997,33 @@ impl<'c, 'a> Runner<'c, 'a> {
                 shadow: None,
                 stale: None,
             };
-            self.ctx
-                .store
-                .put_link(self.ctx.fence, link.clone())
-                .await?;
+            match self.ctx.store.put_link(self.ctx.fence, link.clone()).await {
+                Ok(()) => {}
+                // Another source object took the account meanwhile (or holds it under an
+                // object type the lookup above did not return).
+                Err(SyncStoreError::TargetTaken { source_id, .. }) => {
+                    let entry = Entry::new(
+                        Action::Other,
+                        Status::Failure,
+                        (
+                            "EntrySynchronizationMatching",
+                            "matching",
+                            format!("account {} is linked to {source_id} already", account.id),
+                        ),
+                    )
+                    .error(
+                        "DuplicateSourceEntries",
+                        format!(
+                            "account {} is held by source object {source_id}",
+                            account.id
+                        ),
+                    )
+                    .target(Some(&account.id));
+                    self.fail(plan_index, source, entry, false);
+                    return Ok(Outcome::default());
+                }
+                Err(other) => return Err(other.into()),
+            }
             let base = account.resource.as_object().cloned().unwrap_or_default();
             let mut outcome = self.export_update(plan_index, source, link, base).await?;
             outcome.newly_linked = true;

@@ -1032,3 +1032,71 @@ async fn a_link_the_new_matching_rules_would_not_make_is_marked_stale_not_relink
         json!("ann.old@contoso.com")
     );
 }
+
+#[tokio::test]
+async fn sync_all_takes_every_object_the_scoping_filter_lets_through() {
+    let mut world = World::new().await;
+    world.config.scope = ScopeMode::SyncAll;
+    world.user_mapping().scope = Some(
+        serde_json::from_value(json!({"groups": [{"clauses": [{
+            "operatorName": "EQUALS",
+            "sourceOperandName": "department",
+            "targetOperand": {"values": ["Sales"]},
+        }]}]}))
+        .unwrap(),
+    );
+    let ann = world
+        .user("ann@contoso.com", json!({"department": "Sales"}))
+        .await;
+    let bob = world
+        .user("bob@contoso.com", json!({"department": "Legal"}))
+        .await;
+    let team = world.group("Team", &[ann, bob]).await;
+
+    world.cycle().await;
+
+    // Nothing is assigned: SyncAll takes Ann and the group; Bob fails the filter.
+    let ann_target = world.target_id(ObjectKind::User, ann).await;
+    let team_target = world.target_id(ObjectKind::Group, team).await;
+    assert!(world.link(ObjectKind::User, bob).await.is_none());
+    assert_eq!(
+        world.outcomes(bob).await,
+        vec![outcome("other", "skipped", Some("NotEffectivelyEntitled"))]
+    );
+    let group = world
+        .target
+        .object(TargetKind::Group, &team_target)
+        .unwrap();
+    assert_eq!(member_ids(&group), vec![ann_target.clone()]);
+
+    // Ann leaves the filter's scope: disabled.
+    world.update(ann, json!({"department": "Legal"})).await;
+    world.cycle().await;
+    assert_eq!(world.writes(), vec![format!("PATCH /Users/{ann_target}")]);
+    assert_eq!(world.target_user(&ann_target)["active"], json!(false));
+}
+
+#[tokio::test]
+async fn an_unassigned_group_is_deleted_and_its_members_disabled() {
+    let mut world = World::new().await;
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    let team = world.group("Team", &[bob]).await;
+    let assignment = world.assign(team).await;
+    world.cycle().await;
+    let bob_target = world.target_id(ObjectKind::User, bob).await;
+    let team_target = world.target_id(ObjectKind::Group, team).await;
+
+    world.directory.unassign(assignment).await.unwrap();
+    world.cycle().await;
+
+    // Groups have no `active`: leaving scope deletes them.
+    assert_eq!(
+        sorted(world.writes()),
+        sorted(vec![
+            format!("PATCH /Users/{bob_target}"),
+            format!("DELETE /Groups/{team_target}"),
+        ])
+    );
+    assert!(world.link(ObjectKind::Group, team).await.is_none());
+    assert_eq!(world.target_user(&bob_target)["active"], json!(false));
+}
