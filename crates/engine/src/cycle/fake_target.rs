@@ -54,7 +54,9 @@ struct Failure {
 struct State {
     next_id: u64,
     /// (kind, id) → the stored resource, in canonical form with `id` and `meta`.
-    objects: BTreeMap<(Kind, String), Map<String, Value>>,
+    objects: BTreeMap<(Kind, String), Value>,
+    /// Lower-cased userName → the user holding it.
+    user_names: BTreeMap<String, String>,
     requests: Vec<Request>,
     failures: Vec<Failure>,
 }
@@ -112,7 +114,6 @@ impl MemoryTarget {
             .objects
             .get(&(kind.into(), id.to_string()))
             .cloned()
-            .map(Value::Object)
     }
 
     /// Every stored resource of `kind`, by id.
@@ -122,7 +123,7 @@ impl MemoryTarget {
             .objects
             .iter()
             .filter(|((k, _), _)| *k == kind)
-            .map(|(_, resource)| Value::Object(resource.clone()))
+            .map(|(_, resource)| resource.clone())
             .collect()
     }
 
@@ -221,8 +222,30 @@ impl State {
             "meta".to_string(),
             json!({ "resourceType": if kind == TargetKind::User { "User" } else { "Group" } }),
         );
-        self.objects.insert((kind.into(), id.clone()), data);
+        self.put(kind, &id, data);
         Ok(id)
+    }
+
+    /// Stores (or replaces) a resource and keeps the userName index in step.
+    fn put(&mut self, kind: TargetKind, id: &str, data: Map<String, Value>) {
+        self.remove(kind, id);
+        if kind == TargetKind::User {
+            if let Some(name) = user_name(&data) {
+                self.user_names.insert(name, id.to_string());
+            }
+        }
+        self.objects
+            .insert((kind.into(), id.to_string()), Value::Object(data));
+    }
+
+    fn remove(&mut self, kind: TargetKind, id: &str) -> Option<Value> {
+        let removed = self.objects.remove(&(kind.into(), id.to_string()))?;
+        if let Some(name) = removed.as_object().and_then(user_name) {
+            if self.user_names.get(&name).map(String::as_str) == Some(id) {
+                self.user_names.remove(&name);
+            }
+        }
+        Some(removed)
     }
 
     fn check_unique(
@@ -239,11 +262,10 @@ impl State {
         let Some(name) = user_name(data) else {
             return Ok(());
         };
-        let taken = self.objects.iter().any(|((k, other), resource)| {
-            *k == Kind::User
-                && Some(other.as_str()) != id
-                && user_name(resource).as_ref() == Some(&name)
-        });
+        let taken = self
+            .user_names
+            .get(&name)
+            .is_some_and(|holder| Some(holder.as_str()) != id);
         if taken {
             return Err(TargetError::answered(method, path, 409)
                 .with_scim_type("uniqueness")
@@ -302,17 +324,30 @@ impl Target for MemoryTarget {
                 .with_detail(e.to_string())
         })?;
         let wanted = Kind::from(kind);
+        // The usual matching query answers from the index, as a real target would.
+        if kind == TargetKind::User && attribute.eq_ignore_ascii_case("userName") {
+            let holder = state.user_names.get(&value.to_lowercase());
+            return Ok(holder
+                .and_then(|id| {
+                    let resource = state.objects.get(&(wanted, id.clone()))?;
+                    Some(TargetObject {
+                        id: id.clone(),
+                        resource: resource.clone(),
+                    })
+                })
+                .into_iter()
+                .collect());
+        }
         Ok(state
             .objects
             .iter()
             .filter(|((k, _), _)| *k == wanted)
-            .map(|((_, id), resource)| (id, Value::Object(resource.clone())))
             .filter(|(_, resource)| {
                 filter.matches(resource, &provisio_scim::filter::CaseInsensitive)
             })
-            .map(|(id, resource)| TargetObject {
+            .map(|((_, id), resource)| TargetObject {
                 id: id.clone(),
-                resource,
+                resource: resource.clone(),
             })
             .collect())
     }
@@ -333,7 +368,7 @@ impl Target for MemoryTarget {
             .get(&(kind.into(), id.to_string()))
             .map(|resource| TargetObject {
                 id: id.to_string(),
-                resource: Value::Object(resource.clone()),
+                resource: resource.clone(),
             }))
     }
 
@@ -355,7 +390,7 @@ impl Target for MemoryTarget {
             .unwrap_or_default();
         Ok(TargetObject {
             id,
-            resource: Value::Object(stored),
+            resource: stored,
         })
     }
 
@@ -380,7 +415,7 @@ impl Target for MemoryTarget {
             },
         )?;
         let key = (Kind::from(kind), id.to_string());
-        let Some(current) = state.objects.get(&key) else {
+        let Some(current) = state.objects.get(&key).and_then(Value::as_object) else {
             return Err(TargetError::answered("PATCH", &path, 404));
         };
         let rt = resource_type(kind);
@@ -393,7 +428,7 @@ impl Target for MemoryTarget {
                 patched.insert(key.to_string(), value);
             }
         }
-        state.objects.insert(key, patched.clone());
+        state.put(kind, id, patched.clone());
         Ok(Some(TargetObject {
             id: id.to_string(),
             resource: Value::Object(patched),
@@ -411,7 +446,7 @@ impl Target for MemoryTarget {
                 body: None,
             },
         )?;
-        match state.objects.remove(&(kind.into(), id.to_string())) {
+        match state.remove(kind, id) {
             Some(_) => Ok(()),
             None => Err(TargetError::answered("DELETE", &path, 404)),
         }
@@ -444,7 +479,7 @@ impl Target for MemoryTarget {
             .filter(|((k, _), _)| *k == wanted)
             .map(|((_, id), resource)| TargetObject {
                 id: id.clone(),
-                resource: Value::Object(resource.clone()),
+                resource: resource.clone(),
             })
             .collect();
         let total = all.len() as u64;
