@@ -636,6 +636,30 @@ impl<'c, 'a> Runner<'c, 'a> {
                             }
                         }
                     }
+                    // An assigned group that changes (deleted, restored, no longer a security
+                    // group) changes the scope of its members, who have no change of their own.
+                    ChangeOp::Updated | ChangeOp::Deleted | ChangeOp::Restored
+                        if change.kind == ObjectKind::Group =>
+                    {
+                        push(&mut items, (change.kind, change.object_id));
+                        let assigned = !self
+                            .dir()
+                            .assignments(
+                                Some(self.ctx.service_principal_id),
+                                Some(change.object_id),
+                                None,
+                                1,
+                            )
+                            .await?
+                            .is_empty();
+                        if assigned {
+                            for member in self.dir().all_members(change.object_id).await? {
+                                if member.kind == ObjectKind::User {
+                                    push(&mut items, (member.kind, member.id));
+                                }
+                            }
+                        }
+                    }
                     _ => push(&mut items, (change.kind, change.object_id)),
                 }
             }

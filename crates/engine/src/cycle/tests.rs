@@ -1143,3 +1143,39 @@ async fn cycle_costs() {
         );
     }
 }
+
+#[tokio::test]
+async fn deleting_an_assigned_group_disables_the_members_it_brought_in_scope() {
+    let mut world = World::new().await;
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    let team = world.group("Team", &[bob, ann]).await;
+    world.assign(team).await;
+    world.assign(ann).await;
+    world.cycle().await;
+    let bob_target = world.target_id(ObjectKind::User, bob).await;
+    let ann_target = world.target_id(ObjectKind::User, ann).await;
+    let team_target = world.target_id(ObjectKind::Group, team).await;
+
+    world
+        .directory
+        .delete(ObjectKind::Group, team)
+        .await
+        .unwrap();
+    world.cycle().await;
+
+    // Bob was in scope through the group only; Ann is assigned herself.
+    assert_eq!(
+        sorted(world.writes()),
+        sorted(vec![
+            format!("PATCH /Users/{bob_target}"),
+            format!("DELETE /Groups/{team_target}"),
+        ])
+    );
+    assert_eq!(world.target_user(&bob_target)["active"], json!(false));
+    assert_eq!(world.target_user(&ann_target)["active"], json!(true));
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("other", "skipped", Some("RedundantExport"))]
+    );
+}
