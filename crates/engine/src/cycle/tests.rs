@@ -87,6 +87,10 @@ impl World {
     }
 
     async fn run(&mut self, force_full: bool) -> CycleReport {
+        self.try_run(force_full).await.unwrap()
+    }
+
+    async fn try_run(&mut self, force_full: bool) -> Result<CycleReport, CycleError> {
         self.cycles += 1;
         self.last_cycle = Uuid::from_u128(self.cycles << 64);
         self.target.clear_requests();
@@ -104,7 +108,7 @@ impl World {
             target: &self.target,
             clock: &self.clock,
         };
-        run_cycle(&ctx).await.unwrap()
+        run_cycle(&ctx).await
     }
 
     async fn cycle(&mut self) -> CycleReport {
@@ -1178,4 +1182,127 @@ async fn deleting_an_assigned_group_disables_the_members_it_brought_in_scope() {
         world.outcomes(ann).await,
         vec![outcome("other", "skipped", Some("RedundantExport"))]
     );
+}
+
+#[tokio::test]
+async fn a_replay_after_lost_state_matches_instead_of_creating_twice() {
+    let mut world = World::new().await;
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    world.assign(ann).await;
+    world.cycle().await;
+    let target = world.target_id(ObjectKind::User, ann).await;
+
+    // As after a crash between the export and the record of it: no link, no watermark.
+    world.store.clear_links(JOB).await.unwrap();
+    world
+        .store
+        .set_watermark(world.fence, JOB, None)
+        .await
+        .unwrap();
+    world.cycle().await;
+
+    assert!(world.writes().is_empty(), "{:?}", world.writes());
+    let link = world.link(ObjectKind::User, ann).await.unwrap();
+    assert_eq!(link.target_id, target);
+    assert!(matches!(link.origin, LinkOrigin::Matched { .. }));
+    assert_eq!(world.target.objects(TargetKind::User).len(), 1);
+}
+
+#[tokio::test]
+async fn a_worker_that_lost_its_lease_stops_and_leaves_the_watermark() {
+    let mut world = World::new().await;
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    world.assign(ann).await;
+    world.cycle().await;
+    let watermark = world.store.watermark(JOB).await.unwrap();
+    // The lease expired and another worker took the job.
+    world
+        .store
+        .acquire_lease(JOB, "other", "2100-01-01T00:00:00Z", "2100-01-01T01:00:00Z")
+        .await
+        .unwrap()
+        .unwrap();
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    world.assign(bob).await;
+
+    let error = world.try_run(false).await.unwrap_err();
+
+    assert!(
+        matches!(error, CycleError::Store(SyncStoreError::Fenced(_))),
+        "{error:?}"
+    );
+    assert_eq!(world.store.watermark(JOB).await.unwrap(), watermark);
+    assert!(world.link(ObjectKind::User, bob).await.is_none());
+}
+
+#[tokio::test]
+async fn object_flow_types_limit_what_the_cycle_may_do() {
+    // (flowTypes, expected writes of: create Ann, update Ann, purge Ann)
+    let rows = [
+        ("Add, Update, Delete", ["POST", "PATCH", "DELETE"]),
+        ("Update, Delete", ["", "", ""]),
+        ("Add, Delete", ["POST", "", "DELETE"]),
+        ("Add, Update", ["POST", "PATCH", ""]),
+    ];
+    for (flow_types, expected) in rows {
+        let mut world = World::new().await;
+        world.user_mapping().flow_types = FlowTypes::parse(flow_types).unwrap();
+        let ann = world.user("ann@contoso.com", json!({})).await;
+        world.assign(ann).await;
+        let mut seen = Vec::new();
+        world.cycle().await;
+        seen.push(
+            world
+                .target
+                .writes()
+                .first()
+                .map(|w| w.method.clone())
+                .unwrap_or_default(),
+        );
+        world.update(ann, json!({"jobTitle": "Director"})).await;
+        world.cycle().await;
+        seen.push(
+            world
+                .target
+                .writes()
+                .first()
+                .map(|w| w.method.clone())
+                .unwrap_or_default(),
+        );
+        world.directory.delete(ObjectKind::User, ann).await.unwrap();
+        world.directory.purge(ann).await.unwrap();
+        world.cycle().await;
+        seen.push(
+            world
+                .target
+                .writes()
+                .first()
+                .map(|w| w.method.clone())
+                .unwrap_or_default(),
+        );
+        assert_eq!(seen, expected, "{flow_types}");
+    }
+}
+
+#[tokio::test]
+async fn defaults_flow_on_create_when_the_source_is_empty() {
+    let mut world = World::new().await;
+    let mapping = world
+        .user_mapping()
+        .attribute_mappings
+        .iter_mut()
+        .find(|m| m.target_attribute_name == "title")
+        .unwrap();
+    mapping.default_value = Some("Staff".into());
+    let ann = world
+        .user("ann@contoso.com", json!({"jobTitle": null}))
+        .await;
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    world.assign(ann).await;
+    world.assign(bob).await;
+    world.cycle().await;
+    let ann_target = world.target_id(ObjectKind::User, ann).await;
+    let bob_target = world.target_id(ObjectKind::User, bob).await;
+    assert_eq!(world.target_user(&ann_target)["title"], json!("Staff"));
+    assert_eq!(world.target_user(&bob_target)["title"], json!("Engineer"));
 }
