@@ -141,6 +141,7 @@ pub struct CycleReport {
     pub watermark_before: Option<i64>,
     pub watermark_after: Option<i64>,
     pub created: u64,
+    /// PATCHes of attributes or of references (members, manager).
     pub updated: u64,
     pub disabled: u64,
     pub deleted: u64,
@@ -351,6 +352,8 @@ struct Runner<'c, 'a> {
     batch_failed: bool,
     /// A target call failed in this cycle.
     cycle_failed: bool,
+    /// Objects created in this cycle: their first references are part of the create.
+    created: HashSet<(ObjectKind, Uuid)>,
     report: CycleReport,
 }
 
@@ -454,6 +457,7 @@ impl<'c, 'a> Runner<'c, 'a> {
             row_counter: 0,
             batch_failed: false,
             cycle_failed: false,
+            created: HashSet::new(),
             report: CycleReport {
                 cycle_id: ctx.cycle_id,
                 full,
@@ -1082,6 +1086,8 @@ impl<'c, 'a> Runner<'c, 'a> {
                     stale: None,
                 };
                 self.ctx.store.put_link(self.ctx.fence, link).await?;
+                self.created
+                    .insert((self.plans[plan_index].kind, self.source_uuid(source)));
                 let modified = diff(&evaluation.desired.attributes, &Map::new()).1;
                 let entry = Entry::new(
                     Action::Create,
@@ -1473,7 +1479,11 @@ impl<'c, 'a> Runner<'c, 'a> {
         let Some(plan_index) = self.plans.iter().position(|p| p.kind == kind) else {
             return Ok(());
         };
-        if self.plans[plan_index].references.is_empty() {
+        let plan = &self.plans[plan_index];
+        // Filling in a new object's references completes its creation; later changes to
+        // them are updates.
+        let allowed = plan.flow_types.update || self.created.contains(&(kind, id));
+        if plan.references.is_empty() || !allowed {
             return Ok(());
         }
         let Some(mut link) = self.link(kind, id).await? else {

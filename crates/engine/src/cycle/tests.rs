@@ -1306,3 +1306,32 @@ async fn defaults_flow_on_create_when_the_source_is_empty() {
     assert_eq!(world.target_user(&ann_target)["title"], json!("Staff"));
     assert_eq!(world.target_user(&bob_target)["title"], json!("Engineer"));
 }
+
+#[tokio::test]
+async fn without_update_a_new_group_gets_its_members_but_later_changes_wait() {
+    let mut world = World::new().await;
+    world.schema.synchronization_rules[0].object_mappings[1].flow_types =
+        FlowTypes::parse("Add, Delete").unwrap();
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    let dan = world.user("dan@contoso.com", json!({})).await;
+    let team = world.group("Team", &[bob]).await;
+    world.assign(team).await;
+    world.assign(dan).await;
+    world.cycle().await;
+    let team_target = world.target_id(ObjectKind::Group, team).await;
+    let bob_target = world.target_id(ObjectKind::User, bob).await;
+    let group = world
+        .target
+        .object(TargetKind::Group, &team_target)
+        .unwrap();
+    assert_eq!(member_ids(&group), vec![bob_target.clone()]);
+
+    world.directory.add_member(team, dan).await.unwrap();
+    world.cycle().await;
+    assert!(world.writes().is_empty(), "{:?}", world.writes());
+    let group = world
+        .target
+        .object(TargetKind::Group, &team_target)
+        .unwrap();
+    assert_eq!(member_ids(&group), vec![bob_target]);
+}
