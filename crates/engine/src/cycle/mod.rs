@@ -29,6 +29,12 @@
 //!   in the directory is itself a change.
 //! - Rows and change ids are derived from the caller's cycle id, so that a cycle is
 //!   deterministic given its ports.
+//!
+//! Costs: an incremental cycle reads the changes, the objects they name (an assigned group's
+//! change adds its members) and their links, and resolves the references of those objects
+//! (a group's through its whole member list). A full cycle keeps the ids it has seen, to
+//! find the linked objects it did not reach; it queries the target once per object
+//! (matching, or the staleness check of a linked one).
 
 // The target port answers `TargetError` by value; helpers that pass it on keep its shape.
 #![allow(clippy::result_large_err)]

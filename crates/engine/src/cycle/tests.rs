@@ -1335,3 +1335,52 @@ async fn without_update_a_new_group_gets_its_members_but_later_changes_wait() {
         .unwrap();
     assert_eq!(member_ids(&group), vec![bob_target]);
 }
+
+#[tokio::test]
+async fn a_cycle_can_run_on_any_worker_thread() {
+    fn assert_send<T: Send>(_: &T) {}
+    let world = World::new().await;
+    let ctx = CycleContext {
+        job_id: JOB,
+        service_principal_id: world.sp,
+        service_principal_name: "App",
+        schema: &world.schema,
+        config: &world.config,
+        fence: world.fence,
+        cycle_id: Uuid::from_u128(1),
+        force_full: false,
+        directory: &world.directory,
+        store: &world.store,
+        target: &world.target,
+        clock: &world.clock,
+    };
+    let cycle = run_cycle(&ctx);
+    assert_send(&cycle);
+    assert!(cycle.await.is_ok());
+}
+
+#[tokio::test]
+async fn groups_are_matched_by_display_name() {
+    let mut world = World::new().await;
+    let existing = world
+        .target
+        .seed(
+            TargetKind::Group,
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "team"}),
+        )
+        .unwrap();
+    let team = world.group("Team", &[]).await;
+    world.assign(team).await;
+    world.cycle().await;
+    let link = world.link(ObjectKind::Group, team).await.unwrap();
+    assert_eq!(link.target_id, existing);
+    assert_eq!(
+        link.origin,
+        LinkOrigin::Matched {
+            target_attribute: "displayName".into(),
+            source_attribute: "displayName".into(),
+            value: "Team".into(),
+        }
+    );
+    assert_eq!(world.writes(), vec![format!("PATCH /Groups/{existing}")]);
+}
