@@ -447,7 +447,18 @@ impl Target for MemoryTarget {
             },
         )?;
         match state.remove(kind, id) {
-            Some(_) => Ok(()),
+            Some(_) => {
+                // A deleted account leaves the groups it was a member of.
+                for ((k, _), group) in state.objects.iter_mut() {
+                    if *k != Kind::Group {
+                        continue;
+                    }
+                    if let Some(Value::Array(members)) = group.get_mut("members") {
+                        members.retain(|m| m.get("value").and_then(Value::as_str) != Some(id));
+                    }
+                }
+                Ok(())
+            }
             None => Err(TargetError::answered("DELETE", &path, 404)),
         }
     }

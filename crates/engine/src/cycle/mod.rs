@@ -1536,6 +1536,22 @@ impl<'c, 'a> Runner<'c, 'a> {
                 .get(&attribute)
                 .cloned()
                 .unwrap_or_default();
+            // An account this job deleted is gone from the target's references too: the
+            // shadow forgets it without a request.
+            let mut before_live = Vec::with_capacity(before.len());
+            for target_id in before {
+                if resolved.contains(&target_id)
+                    || self
+                        .ctx
+                        .store
+                        .link_by_target(self.ctx.job_id, &target_id)
+                        .await?
+                        .is_some()
+                {
+                    before_live.push(target_id);
+                }
+            }
+            let before = before_live;
             if multivalued {
                 let add: Vec<&String> = resolved.iter().filter(|t| !before.contains(t)).collect();
                 let remove: Vec<&String> =
@@ -1572,6 +1588,11 @@ impl<'c, 'a> Runner<'c, 'a> {
             resolved_all.insert(attribute, resolved);
         }
         if ops.is_empty() {
+            if resolved_all != shadow.references {
+                shadow.references = resolved_all;
+                link.shadow = Some(shadow.to_json());
+                self.ctx.store.put_link(self.ctx.fence, link).await?;
+            }
             return Ok(());
         }
         let target_kind = self.plans[plan_index].target_kind;

@@ -1384,3 +1384,44 @@ async fn groups_are_matched_by_display_name() {
     );
     assert_eq!(world.writes(), vec![format!("PATCH /Groups/{existing}")]);
 }
+
+#[tokio::test]
+async fn a_purged_member_is_deleted_without_a_member_removal() {
+    let mut world = World::new().await;
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    let carol = world.user("carol@contoso.com", json!({})).await;
+    let boss = world.user("boss@contoso.com", json!({})).await;
+    world.directory.set_manager(bob, boss).await.unwrap();
+    let team = world.group("Team", &[bob, carol, boss]).await;
+    world.assign(team).await;
+    world.cycle().await;
+    let team_target = world.target_id(ObjectKind::Group, team).await;
+    let bob_target = world.target_id(ObjectKind::User, bob).await;
+    let carol_target = world.target_id(ObjectKind::User, carol).await;
+    let boss_target = world.target_id(ObjectKind::User, boss).await;
+
+    world
+        .directory
+        .delete(ObjectKind::User, boss)
+        .await
+        .unwrap();
+    world.directory.purge(boss).await.unwrap();
+    world.cycle().await;
+
+    // The target drops a deleted account from its groups itself.
+    let writes = world.writes();
+    assert!(
+        writes.contains(&format!("DELETE /Users/{boss_target}")),
+        "{writes:?}"
+    );
+    assert!(!writes.iter().any(|w| w.contains("/Groups/")), "{writes:?}");
+    let group = world
+        .target
+        .object(TargetKind::Group, &team_target)
+        .unwrap();
+    assert_eq!(member_ids(&group), sorted(vec![bob_target, carol_target]));
+
+    // Nothing is left to send about it.
+    world.run(true).await;
+    assert!(world.writes().is_empty(), "{:?}", world.writes());
+}
