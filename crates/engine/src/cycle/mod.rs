@@ -41,6 +41,8 @@
 
 pub mod fake_target;
 pub mod log;
+mod plan;
+mod shadow;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,18 +56,18 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub use fake_target::MemoryTarget;
+use plan::{compile_plans, Plan};
+use shadow::{diff, merge, Shadow};
 
 use crate::clock::Clock;
-use crate::mapping::{
-    CompiledObjectMapping, DesiredReference, Evaluation, MappingError, Operation,
-};
-use crate::model::{AttributeType, FlowTypes, SynchronizationSchema};
-use crate::scoping::{ScopingError, ScopingFilter};
+use crate::mapping::{DesiredReference, Evaluation, MappingError, Operation};
+use crate::model::SynchronizationSchema;
+use crate::scoping::ScopingError;
 use crate::source::{ScopeFacts, ScopeMode, SourceObject};
 use crate::state::{
     Fence, Link, LinkOrigin, LinkQuery, LogRow, Staleness, SyncStore, SyncStoreError,
 };
-use crate::target::{ErrorClass, PatchOperation, Target, TargetError, TargetKind};
+use crate::target::{ErrorClass, PatchOperation, Target, TargetError};
 use log::{Action, Entry, Modified, RowContext, Status};
 
 /// How many objects (or change records) a batch holds by default.
@@ -174,104 +176,6 @@ pub async fn run_cycle(ctx: &CycleContext<'_>) -> Result<CycleReport, CycleError
     Ok(runner.report)
 }
 
-/// One object mapping, compiled for the cycle.
-struct Plan {
-    kind: ObjectKind,
-    target_kind: TargetKind,
-    object_type: String,
-    mapping: CompiledObjectMapping,
-    scoping: ScopingFilter,
-    flow_types: FlowTypes,
-    /// Target attributes that are references (`members`, `…:manager`), with multi-valuedness.
-    references: Vec<(String, bool)>,
-    /// Matching target attribute (lower case) → the source attribute or expression.
-    matching_sources: BTreeMap<String, String>,
-    redacted: Vec<String>,
-}
-
-impl Plan {
-    fn is_redacted(&self, property: &str) -> bool {
-        self.redacted.iter().any(|target| {
-            let target = target.to_ascii_lowercase();
-            let property = property.to_ascii_lowercase();
-            target == property
-                || target
-                    .strip_prefix(&property)
-                    .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
-        })
-    }
-}
-
-fn compile_plans(schema: &SynchronizationSchema) -> Result<Vec<Plan>, CycleError> {
-    let rule = schema
-        .synchronization_rules
-        .iter()
-        .min_by_key(|rule| rule.priority.unwrap_or(i32::MAX))
-        .ok_or(CycleError::NoRule)?;
-    let mut plans = Vec::new();
-    for mapping in rule.object_mappings.iter().filter(|m| m.enabled) {
-        let kind = if mapping.source_object_name.eq_ignore_ascii_case("User") {
-            ObjectKind::User
-        } else if mapping.source_object_name.eq_ignore_ascii_case("Group") {
-            ObjectKind::Group
-        } else {
-            continue;
-        };
-        let target_kind = if mapping.target_object_name.eq_ignore_ascii_case("Group") {
-            TargetKind::Group
-        } else {
-            TargetKind::User
-        };
-        let compiled = CompiledObjectMapping::compile_in(schema, rule, mapping)?;
-        let scoping = match &mapping.scope {
-            Some(filter) => ScopingFilter::compile(filter)?,
-            None => ScopingFilter::default(),
-        };
-        let target_definition = schema
-            .directory(&rule.target_directory_name)
-            .and_then(|d| d.object(&mapping.target_object_name));
-        let references = mapping
-            .attribute_mappings
-            .iter()
-            .filter_map(|a| {
-                let definition = target_definition?.attribute(&a.target_attribute_name)?;
-                (definition.attribute_type == AttributeType::Reference)
-                    .then(|| (a.target_attribute_name.clone(), definition.multivalued))
-            })
-            .collect();
-        let matching_sources = mapping
-            .attribute_mappings
-            .iter()
-            .filter(|a| a.matching_priority > 0)
-            .map(|a| {
-                let source = a.source.as_ref().and_then(|s| {
-                    s.name
-                        .clone()
-                        .filter(|_| s.parameters.is_empty())
-                        .or_else(|| s.expression.clone())
-                });
-                (
-                    a.target_attribute_name.to_ascii_lowercase(),
-                    source.unwrap_or_default(),
-                )
-            })
-            .collect();
-        let redacted = compiled.redacted_targets().map(str::to_string).collect();
-        plans.push(Plan {
-            kind,
-            target_kind,
-            object_type: mapping.source_object_name.clone(),
-            mapping: compiled,
-            scoping,
-            flow_types: mapping.flow_types,
-            references,
-            matching_sources,
-            redacted,
-        });
-    }
-    Ok(plans)
-}
-
 /// The expression environment of a cycle: the clock's time and a seeded generator.
 struct CycleEnvironment {
     now: OffsetDateTime,
@@ -293,47 +197,6 @@ impl Environment for CycleEnvironment {
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
-    }
-}
-
-/// The shadow as stored in a link.
-#[derive(Debug, Clone, Default)]
-struct Shadow {
-    attributes: Map<String, Value>,
-    references: BTreeMap<String, Vec<String>>,
-}
-
-impl Shadow {
-    fn read(value: Option<&Value>) -> Option<Shadow> {
-        let value = value?;
-        let attributes = value.get("attributes")?.as_object()?.clone();
-        let references = value
-            .get("references")
-            .and_then(Value::as_object)
-            .map(|refs| {
-                refs.iter()
-                    .map(|(k, v)| {
-                        let ids = v
-                            .as_array()
-                            .map(|ids| {
-                                ids.iter()
-                                    .filter_map(|id| id.as_str().map(str::to_string))
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        (k.clone(), ids)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Some(Shadow {
-            attributes,
-            references,
-        })
-    }
-
-    fn to_json(&self) -> Value {
-        json!({ "attributes": self.attributes, "references": self.references })
     }
 }
 
@@ -363,14 +226,6 @@ struct Runner<'c, 'a> {
     report: CycleReport,
 }
 
-fn case_insensitive<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
-    map.get(key).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
-}
-
 fn error_code(error: &TargetError) -> &'static str {
     match error.class {
         ErrorClass::Conflict => "EntryConflict",
@@ -383,63 +238,6 @@ fn error_code(error: &TargetError) -> &'static str {
             Some(_) => "InternalServerError",
             None => "Timeout",
         },
-    }
-}
-
-/// The operations that make `base` hold `desired`, and what they change.
-fn diff(
-    desired: &Map<String, Value>,
-    base: &Map<String, Value>,
-) -> (Vec<PatchOperation>, Vec<Modified>) {
-    let mut ops = Vec::new();
-    let mut modified = Vec::new();
-    for (key, value) in desired {
-        let current = case_insensitive(base, key);
-        match (key.starts_with("urn:"), value) {
-            (true, Value::Object(subs)) => {
-                let empty = Map::new();
-                let current = current.and_then(Value::as_object).unwrap_or(&empty);
-                for (sub, value) in subs {
-                    let old = case_insensitive(current, sub);
-                    if old != Some(value) {
-                        let path = format!("{key}:{sub}");
-                        ops.push(PatchOperation::replace(path.clone(), value.clone()));
-                        modified.push(Modified {
-                            name: path,
-                            old: old.cloned(),
-                            new: Some(value.clone()),
-                        });
-                    }
-                }
-            }
-            _ => {
-                if current != Some(value) {
-                    ops.push(PatchOperation::replace(key.clone(), value.clone()));
-                    modified.push(Modified {
-                        name: key.clone(),
-                        old: current.cloned(),
-                        new: Some(value.clone()),
-                    });
-                }
-            }
-        }
-    }
-    (ops, modified)
-}
-
-/// `desired` written over `base`, extension attributes merged per sub-attribute.
-fn merge(base: &mut Map<String, Value>, desired: &Map<String, Value>) {
-    for (key, value) in desired {
-        match (value, base.get_mut(key)) {
-            (Value::Object(subs), Some(Value::Object(current))) if key.starts_with("urn:") => {
-                for (sub, value) in subs {
-                    current.insert(sub.clone(), value.clone());
-                }
-            }
-            _ => {
-                base.insert(key.clone(), value.clone());
-            }
-        }
     }
 }
 

@@ -9,9 +9,10 @@ use time::macros::datetime;
 
 use super::*;
 use crate::clock::FixedClock;
-use crate::model::{AttributeMappingSource, ObjectMapping};
+use crate::model::{AttributeMappingSource, FlowTypes, ObjectMapping};
 use crate::state::memory::MemorySyncStore;
 use crate::state::{JobRecord, JobStore, LeaseStore, LinkStore, LogQuery, LogStore};
+use crate::target::TargetKind;
 use crate::template::scim_schema;
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
