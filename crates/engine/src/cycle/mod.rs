@@ -207,6 +207,9 @@ struct Outcome {
     resolve_references: bool,
     /// The object was just linked (created or matched): references to it may now resolve.
     newly_linked: bool,
+    /// The source object as this batch read it, so that resolving its references does not
+    /// read it (and a group's members) again.
+    source: Option<SourceObject>,
 }
 
 struct Runner<'c, 'a> {
@@ -494,22 +497,26 @@ impl<'c, 'a> Runner<'c, 'a> {
     /// Processes a batch of objects, resolves the references that are due, and records the
     /// batch's log rows (links are written as each object is exported).
     async fn process_batch(&mut self, items: Vec<(ObjectKind, Uuid)>) -> Result<(), CycleError> {
-        let mut due: Vec<(ObjectKind, Uuid)> = Vec::new();
+        // (kind, id) → the source object when this batch has read it already.
+        let mut due: Vec<((ObjectKind, Uuid), Option<SourceObject>)> = Vec::new();
         for (kind, id) in items {
             let outcome = self.reconcile(kind, id).await?;
-            if outcome.resolve_references && !due.contains(&(kind, id)) {
-                due.push((kind, id));
+            if outcome.resolve_references {
+                match due.iter_mut().find(|(key, _)| *key == (kind, id)) {
+                    Some((_, source)) => *source = outcome.source,
+                    None => due.push(((kind, id), outcome.source)),
+                }
             }
             if outcome.newly_linked {
                 for referrer in self.referrers(kind, id).await? {
-                    if !due.contains(&referrer) {
-                        due.push(referrer);
+                    if !due.iter().any(|(key, _)| *key == referrer) {
+                        due.push((referrer, None));
                     }
                 }
             }
         }
-        for (kind, id) in due {
-            self.resolve_references(kind, id).await?;
+        for ((kind, id), source) in due {
+            self.resolve_references(kind, id, source).await?;
         }
         let rows = std::mem::take(&mut self.rows);
         if !rows.is_empty() {
@@ -909,6 +916,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 Ok(Outcome {
                     resolve_references: true,
                     newly_linked: true,
+                    source: Some(source.clone()),
                 })
             }
             Err(error) => {
@@ -1044,9 +1052,10 @@ impl<'c, 'a> Runner<'c, 'a> {
         let Some(evaluation) = self.evaluate(plan_index, source, Operation::Update) else {
             return Ok(Outcome::default());
         };
-        let linked = Outcome {
+        let linked = || Outcome {
             resolve_references: true,
             newly_linked: false,
+            source: Some(source.clone()),
         };
         let (ops, modified) = diff(&evaluation.desired.attributes, &base);
         let mut shadow = Shadow::read(link.shadow.as_ref()).unwrap_or_default();
@@ -1060,7 +1069,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                     .await?;
             }
             self.redundant(plan_index, source, &link.target_id);
-            return Ok(linked);
+            return Ok(linked());
         }
         if !self.plans[plan_index].flow_types.update {
             self.skip(
@@ -1070,7 +1079,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 "EntrySynchronizationSkipped",
                 "the mapping does not allow Update",
             );
-            return Ok(linked);
+            return Ok(linked());
         }
         let target_kind = self.plans[plan_index].target_kind;
         match self
@@ -1103,7 +1112,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 .modified(modified);
                 self.report.updated += 1;
                 self.log(plan_index, source, entry);
-                Ok(linked)
+                Ok(linked())
             }
             Err(error) => {
                 self.target_failure(
@@ -1279,7 +1288,12 @@ impl<'c, 'a> Runner<'c, 'a> {
 
     /// Turns the source's reference ids into target ids through links and sends the
     /// member and manager changes since the shadow.
-    async fn resolve_references(&mut self, kind: ObjectKind, id: Uuid) -> Result<(), CycleError> {
+    async fn resolve_references(
+        &mut self,
+        kind: ObjectKind,
+        id: Uuid,
+        source: Option<SourceObject>,
+    ) -> Result<(), CycleError> {
         let Some(plan_index) = self.plans.iter().position(|p| p.kind == kind) else {
             return Ok(());
         };
@@ -1296,10 +1310,15 @@ impl<'c, 'a> Runner<'c, 'a> {
         if link.stale.is_some() {
             return Ok(());
         }
-        let Presence::Live(object) = self.dir().presence(kind, id).await? else {
-            return Ok(());
+        let source = match source {
+            Some(source) => source,
+            None => {
+                let Presence::Live(object) = self.dir().presence(kind, id).await? else {
+                    return Ok(());
+                };
+                self.load_source(&object).await?
+            }
         };
-        let source = self.load_source(&object).await?;
         let Some(evaluation) = self.evaluate(plan_index, &source, Operation::Update) else {
             return Ok(());
         };
