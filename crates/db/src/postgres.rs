@@ -61,6 +61,21 @@ pub mod testing {
             &mut self.admin
         }
 
+        /// Runs a plain-SQL `pg_dump --inserts` of schema `dumped` as if it had been taken of
+        /// this schema: its `CREATE SCHEMA` left out, the schema's name replaced.
+        pub async fn load_dump(&mut self, dump: &str, dumped: &str) {
+            let statements = dump
+                .lines()
+                .filter(|l| !l.starts_with("CREATE SCHEMA "))
+                .collect::<Vec<_>>()
+                .join("\n")
+                .replace(dumped, &self.name);
+            sqlx::raw_sql(&statements)
+                .execute(&mut self.admin)
+                .await
+                .expect("load the dump");
+        }
+
         /// Drops the schema and everything in it.
         pub async fn drop(mut self) {
             sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.name))

@@ -139,16 +139,7 @@ async fn postgres() {
         return;
     };
     let dump = std::fs::read_to_string(format!("{V1_FIXTURES}/postgres.sql")).expect("dump");
-    let dump = dump
-        .lines()
-        .filter(|l| !l.starts_with("CREATE SCHEMA "))
-        .collect::<Vec<_>>()
-        .join("\n")
-        .replace("provisio_fixture_v1", &schema.name);
-    sqlx::raw_sql(&dump)
-        .execute(schema.admin())
-        .await
-        .expect("load the dump");
+    schema.load_dump(&dump, "provisio_fixture_v1").await;
     let store = PostgresDirectory::connect_with(schema.options())
         .await
         .expect("open");

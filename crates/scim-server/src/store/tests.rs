@@ -484,16 +484,7 @@ async fn postgres_opens_a_database_of_the_previous_version() {
         return;
     };
     let dump = std::fs::read_to_string(format!("{V1_FIXTURES}/postgres.sql")).expect("dump");
-    let dump = dump
-        .lines()
-        .filter(|l| !l.starts_with("CREATE SCHEMA "))
-        .collect::<Vec<_>>()
-        .join("\n")
-        .replace("provisio_fixture_v1", &schema.name);
-    sqlx::raw_sql(&dump)
-        .execute(schema.admin())
-        .await
-        .expect("load the dump");
+    schema.load_dump(&dump, "provisio_fixture_v1").await;
     let store = open_postgres_with(schema.options()).await.expect("open");
     previous_version_data_is_visible(&store).await;
     let versions: Vec<(String, i64)> = sqlx::query_as(
