@@ -379,9 +379,17 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>, batch_
     }
 }
 
-/// Runs `batch` in one transaction, one savepoint per job.
+/// Runs `batch` in one transaction, one savepoint per job; a job alone needs no savepoint.
 fn run_batch(conn: &Connection, batch: &mut [Box<dyn WriteJob>]) -> Result<(), DbError> {
     exec(conn, "BEGIN IMMEDIATE")?;
+    if let [job] = batch {
+        return match job.run(conn) {
+            Ran::Keep => exec(conn, "COMMIT"),
+            // SQLite may have rolled back already (e.g. on an I/O error).
+            Ran::RollBack if conn.is_autocommit() => Ok(()),
+            Ran::RollBack => exec(conn, "ROLLBACK"),
+        };
+    }
     for job in batch.iter_mut() {
         exec(conn, "SAVEPOINT job")?;
         match job.run(conn) {
