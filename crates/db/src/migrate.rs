@@ -114,11 +114,8 @@ pub fn sqlite(conn: &Connection, m: &Migrations) -> Result<(), DbError> {
         }
         // Kept up to date for earlier provisio binaries, which read only this: at 1 or more
         // they do not create their tables again beside the renamed ones, and fail loudly.
-        conn.execute_batch(&format!(
-            "PRAGMA user_version = {current_or_latest}",
-            current_or_latest = current.max(m.latest())
-        ))
-        .map_err(failed("user_version"))?;
+        conn.execute_batch(&format!("PRAGMA user_version = {}", m.latest()))
+            .map_err(failed("user_version"))?;
         Ok(())
     })();
     match result {
