@@ -14,6 +14,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 mod postgres;
+#[cfg(test)]
+mod previous_version;
 mod sqlite;
 
 pub use postgres::PostgresDirectory;
@@ -126,10 +128,6 @@ pub(crate) fn seek_value(seek: IndexSeek, value: &str) -> String {
 
 pub(crate) fn now() -> String {
     provisio_directory::timestamp(time::OffsetDateTime::now_utc())
-}
-
-pub(crate) fn backend(what: &str) -> impl FnOnce(String) -> StoreError + '_ {
-    move |e| StoreError::Backend(format!("{what}: {e}"))
 }
 
 pub(crate) fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {

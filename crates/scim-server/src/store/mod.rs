@@ -179,7 +179,7 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &e {
             if db.is_unique_violation() {
-                let about_user_name = db.constraint() == Some("resources_tenant_user_name")
+                let about_user_name = db.constraint() == Some("scim_resources_tenant_user_name")
                     || db.message().contains("user_name");
                 if about_user_name {
                     return StoreError::Uniqueness("userName".to_string());
@@ -187,12 +187,6 @@ impl From<sqlx::Error> for StoreError {
             }
         }
         StoreError::Backend(e.to_string())
-    }
-}
-
-impl From<sqlx::migrate::MigrateError> for StoreError {
-    fn from(e: sqlx::migrate::MigrateError) -> Self {
-        StoreError::Backend(format!("migration failed: {e}"))
     }
 }
 
@@ -521,7 +515,7 @@ pub(crate) fn filter_sql(filter: &IndexedFilter, args: &mut SqlArgs) -> String {
                     format!("r.display_name = {}", args.push(value.to_lowercase()))
                 }
                 IndexedAttr::EmailValue => format!(
-                    "r.seq IN (SELECT e.resource_seq FROM emails e WHERE e.tenant = $1 AND e.value = {})",
+                    "r.seq IN (SELECT e.resource_seq FROM scim_emails e WHERE e.tenant = $1 AND e.value = {})",
                     args.push(value.to_lowercase())
                 ),
             };
@@ -541,7 +535,7 @@ pub(crate) fn filter_sql(filter: &IndexedFilter, args: &mut SqlArgs) -> String {
                 .iter()
                 .map(|f| {
                     format!(
-                        "SELECT r.seq FROM resources r WHERE {}",
+                        "SELECT r.seq FROM scim_resources r WHERE {}",
                         filter_sql(f, args)
                     )
                 })
