@@ -17,4 +17,5 @@ pub mod model;
 pub mod restart;
 pub mod scoping;
 pub mod source;
+pub mod target;
 pub mod template;
