@@ -197,7 +197,7 @@ impl ErrorClass {
 pub struct TargetError {
     pub class: ErrorClass,
     /// The HTTP method sent (`GET`, `PATCH`…).
-    pub method: String,
+    pub method: &'static str,
     /// The request relative to the target's base URL, readable: `/Users/42`,
     /// `/Users?filter=userName eq "ann@x"`.
     pub path: String,
@@ -215,10 +215,10 @@ pub struct TargetError {
 
 impl TargetError {
     /// An error of `class` for the request `method path`, without an answer yet.
-    pub fn new(class: ErrorClass, method: impl Into<String>, path: impl Into<String>) -> Self {
+    pub fn new(class: ErrorClass, method: &'static str, path: impl Into<String>) -> Self {
         TargetError {
             class,
-            method: method.into(),
+            method,
             path: path.into(),
             status: None,
             detail: None,
@@ -229,7 +229,7 @@ impl TargetError {
     }
 
     /// The target answered `status`; the class follows from it.
-    pub fn answered(method: impl Into<String>, path: impl Into<String>, status: u16) -> Self {
+    pub fn answered(method: &'static str, path: impl Into<String>, status: u16) -> Self {
         TargetError {
             status: Some(status),
             ..TargetError::new(ErrorClass::of_status(status), method, path)
