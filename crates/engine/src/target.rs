@@ -265,6 +265,10 @@ impl fmt::Display for TargetError {
                     f.write_str(", which is not SCIM")?;
                 }
             }
+            // An answer judged above the wire (several matches where one was expected).
+            None if self.class == ErrorClass::Incompatible => {
+                f.write_str(" answered unexpectedly")?
+            }
             None => f.write_str(" failed")?,
         }
         if let Some(detail) = &self.detail {
@@ -418,6 +422,11 @@ mod tests {
                     .with_status(200)
                     .with_detail("the ListResponse has no \"Resources\""),
                 "GET /Users answered 200, which is not SCIM: the ListResponse has no \"Resources\"",
+            ),
+            (
+                TargetError::new(ErrorClass::Incompatible, "GET", "/Users?filter=userName eq \"a\"")
+                    .with_detail("2 objects match where one was expected"),
+                "GET /Users?filter=userName eq \"a\" answered unexpectedly: 2 objects match where one was expected",
             ),
         ];
         for (error, expected) in cases {
