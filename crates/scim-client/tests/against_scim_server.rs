@@ -704,3 +704,138 @@ async fn requests_in_flight_stay_within_the_bound() {
     }
     assert_eq!(gauge.most.load(Ordering::SeqCst), 2);
 }
+
+/// What a target receives, as bytes on the wire.
+#[derive(Debug, Clone, PartialEq)]
+struct Received {
+    method: String,
+    uri: String,
+    content_type: Option<String>,
+    authorization: Option<String>,
+    body: Value,
+}
+
+async fn receive(State(received): State<Arc<Mutex<Vec<Received>>>>, req: Request) -> StatusCode {
+    // Read before the body is awaited: a borrow of the request may not live across it.
+    let (content_type, authorization) = {
+        let header = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        (header("content-type"), header("authorization"))
+    };
+    let method = req.method().to_string();
+    let uri = req.uri().to_string();
+    let bytes = axum::body::to_bytes(req.into_body(), usize::MAX)
+        .await
+        .unwrap_or_default();
+    received.lock().expect("received").push(Received {
+        method,
+        uri,
+        content_type,
+        authorization,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    });
+    StatusCode::NO_CONTENT
+}
+
+#[tokio::test]
+async fn the_wire_carries_the_job_dialect_and_scim_media_type() {
+    let received: Arc<Mutex<Vec<Received>>> = Arc::default();
+    let router = Router::new().fallback(receive).with_state(received.clone());
+    let addr = serve(router).await;
+    let ops = [
+        PatchOperation::replace("active", json!(false)),
+        PatchOperation::remove_members(["u1"]),
+    ];
+    // (style, the operations the target receives)
+    let cases = [
+        (
+            PatchStyle::Rfc7644,
+            json!([
+                {"op": "replace", "path": "active", "value": false},
+                {"op": "remove", "path": "members[value eq \"u1\"]"}
+            ]),
+        ),
+        (
+            PatchStyle::EntraLegacy,
+            json!([
+                {"op": "Replace", "path": "active", "value": "False"},
+                {"op": "Remove", "path": "members", "value": [{"$ref": null, "value": "u1"}]}
+            ]),
+        ),
+    ];
+    for (style, operations) in cases {
+        let target = ScimTarget::new(&ScimClientConfig {
+            patch_style: style,
+            ..ScimClientConfig::new(format!("http://{addr}/scim/"), BearerToken::new(TOKEN))
+        })
+        .expect("client");
+        let answer = target
+            .patch(TargetKind::Group, "g 1", &ops)
+            .await
+            .expect("204");
+        assert_eq!(answer, None, "204 carries no resource");
+        let got = received.lock().expect("received").pop().expect("a request");
+        assert_eq!(
+            got,
+            Received {
+                method: "PATCH".into(),
+                uri: "/scim/Groups/g%201".into(),
+                content_type: Some("application/scim+json".into()),
+                authorization: Some(format!("Bearer {TOKEN}")),
+                body: json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": operations,
+                }),
+            },
+            "{style:?}"
+        );
+    }
+    let target = ScimTarget::new(&ScimClientConfig::new(
+        format!("http://{addr}/scim"),
+        BearerToken::new(TOKEN),
+    ))
+    .expect("client");
+    target
+        .delete(TargetKind::User, "42")
+        .await
+        .expect("204 to DELETE");
+    let got = received.lock().expect("received").pop().expect("a request");
+    assert_eq!(
+        (got.method.as_str(), got.uri.as_str(), got.content_type),
+        ("DELETE", "/scim/Users/42", None),
+        "no body, no Content-Type"
+    );
+}
+
+#[tokio::test]
+async fn a_target_slower_than_the_timeout_is_transient() {
+    let server = Server::start(FaultConfig {
+        latency_ms: 300,
+        ..FaultConfig::default()
+    })
+    .await;
+    let target = ScimTarget::new(&ScimClientConfig {
+        request_timeout: Duration::from_millis(50),
+        retry: RetryPolicy {
+            max_retries: 0,
+            ..RetryPolicy::default()
+        },
+        ..server.config()
+    })
+    .expect("client");
+    let error = target
+        .get(TargetKind::User, "1")
+        .await
+        .expect_err("too slow");
+    assert_eq!(error.class, ErrorClass::Transient);
+    assert_eq!(error.status, None);
+    let shown = error.to_string();
+    assert!(
+        shown.starts_with("GET /Users/1 failed: timed out"),
+        "{shown}"
+    );
+}
