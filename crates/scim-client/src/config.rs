@@ -49,6 +49,46 @@ pub enum PatchStyle {
     EntraLegacy,
 }
 
+/// The query flag of an Entra tenant URL that turns on RFC 7644 PATCH (reference §3.3).
+pub const SCIM_COMPLIANT_PATCH_FLAG: &str = "aadOptscim062020";
+
+/// A tenant URL as an admin enters it in Entra, split into the base URL to call and the
+/// PATCH style its flag asks for: `https://app/scim?aadOptscim062020` gives
+/// `https://app/scim` and `Some(Rfc7644)`. The flag is for Entra, not the target, so it is
+/// not sent; other query parameters stay. `None`: the URL does not say.
+pub fn split_tenant_url(url: &str) -> (String, Option<PatchStyle>) {
+    let url = url.trim();
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), None);
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((query, fragment)) => (query, Some(fragment)),
+        None => (query, None),
+    };
+    let mut style = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|param| {
+            let name = param.split_once('=').map_or(*param, |(name, _)| name);
+            let is_flag = name.eq_ignore_ascii_case(SCIM_COMPLIANT_PATCH_FLAG);
+            if is_flag {
+                style = Some(PatchStyle::Rfc7644);
+            }
+            !is_flag && !param.is_empty()
+        })
+        .collect();
+    let mut out = base.to_string();
+    if !kept.is_empty() {
+        out.push('?');
+        out.push_str(&kept.join("&"));
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    (out, style)
+}
+
 /// When and how often a request is sent again.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
@@ -147,6 +187,39 @@ mod tests {
             format!("{:?}", BearerToken::default()),
             "BearerToken(<none>)"
         );
+    }
+
+    #[test]
+    fn tenant_urls_give_the_base_url_and_the_patch_style() {
+        let rfc = Some(PatchStyle::Rfc7644);
+        let cases = [
+            ("https://app/scim", "https://app/scim", None),
+            ("https://app/scim?aadOptscim062020", "https://app/scim", rfc),
+            (
+                "https://app/scim/?AADOPTSCIM062020=",
+                "https://app/scim/",
+                rfc,
+            ),
+            (
+                "https://app/scim?api-version=2&aadOptscim062020",
+                "https://app/scim?api-version=2",
+                rfc,
+            ),
+            (
+                "https://app/scim?aadOptscim062020&api-version=2",
+                "https://app/scim?api-version=2",
+                rfc,
+            ),
+            (
+                "https://app/scim?api-version=2",
+                "https://app/scim?api-version=2",
+                None,
+            ),
+            ("https://app/scim?", "https://app/scim", None),
+        ];
+        for (url, base, style) in cases {
+            assert_eq!(split_tenant_url(url), (base.to_string(), style), "{url}");
+        }
     }
 
     #[test]

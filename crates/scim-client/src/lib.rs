@@ -18,7 +18,9 @@ pub mod config;
 pub mod request;
 pub mod service;
 
-pub use config::{BearerToken, ConfigError, PatchStyle, RetryPolicy, ScimClientConfig};
+pub use config::{
+    split_tenant_url, BearerToken, ConfigError, PatchStyle, RetryPolicy, ScimClientConfig,
+};
 use service::ScimService;
 
 /// A SCIM endpoint as a [`Target`]; one per job, cheap to clone (clones share the

@@ -31,8 +31,10 @@ pub struct Answer {
 #[derive(Debug, Clone)]
 pub struct ScimService {
     client: Client,
-    /// The base URL without a trailing slash.
+    /// The base URL without a trailing slash or query.
     base: String,
+    /// The base URL's own query (`?api-version=2`), sent with every request.
+    base_query: Option<String>,
     permits: Arc<Semaphore>,
     retry: RetryPolicy,
     max_response_bytes: usize,
@@ -50,18 +52,21 @@ enum Attempt {
 
 impl ScimService {
     pub fn new(config: &ScimClientConfig) -> Result<Self, ConfigError> {
-        let base = config.base_url.trim().trim_end_matches('/').to_string();
         let url_error = |reason: &str| ConfigError::BaseUrl {
             url: config.base_url.clone(),
             reason: reason.to_string(),
         };
-        let parsed = Url::parse(&base).map_err(|e| url_error(&e.to_string()))?;
+        let parsed = Url::parse(config.base_url.trim()).map_err(|e| url_error(&e.to_string()))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(url_error("the scheme must be http or https"));
         }
-        if parsed.query().is_some() || parsed.fragment().is_some() {
-            return Err(url_error("a base URL has no query or fragment"));
+        if parsed.fragment().is_some() {
+            return Err(url_error("a base URL has no fragment"));
         }
+        let base_query = parsed.query().filter(|q| !q.is_empty()).map(str::to_string);
+        let mut base = parsed;
+        base.set_query(None);
+        let base = base.as_str().trim_end_matches('/').to_string();
         if config.max_concurrency == 0 {
             return Err(ConfigError::Concurrency);
         }
@@ -92,6 +97,7 @@ impl ScimService {
         Ok(ScimService {
             client,
             base,
+            base_query,
             permits: Arc::new(Semaphore::new(config.max_concurrency)),
             retry: config.retry.clone(),
             max_response_bytes: config.max_response_bytes,
@@ -138,7 +144,7 @@ impl ScimService {
                 false,
             );
         };
-        let url = format!("{}{}", self.base, req.target);
+        let url = join_url(&self.base, self.base_query.as_deref(), &req.target);
         let mut builder = self.client.request(req.method.clone(), url);
         if let Some(body) = &req.body {
             builder = builder
@@ -222,6 +228,22 @@ impl ScimService {
         ) || (req.idempotent && error.class == ErrorClass::Transient);
         failed(error, retryable)
     }
+}
+
+/// The URL of a request: the base, the request's path, then the base's own query before
+/// the request's.
+fn join_url(base: &str, base_query: Option<&str>, target: &str) -> String {
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    };
+    let mut url = format!("{base}{path}");
+    let queries: Vec<&str> = base_query.into_iter().chain(query).collect();
+    if !queries.is_empty() {
+        url.push('?');
+        url.push_str(&queries.join("&"));
+    }
+    url
 }
 
 /// A transport failure in words: timed out, could not connect, and the underlying cause.
@@ -422,6 +444,68 @@ pub fn parse_list(req: &ScimRequest, answer: &Answer) -> Result<Page, TargetErro
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn request_urls_keep_the_base_path_and_query() {
+        let cases = [
+            ("http://h/scim", None, "/Users", "http://h/scim/Users"),
+            ("http://h", None, "/Users/1", "http://h/Users/1"),
+            (
+                "http://h/a/b",
+                None,
+                "/Users?count=1",
+                "http://h/a/b/Users?count=1",
+            ),
+            (
+                "http://h/scim",
+                Some("api-version=2"),
+                "/Users/1",
+                "http://h/scim/Users/1?api-version=2",
+            ),
+            (
+                "http://h/scim",
+                Some("api-version=2"),
+                "/Users?count=1",
+                "http://h/scim/Users?api-version=2&count=1",
+            ),
+        ];
+        for (base, query, target, url) in cases {
+            assert_eq!(join_url(base, query, target), url);
+        }
+    }
+
+    #[test]
+    fn base_urls_are_checked_and_normalised() {
+        let service = |url: &str| {
+            ScimService::new(&ScimClientConfig::new(url, crate::BearerToken::default()))
+                .map(|s| (s.base, s.base_query))
+        };
+        let ok =
+            |base: &str, query: Option<&str>| Ok((base.to_string(), query.map(str::to_string)));
+        assert_eq!(
+            service("https://app.example/scim/v2/"),
+            ok("https://app.example/scim/v2", None)
+        );
+        assert_eq!(
+            service(" https://app.example "),
+            ok("https://app.example", None)
+        );
+        assert_eq!(
+            service("https://app.example/scim?api-version=2"),
+            ok("https://app.example/scim", Some("api-version=2"))
+        );
+        for bad in [
+            "app.example/scim",
+            "ftp://app.example/scim",
+            "https://app.example/#x",
+            "",
+        ] {
+            assert!(
+                matches!(service(bad), Err(ConfigError::BaseUrl { .. })),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn retry_after_reads_seconds_and_http_dates() {

@@ -770,7 +770,10 @@ async fn the_wire_carries_the_job_dialect_and_scim_media_type() {
     for (style, operations) in cases {
         let target = ScimTarget::new(&ScimClientConfig {
             patch_style: style,
-            ..ScimClientConfig::new(format!("http://{addr}/scim/"), BearerToken::new(TOKEN))
+            ..ScimClientConfig::new(
+                format!("http://{addr}/scim/?api-version=2"),
+                BearerToken::new(TOKEN),
+            )
         })
         .expect("client");
         let answer = target
@@ -783,7 +786,7 @@ async fn the_wire_carries_the_job_dialect_and_scim_media_type() {
             got,
             Received {
                 method: "PATCH".into(),
-                uri: "/scim/Groups/g%201".into(),
+                uri: "/scim/Groups/g%201?api-version=2".into(),
                 content_type: Some("application/scim+json".into()),
                 authorization: Some(format!("Bearer {TOKEN}")),
                 body: json!({
