@@ -842,3 +842,41 @@ async fn a_target_slower_than_the_timeout_is_transient() {
         "{shown}"
     );
 }
+
+#[tokio::test]
+async fn sequential_requests_reuse_one_connection() {
+    let peers: Arc<Mutex<Vec<SocketAddr>>> = Arc::default();
+    let router = Router::new()
+        .fallback(
+            |State(peers): State<Arc<Mutex<Vec<SocketAddr>>>>,
+             axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>| async move {
+                peers.lock().expect("peers").push(peer);
+                axum::Json(json!({"id": "1"}))
+            },
+        )
+        .with_state(peers.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serve");
+    });
+    let target = ScimTarget::new(&ScimClientConfig::new(
+        format!("http://{addr}/scim"),
+        BearerToken::new(TOKEN),
+    ))
+    .expect("client");
+    for _ in 0..20 {
+        target.get(TargetKind::User, "1").await.expect("get");
+    }
+    let mut peers = peers.lock().expect("peers").clone();
+    assert_eq!(peers.len(), 20);
+    peers.dedup();
+    assert_eq!(peers.len(), 1, "one kept-alive connection: {peers:?}");
+}
