@@ -524,6 +524,17 @@ impl Synchronization {
         Ok(())
     }
 
+    /// `POST …/schema/parseExpression`, with the service's clock for `Now()`.
+    pub async fn parse_expression(
+        &self,
+        sp: Uuid,
+        job: &str,
+        request: &ParseExpressionRequest,
+    ) -> SyncResult<ParseExpressionResponse> {
+        self.job_record(sp, job).await?;
+        Ok(parse_expression(request, self.clock.now()))
+    }
+
     /// The service principal's secrets in the clear, for the engine (never for a response).
     pub async fn secrets(&self, sp: Uuid) -> SyncResult<Option<Secrets>> {
         match self.store.secrets(sp).await? {
@@ -535,6 +546,11 @@ impl Synchronization {
             None => Ok(None),
         }
     }
+}
+
+/// `GET …/schema/functions`: the expression functions as Graph lists them.
+pub fn function_schemas() -> Value {
+    provisio_expr::function_schemas_json()
 }
 
 fn to_json<T: Serialize>(value: &T) -> Value {
