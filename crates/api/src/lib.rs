@@ -1,6 +1,7 @@
 //! provisio's Microsoft Graph-compatible HTTP API: the source directory under `/v1.0` and
 //! `/beta` (users, groups, members, managers, service principals, app role assignments,
-//! deleted items, delta queries, JSON batching), the import endpoint, and the OpenAPI
+//! deleted items, delta queries, JSON batching), provisioning's synchronization API (jobs,
+//! schema, secrets, object connections), the import endpoint, and the OpenAPI
 //! document generated from the same route table that builds the router.
 
 use std::sync::Arc;

@@ -130,8 +130,8 @@ async fn links(api: &Api, job: &str) -> usize {
 
 /// MicrosoftDocs/entra-docs `docs/identity/app-provisioning/application-provisioning-configuration-api.md`:
 /// create the service principal, read the templates, create the job from `scim`, save the
-/// credentials, start; microsoft-graph-docs-contrib `synchronization-synchronizationjob-get.md`
-/// for the shape of a job that has never run.
+/// credentials, start; microsoft-graph-docs-contrib `synchronization-synchronization-post-jobs.md`
+/// and `synchronization-synchronizationjob-get.md` for the shape of a job that has never run.
 #[tokio::test]
 async fn microsofts_configuration_order_yields_a_running_job() {
     let api = Api::with_synchronization();
@@ -688,7 +688,8 @@ async fn the_interval_is_patched_and_validated() {
     assert_eq!(api.get(&path).await.body["schedule"]["interval"], "PT5M");
 }
 
-/// `PUT …/secrets` (microsoft-graph-docs-contrib `synchronization-synchronization-secrets.md`):
+/// `PUT …/secrets` (microsoft-graph-docs-contrib
+/// `api-reference/beta/api/synchronization-serviceprincipal-put-synchronization.md`):
 /// keys from `synchronizationSecret`; values are sealed and no endpoint returns them.
 #[tokio::test]
 async fn secrets_are_sealed_and_never_echoed() {

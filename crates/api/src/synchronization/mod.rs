@@ -29,7 +29,6 @@ use crate::{ApiResult, ApiState, GraphError};
 mod connections;
 
 const TAG: &str = "synchronization";
-const BASE: &str = "/servicePrincipals/{id}/synchronization";
 
 /// The area's route table.
 pub fn routes() -> RouteTable {
@@ -46,7 +45,6 @@ macro_rules! path {
 }
 
 fn graph_routes() -> Vec<Route> {
-    debug_assert!(path!("").starts_with(BASE));
     vec![
         (
             op("get", path!("/templates"), "List the synchronization templates.", TAG, 200, None, Some("synchronizationTemplateCollection")),
