@@ -16,6 +16,7 @@ use provisio_directory::Directory;
 use provisio_engine::synchronization::Synchronization;
 use sha2::{Digest, Sha256};
 
+mod audit_logs;
 mod batch;
 mod body;
 mod directory;

@@ -118,6 +118,7 @@ fn synchronization_schemas() -> Map<String, Value> {
         "synchronizationSchema",
         "attributeMappingFunctionSchema",
         "filterOperatorSchema",
+        "provisioningObjectSummary",
     ] {
         out.insert(name.to_string(), graph_type(name));
         out.insert(format!("{name}Collection"), collection(name));
@@ -177,6 +178,18 @@ fn operation(op: &Operation) -> Value {
                 "$filter",
                 "stale eq true|false, objectTypeName eq '<type>', joined by and.",
             ),
+            ("$top", "Page size, 1 to 999 (100 by default)."),
+            ("$skiptoken", "Position, from @odata.nextLink."),
+        ] {
+            parameters.push(json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}}));
+        }
+    } else if op.returns == Some("provisioningObjectSummaryCollection") {
+        for (name, description) in [
+            (
+                "$filter",
+                "eq on jobId, cycleId, provisioningAction, provisioningStatusInfo/status, sourceIdentity/id, targetIdentity/id; ge, gt, le, lt on activityDateTime; joined by and.",
+            ),
+            ("$select", "Comma-separated properties to return."),
             ("$top", "Page size, 1 to 999 (100 by default)."),
             ("$skiptoken", "Position, from @odata.nextLink."),
         ] {

@@ -46,6 +46,9 @@ use crate::state::{JobRecord, SyncStore, SyncStoreError};
 mod connections;
 mod expression;
 pub mod interval;
+mod logs;
+
+pub use logs::log_timestamp;
 
 pub use connections::{ConnectionPage, ConnectionQuery, ObjectConnection};
 pub use expression::{parse_expression, ParseExpressionRequest, ParseExpressionResponse};
@@ -203,6 +206,11 @@ impl Synchronization {
 
     fn now(&self) -> String {
         provisio_directory::timestamp(self.clock.now())
+    }
+
+    /// The clock the service reads time from.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// Fails unless `id` is a live service principal.
