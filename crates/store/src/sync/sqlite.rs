@@ -634,6 +634,98 @@ impl LeaseStore for SqliteSync {
 mod tests {
     use std::sync::Arc;
 
+    use provisio_engine::state::{LinkQuery, LogQuery};
+    use rusqlite::params_from_iter;
+    use uuid::Uuid;
+
+    use super::super::{links_sql, logs_sql, Arg, Placeholder};
+
+    /// Every list the port has walks an index in its keyset order: none scans the table or
+    /// sorts rows to return a page.
+    #[tokio::test]
+    async fn lists_use_an_index() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = super::SqliteSync::open(dir.path()).await.expect("open");
+        let after = Some(Uuid::nil());
+        let link_queries = [
+            LinkQuery::default(),
+            LinkQuery {
+                object_type: Some("User".into()),
+                after,
+                ..LinkQuery::default()
+            },
+            LinkQuery {
+                stale: Some(true),
+                after,
+                ..LinkQuery::default()
+            },
+            LinkQuery {
+                stale: Some(false),
+                ..LinkQuery::default()
+            },
+        ];
+        let text = |v: &str| Some(v.to_string());
+        let cursor = Some(("2024-01-01T00:00:00.000Z".to_string(), Uuid::nil()));
+        let log_queries = [
+            LogQuery::default(),
+            LogQuery {
+                after: cursor.clone(),
+                ..LogQuery::default()
+            },
+            LogQuery {
+                job_id: text("scim.1"),
+                after: cursor.clone(),
+                ..LogQuery::default()
+            },
+            LogQuery {
+                cycle_id: Some(Uuid::nil()),
+                ..LogQuery::default()
+            },
+            LogQuery {
+                source_id: text("s"),
+                after: cursor,
+                ..LogQuery::default()
+            },
+            LogQuery {
+                target_id: text("t"),
+                from: text("2024"),
+                to: text("2025"),
+                ..LogQuery::default()
+            },
+            LogQuery {
+                job_id: text("scim.1"),
+                status: text("failure"),
+                action: text("create"),
+                ..LogQuery::default()
+            },
+        ];
+        let mut statements: Vec<(String, Vec<Arg>)> = link_queries
+            .iter()
+            .map(|q| links_sql("scim.1", q, Placeholder::Question))
+            .collect();
+        statements.extend(
+            log_queries
+                .iter()
+                .map(|q| logs_sql(q, Placeholder::Question)),
+        );
+        for (sql, args) in statements {
+            let explained = format!("EXPLAIN QUERY PLAN {sql}");
+            let plan = store
+                .read(move |conn| {
+                    let mut stmt = conn.prepare(&explained).map_err(super::db)?;
+                    let rows = stmt
+                        .query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(3))
+                        .map_err(super::db)?;
+                    rows.collect::<Result<Vec<_>, _>>().map_err(super::db)
+                })
+                .await
+                .expect("plan")
+                .join(" / ");
+            assert!(plan.contains("USING"), "{sql}: {plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{sql} sorts: {plan}");
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn conformance() {
         let dir = tempfile::tempdir().expect("temp dir");
