@@ -64,6 +64,7 @@ impl RouteTable {
 fn table() -> RouteTable {
     let mut table = RouteTable::default();
     table.merge(crate::directory::routes());
+    table.merge(crate::synchronization::routes());
     table.graph.push((
         op(
             "post",

@@ -11,12 +11,17 @@
 //! - [`mapping`]: an object mapping compiled once, evaluated into the desired SCIM resource,
 //!   its references and its matching values.
 //! - [`restart`]: the `resetScope` flags of a restart and what each clears.
+//! - [`synchronization`]: the `synchronization` API's operations over the state store (jobs,
+//!   schema, secrets sealed by [`secrets`], object connections), timed by a [`clock`].
 
+pub mod clock;
 pub mod mapping;
 pub mod model;
 pub mod restart;
 pub mod scoping;
+pub mod secrets;
 pub mod source;
 pub mod state;
+pub mod synchronization;
 pub mod target;
 pub mod template;

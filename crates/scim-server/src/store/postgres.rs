@@ -15,10 +15,10 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgExecutor, PgPool, PgPoolO
 use sqlx::Row;
 
 use super::{
-    attach_ref_json, carry_groups, check_version, clamp_i64, member_columns, now_timestamp,
-    parse_data, prepare, same_emails, where_clause, IndexedFilter, MemberRef, Prepared,
-    ReadOptions, ResourceKind, ResourceStore, SqlArgs, StoreError, StoredResource, UpdateError,
-    UpdateFn, UpdateOutcome, RESOURCE_COLUMNS,
+    attach_ref_json, carry_groups, check_version, clamp_i64, now_timestamp, parse_data, prepare,
+    same_emails, where_clause, IndexedFilter, MemberRef, Prepared, ReadOptions, ResourceKind,
+    ResourceStore, SqlArgs, StoreError, StoredResource, UpdateError, UpdateFn, UpdateOutcome,
+    RESOURCE_COLUMNS,
 };
 
 const POOL_SIZE: u32 = 16;
@@ -28,6 +28,7 @@ static MIGRATIONS: Migrations = Migrations {
     steps: &[
         include_str!("../../migrations/postgres/0001_resources.sql"),
         include_str!("../../migrations/postgres/0002_scim_prefix.sql"),
+        include_str!("../../migrations/postgres/0003_member_type.sql"),
     ],
     // The earlier runner was sqlx's, whose only migration was version 1.
     legacy: Legacy::Table {
@@ -259,29 +260,23 @@ async fn write_emails(
     Ok(())
 }
 
-/// Writes the member rows of group `seq`. Ids need not exist; each row's
-/// type is the kind of the tenant's resource with that id, if any, else the
-/// member's fallback type.
+/// Writes the member rows of group `seq`. Ids need not exist: a member is
+/// joined to the group's tenant's resources when read.
 async fn write_members(
     conn: &mut PgConnection,
-    tenant: &str,
     seq: i64,
     members: &[MemberRef],
 ) -> Result<(), StoreError> {
     if members.is_empty() {
         return Ok(());
     }
-    let (ids, fallbacks) = member_columns(members);
+    let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
     sqlx::query(
-        "INSERT INTO scim_members (group_seq, member_id, member_type) \
-         SELECT $1, u.id, COALESCE(r.kind, u.fallback) \
-         FROM unnest($2::text[], $3::text[]) AS u(id, fallback) \
-         LEFT JOIN scim_resources r ON r.tenant = $4 AND r.id = u.id",
+        "INSERT INTO scim_members (group_seq, member_id) \
+         SELECT $1, u.id FROM unnest($2::text[]) AS u(id)",
     )
     .bind(seq)
     .bind(&ids[..])
-    .bind(&fallbacks[..])
-    .bind(tenant)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -355,7 +350,7 @@ async fn replace_row(
             .bind(seq)
             .execute(&mut *conn)
             .await?;
-        write_members(conn, tenant, seq, members).await?;
+        write_members(conn, seq, members).await?;
     }
     Ok(StoredResource {
         id: id.to_string(),
@@ -400,7 +395,7 @@ impl PostgresStore {
         .await?;
         write_emails(&mut tx, tenant, seq, &p).await?;
         if let Some(members) = &p.members {
-            write_members(&mut tx, tenant, seq, members).await?;
+            write_members(&mut tx, seq, members).await?;
         }
         let mut created = StoredResource {
             id,

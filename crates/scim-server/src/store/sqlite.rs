@@ -28,6 +28,7 @@ static MIGRATIONS: Migrations = Migrations {
     steps: &[
         include_str!("../../migrations/sqlite/0001_resources.sql"),
         include_str!("../../migrations/sqlite/0002_scim_prefix.sql"),
+        include_str!("../../migrations/sqlite/0003_member_type.sql"),
     ],
     legacy: Legacy::UserVersion,
 };
@@ -377,29 +378,16 @@ fn write_emails(conn: &Connection, tenant: &str, seq: i64, p: &Prepared) -> Resu
     Ok(())
 }
 
-/// Writes the member rows of group `seq`. Ids need not exist; each row's
-/// type is the kind of the tenant's resource with that id, if any, else the
-/// member's fallback type.
-fn write_members(
-    conn: &Connection,
-    tenant: &str,
-    seq: i64,
-    members: &[MemberRef],
-) -> Result<(), StoreError> {
+/// Writes the member rows of group `seq`. Ids need not exist: a member is
+/// joined to the group's tenant's resources when read.
+fn write_members(conn: &Connection, seq: i64, members: &[MemberRef]) -> Result<(), StoreError> {
     if members.is_empty() {
         return Ok(());
     }
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO scim_members (group_seq, member_id, member_type) VALUES (?1, ?2, \
-         COALESCE((SELECT kind FROM scim_resources WHERE tenant = ?3 AND id = ?2), ?4))",
-    )?;
+    let mut stmt =
+        conn.prepare_cached("INSERT INTO scim_members (group_seq, member_id) VALUES (?1, ?2)")?;
     for m in members {
-        stmt.execute(rusqlite::params![
-            seq,
-            m.id,
-            tenant,
-            m.fallback_kind.as_str()
-        ])?;
+        stmt.execute(rusqlite::params![seq, m.id])?;
     }
     Ok(())
 }
@@ -474,7 +462,7 @@ fn replace_row(
     if let Some(members) = &p.members {
         conn.prepare_cached("DELETE FROM scim_members WHERE group_seq = ?1")?
             .execute([seq])?;
-        write_members(conn, tenant, seq, members)?;
+        write_members(conn, seq, members)?;
     }
     Ok(StoredResource {
         id,
@@ -528,7 +516,7 @@ impl SqliteStore {
                 )?;
             write_emails(conn, &tenant, seq, &p)?;
             if let Some(members) = &p.members {
-                write_members(conn, &tenant, seq, members)?;
+                write_members(conn, seq, members)?;
             }
             let mut data = p.data;
             if let Some(sql) = &refs_sql {
