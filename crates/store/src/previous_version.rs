@@ -4,6 +4,7 @@
 
 use provisio_db::postgres::testing::TestSchema;
 use provisio_directory::{IndexSeek, ObjectKind, StoreError};
+use provisio_engine::state::memory::MemorySyncStore;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -103,7 +104,7 @@ async fn sqlite() {
     )
     .expect("copy the fixture");
     let store = SqliteDirectory::open(dir.path()).await.expect("open");
-    demo_directory_is_visible(&Stores::of(store.clone())).await;
+    demo_directory_is_visible(&Stores::of(store.clone(), MemorySyncStore::new())).await;
     let tables: Vec<String> = store
         .read(|conn| {
             let mut stmt = conn
@@ -143,7 +144,7 @@ async fn postgres() {
     let store = PostgresDirectory::connect_with(schema.options())
         .await
         .expect("open");
-    demo_directory_is_visible(&Stores::of(store.clone())).await;
+    demo_directory_is_visible(&Stores::of(store.clone(), MemorySyncStore::new())).await;
     let versions: Vec<(String, i64)> = sqlx::query_as(
         "SELECT component, version FROM provisio_migrations ORDER BY component, version",
     )

@@ -2,6 +2,7 @@
 //! set, and the last value set wins.
 
 use provisio_db::postgres::testing::TestSchema;
+use provisio_engine::state::memory::MemorySyncStore;
 use provisio_store::{PostgresDirectory, SettingsStore, Stores};
 
 /// Checks one setting whose name is new to `settings`.
@@ -35,7 +36,7 @@ async fn settings_on_postgres() {
     let store = PostgresDirectory::connect_with(schema.options())
         .await
         .expect("connect to TEST_DATABASE_URL");
-    let stores = Stores::of(store.clone());
+    let stores = Stores::of(store.clone(), MemorySyncStore::new());
     last_value_wins(stores.settings.as_ref(), &fresh_name()).await;
     store.pool().close().await;
     schema.drop().await;
