@@ -1,6 +1,7 @@
 //! provisio's Microsoft Graph-compatible HTTP API: the source directory under `/v1.0` and
 //! `/beta` (users, groups, members, managers, service principals, app role assignments,
-//! deleted items, delta queries, JSON batching), the import endpoint, and the OpenAPI
+//! deleted items, delta queries, JSON batching), provisioning's synchronization API (jobs,
+//! schema, secrets, object connections), the import endpoint, and the OpenAPI
 //! document generated from the same route table that builds the router.
 
 use std::sync::Arc;
@@ -12,8 +13,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use provisio_directory::Directory;
+use provisio_engine::synchronization::Synchronization;
 use sha2::{Digest, Sha256};
 
+mod audit_logs;
 mod batch;
 mod body;
 mod directory;
@@ -22,6 +25,7 @@ mod ids;
 pub mod openapi;
 mod paths;
 mod routes;
+mod synchronization;
 
 pub use error::GraphError;
 
@@ -35,6 +39,8 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 #[derive(Clone)]
 pub struct ApiState {
     pub directory: Directory,
+    /// The synchronization API's service; without it that area answers 501.
+    pub synchronization: Option<Synchronization>,
     /// SHA-256 of the admin token.
     token_hash: Arc<[u8; 32]>,
 }
@@ -43,8 +49,15 @@ impl ApiState {
     pub fn new(directory: Directory, admin_token_sha256: [u8; 32]) -> Self {
         ApiState {
             directory,
+            synchronization: None,
             token_hash: Arc::new(admin_token_sha256),
         }
+    }
+
+    /// Serves the synchronization API (jobs, schema, secrets, object connections) too.
+    pub fn with_synchronization(mut self, synchronization: Synchronization) -> Self {
+        self.synchronization = Some(synchronization);
+        self
     }
 }
 

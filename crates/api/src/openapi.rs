@@ -61,7 +61,7 @@ fn components() -> Value {
         "innerError": {"type": "object", "properties": {
             "date": {"type": "string", "format": "date-time"},
             "request-id": {"type": "string"}, "client-request-id": {"type": "string"}}}}}}});
-    json!({
+    let mut out = json!({
         "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
         "schemas": {
             "user": object_schema(ObjectKind::User),
@@ -99,7 +99,64 @@ fn components() -> Value {
                 "op": {"type": "string"}, "relatedId": {"type": "string", "format": "uuid", "nullable": true}, "at": {"type": "string", "format": "date-time"}}}}}},
             "error": error,
         }
-    })
+    });
+    if let Some(schemas) = out["schemas"].as_object_mut() {
+        schemas.extend(synchronization_schemas());
+    }
+    out
+}
+
+/// The synchronization area's bodies: Graph's types, described by name (their properties
+/// are Microsoft's, `api-reference/beta/resources/synchronization-*.md`), with provisio's
+/// additions spelled out.
+fn synchronization_schemas() -> Map<String, Value> {
+    let graph_type = |name: &str| json!({"type": "object", "description": format!("Microsoft Graph's {name}, property for property."), "additionalProperties": true});
+    let mut out = Map::new();
+    for name in [
+        "synchronizationTemplate",
+        "synchronizationJob",
+        "synchronizationSchema",
+        "attributeMappingFunctionSchema",
+        "filterOperatorSchema",
+        "provisioningObjectSummary",
+    ] {
+        out.insert(name.to_string(), graph_type(name));
+        out.insert(format!("{name}Collection"), collection(name));
+    }
+    out.insert("synchronizationJobRestart".into(), json!({"type": "object", "properties": {"criteria": {"type": "object", "properties": {
+        "resetScope": {"type": "string", "description": "Comma-separated: None, ConnectorDataStore, Escrows, Watermark, QuarantineState, Full, ForceDeletes; empty is Escrows, Watermark, QuarantineState."}}}}}));
+    out.insert("synchronizationSecrets".into(), json!({"type": "object", "required": ["value"], "properties": {"value": {"type": "array", "items": {"type": "object", "properties": {
+        "key": {"type": "string", "description": "A synchronizationSecret: BaseAddress, SecretToken, SyncAll, SkipOutOfScopeDeletions, …"},
+        "value": {"type": "string", "writeOnly": true}}}}}}));
+    out.insert("parseExpressionRequest".into(), json!({"type": "object", "required": ["expression"], "properties": {
+        "expression": {"type": "string"},
+        "testInputObject": {"type": "object", "properties": {"definition": {"type": "object", "nullable": true}, "properties": {"type": "array", "items": {"type": "object", "properties": {"key": {"type": "string"}, "value": {}}}}}},
+        "targetAttributeDefinition": {"type": "object", "nullable": true}}}));
+    out.insert("parseExpressionResponse".into(), json!({"type": "object", "properties": {
+        "error": {"type": "object", "nullable": true, "properties": {"code": {"type": "string"}, "message": {"type": "string"}}},
+        "evaluationSucceeded": {"type": "boolean"},
+        "evaluationResult": {"type": "array", "nullable": true, "items": {"type": "string"}},
+        "parsedExpression": {"type": "object", "nullable": true, "description": "An attributeMappingSource."},
+        "parsingSucceeded": {"type": "boolean"}}}));
+    out.insert("objectConnection".into(), json!({"type": "object", "properties": {
+        "objectId": {"type": "string", "description": "Entra's: the id the request named."},
+        "sourceAnchor": {"type": "string", "description": "Entra's: the source object's id."},
+        "targetAnchor": {"type": "string", "description": "Entra's: the target account's id."},
+        "displayName": {"type": "string", "nullable": true, "description": "Entra's."},
+        "objectTypeName": {"type": "string", "description": "Entra's: user or group."},
+        "linkedDateTime": {"type": "string", "format": "date-time", "description": "provisio's: when the link was made."},
+        "linkedBy": {"type": "string", "enum": ["created", "matched", "manual"], "description": "provisio's: how the link was made."},
+        "matchedBy": {"type": "object", "nullable": true, "description": "provisio's: the matching attribute pair and value of a matched link.", "properties": {
+            "targetAttribute": {"type": "string"}, "sourceAttribute": {"type": "string"}, "value": {"type": "string"}}},
+        "stale": {"type": "boolean", "description": "provisio's: the matching rules would no longer choose this account."},
+        "staleDateTime": {"type": "string", "format": "date-time", "nullable": true, "description": "provisio's."},
+        "staleReason": {"type": "string", "nullable": true, "description": "provisio's."},
+        "wouldChooseTargetAnchor": {"type": "string", "nullable": true, "description": "provisio's: the account the rules would choose now."}}}));
+    out.insert(
+        "objectConnectionCollection".into(),
+        collection("objectConnection"),
+    );
+    out
 }
 
 fn operation(op: &Operation) -> Value {
@@ -115,7 +172,33 @@ fn operation(op: &Operation) -> Value {
         );
         rest = &rest[start + end..];
     }
-    if op.method == "get" && op.returns.is_some_and(|r| r.ends_with("Collection")) {
+    if op.returns == Some("objectConnectionCollection") {
+        for (name, description) in [
+            (
+                "$filter",
+                "stale eq true|false, objectTypeName eq '<type>', joined by and.",
+            ),
+            ("$top", "Page size, 1 to 999 (100 by default)."),
+            ("$skiptoken", "Position, from @odata.nextLink."),
+        ] {
+            parameters.push(json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}}));
+        }
+    } else if op.returns == Some("provisioningObjectSummaryCollection") {
+        for (name, description) in [
+            (
+                "$filter",
+                "eq on jobId, cycleId, provisioningAction, provisioningStatusInfo/status, sourceIdentity/id, targetIdentity/id; ge, gt, le, lt on activityDateTime; joined by and.",
+            ),
+            ("$select", "Comma-separated properties to return."),
+            ("$top", "Page size, 1 to 999 (100 by default)."),
+            ("$skiptoken", "Position, from @odata.nextLink."),
+        ] {
+            parameters.push(json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}}));
+        }
+    } else if op.method == "get"
+        && op.tag != "synchronization"
+        && op.returns.is_some_and(|r| r.ends_with("Collection"))
+    {
         for (name, description) in [
             ("$filter", "OData filter: eq, ne, gt, ge, lt, le, in, startsWith, endsWith, contains, and, or, not, any/all."),
             ("$select", "Comma-separated properties to return."),
@@ -160,7 +243,11 @@ fn operation(op: &Operation) -> Value {
         None => json!({"description": "Success."}),
     };
     responses.insert(op.ok.to_string(), ok);
-    for status in ["400", "401", "404"] {
+    let mut errors = vec!["400", "401", "404"];
+    if op.tag == "synchronization" {
+        errors.extend(["409", "501"]);
+    }
+    for status in errors {
         responses.insert(status.to_string(), json!({"description": "Graph error.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/error"}}}}));
     }
     let mut out = json!({
@@ -197,7 +284,7 @@ pub fn document() -> Value {
         "info": {
             "title": "provisio API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Microsoft Graph-compatible directory API of provisio (under /v1.0 and /beta), and its admin endpoints. Every request needs Authorization: Bearer <admin token>; errors use Graph's error body."
+            "description": "Microsoft Graph-compatible directory and synchronization API of provisio (under /v1.0 and /beta), and its admin endpoints. Every request needs Authorization: Bearer <admin token>; errors use Graph's error body."
         },
         "security": [{"adminToken": []}],
         "paths": paths,

@@ -7,6 +7,9 @@
 //!   the form the SDKs send for delta queries);
 //! - type casts with the `graph.` alias take the full namespace (`/members/graph.user` →
 //!   `/members/microsoft.graph.user`: the generated SDKs use the alias);
+//! - an entity addressed by key in parentheses, as the object connections API is
+//!   (`/objectConnections('8c1f…')` → `/objectConnections/8c1f…`; quotes may be
+//!   percent-encoded, and the key stays as written otherwise);
 //! - a user addressed by `userPrincipalName` instead of id (`/users/ann@contoso.com/manager`)
 //!   is addressed by its id, as Graph allows everywhere a user id goes.
 //!
@@ -71,6 +74,14 @@ async fn canonical_path(state: &ApiState, path: &str) -> Result<Option<String>, 
             *segment = format!("microsoft.graph.{cast}");
         }
     }
+    let segments: Vec<String> = segments
+        .into_iter()
+        .flat_map(|segment| match key_segment(&segment) {
+            Some((set, key)) => vec![set.to_string(), key.to_string()],
+            None => vec![segment],
+        })
+        .collect();
+    let mut segments = segments;
     if segments.get(1).map(String::as_str) == Some("users") {
         if let Some(user) = segments.get_mut(2) {
             if let Some(id) = user_id_for(state, user).await? {
@@ -80,6 +91,22 @@ async fn canonical_path(state: &ApiState, path: &str) -> Result<Option<String>, 
     }
     let rewritten = format!("/{}", segments.join("/"));
     Ok((rewritten != path).then_some(rewritten))
+}
+
+/// `objectConnections('key')` as the set and the key (its quotes, plain or
+/// percent-encoded, removed).
+fn key_segment(segment: &str) -> Option<(&str, &str)> {
+    let (set, rest) = segment.split_once('(')?;
+    if set != "objectConnections" {
+        return None;
+    }
+    let inner = rest.strip_suffix(')')?;
+    let unquoted = ["'", "%27"].iter().find_map(|quote| {
+        inner
+            .strip_prefix(quote)
+            .and_then(|k| k.strip_suffix(quote))
+    });
+    Some((set, unquoted.unwrap_or(inner)))
 }
 
 /// The id of the user a path segment names by userPrincipalName; `None` when the segment
@@ -170,6 +197,28 @@ mod tests {
         ];
         for (path, expected) in cases {
             assert_eq!(unknown_segment(path, &routes), expected, "{path}");
+        }
+    }
+
+    #[test]
+    fn keys_in_parentheses_become_segments() {
+        let cases = [
+            (
+                "objectConnections('abc')",
+                Some(("objectConnections", "abc")),
+            ),
+            (
+                "objectConnections(%27701984%27)",
+                Some(("objectConnections", "701984")),
+            ),
+            ("objectConnections(abc)", Some(("objectConnections", "abc"))),
+            ("objectConnections('')", Some(("objectConnections", ""))),
+            ("users('abc')", None),
+            ("objectConnections", None),
+            ("objectConnections('abc'", None),
+        ];
+        for (segment, expected) in cases {
+            assert_eq!(key_segment(segment), expected, "{segment}");
         }
     }
 

@@ -64,6 +64,8 @@ impl RouteTable {
 fn table() -> RouteTable {
     let mut table = RouteTable::default();
     table.merge(crate::directory::routes());
+    table.merge(crate::synchronization::routes());
+    table.merge(crate::audit_logs::routes());
     table.graph.push((
         op(
             "post",

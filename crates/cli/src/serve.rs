@@ -10,6 +10,9 @@ use anyhow::Context;
 use clap::Args;
 use provisio_api::{token_hash, ApiState};
 use provisio_directory::{Directory, DirectoryConfig, ObjectKind};
+use provisio_engine::clock::SystemClock;
+use provisio_engine::secrets::SecretSealer;
+use provisio_engine::synchronization::Synchronization;
 use provisio_store::SettingsStore;
 use rand::RngCore;
 use serde_json::json;
@@ -36,9 +39,58 @@ pub struct ServeArgs {
     /// How long deleted users and groups can be restored before they are purged.
     #[arg(long, default_value_t = 30)]
     pub deleted_retention_days: u32,
+    /// How long provisioning log rows are kept.
+    #[arg(long, default_value_t = 30)]
+    pub provisioning_log_retention_days: u32,
+    /// The key that seals synchronization secrets (target tokens) at rest: 64 hex digits.
+    /// Else the one in DATA_DIR/secrets.key, made at first start. Processes that share a
+    /// PostgreSQL database must share the key.
+    #[arg(long, env = "PROVISIO_SECRETS_KEY", hide_env_values = true)]
+    pub secrets_key: Option<String>,
 }
 
 const TOKEN_SETTING: &str = "admin-token-sha256";
+const SECRETS_KEY_FILE: &str = "secrets.key";
+
+/// The key that seals synchronization secrets: the flag or environment, else the data
+/// directory's key file, made (readable by its owner only) at first start.
+fn secrets_key(args: &ServeArgs) -> anyhow::Result<[u8; 32]> {
+    if let Some(text) = &args.secrets_key {
+        return unhex(text.trim())
+            .context("--secrets-key (PROVISIO_SECRETS_KEY) must be 64 hex digits");
+    }
+    let path = args.data_dir.join(SECRETS_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => unhex(text.trim())
+            .with_context(|| format!("{} must hold 64 hex digits", path.display())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            if args.database_url.is_some() {
+                tracing::warn!(
+                    message = "No secrets key given: one is made in the data directory. Every process sharing the database must use the same key (PROVISIO_SECRETS_KEY).",
+                    path = %path.display()
+                );
+            }
+            let mut key = [0u8; 32];
+            rand::rng().fill_bytes(&mut key);
+            std::fs::create_dir_all(&args.data_dir)
+                .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+            write_private(&path, &hex(&key))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            Ok(key)
+        }
+        Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -85,6 +137,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("opening the directory store")?;
     let hash = admin_token(&args, stores.settings.as_ref()).await?;
+    let sealer = SecretSealer::new(secrets_key(&args)?);
     let store = stores.directory;
     let directory = Directory::new(
         Arc::clone(&store),
@@ -106,7 +159,28 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
     });
-    let mut app = provisio_api::app(ApiState::new(directory, hash));
+    let synchronization = Synchronization::new(
+        Arc::clone(&stores.sync),
+        directory.clone(),
+        Arc::new(SystemClock),
+        sealer,
+    );
+    let retention = time::Duration::days(i64::from(args.provisioning_log_retention_days));
+    let log_purger = synchronization.clone();
+    tokio::spawn(async move {
+        loop {
+            match log_purger.purge_provisioning_logs(retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(message = "Purged old provisioning log rows.", count = n),
+                Err(error) => {
+                    tracing::warn!(message = "Purging the provisioning log failed.", %error)
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    });
+    let state = ApiState::new(directory, hash).with_synchronization(synchronization);
+    let mut app = provisio_api::app(state);
     if args.demo {
         let target = crate::scim_server::demo_target(&args.data_dir).await?;
         app = app.nest("/target", target);

@@ -197,7 +197,7 @@ impl ErrorClass {
 pub struct TargetError {
     pub class: ErrorClass,
     /// The HTTP method sent (`GET`, `PATCH`…).
-    pub method: String,
+    pub method: &'static str,
     /// The request relative to the target's base URL, readable: `/Users/42`,
     /// `/Users?filter=userName eq "ann@x"`.
     pub path: String,
@@ -215,10 +215,10 @@ pub struct TargetError {
 
 impl TargetError {
     /// An error of `class` for the request `method path`, without an answer yet.
-    pub fn new(class: ErrorClass, method: impl Into<String>, path: impl Into<String>) -> Self {
+    pub fn new(class: ErrorClass, method: &'static str, path: impl Into<String>) -> Self {
         TargetError {
             class,
-            method: method.into(),
+            method,
             path: path.into(),
             status: None,
             detail: None,
@@ -229,7 +229,7 @@ impl TargetError {
     }
 
     /// The target answered `status`; the class follows from it.
-    pub fn answered(method: impl Into<String>, path: impl Into<String>, status: u16) -> Self {
+    pub fn answered(method: &'static str, path: impl Into<String>, status: u16) -> Self {
         TargetError {
             status: Some(status),
             ..TargetError::new(ErrorClass::of_status(status), method, path)
@@ -264,6 +264,10 @@ impl fmt::Display for TargetError {
                 if self.class == ErrorClass::Incompatible {
                     f.write_str(", which is not SCIM")?;
                 }
+            }
+            // An answer judged above the wire (several matches where one was expected).
+            None if self.class == ErrorClass::Incompatible => {
+                f.write_str(" answered unexpectedly")?
             }
             None => f.write_str(" failed")?,
         }
@@ -418,6 +422,11 @@ mod tests {
                     .with_status(200)
                     .with_detail("the ListResponse has no \"Resources\""),
                 "GET /Users answered 200, which is not SCIM: the ListResponse has no \"Resources\"",
+            ),
+            (
+                TargetError::new(ErrorClass::Incompatible, "GET", "/Users?filter=userName eq \"a\"")
+                    .with_detail("2 objects match where one was expected"),
+                "GET /Users?filter=userName eq \"a\" answered unexpectedly: 2 objects match where one was expected",
             ),
         ];
         for (error, expected) in cases {

@@ -1,5 +1,5 @@
-//! `cargo bench -p provisio-store --bench import [-- --users N]`: how fast the directory
-//! stores write import batches, without HTTP, JSON parsing or validation, next to two
+//! `cargo bench -p provisio-store --bench import [-- --users N] [--creates N]`: how fast the
+//! directory stores write import batches and single creates (one and 32 at a time), without HTTP, JSON parsing or validation, next to two
 //! ceilings of SQLite itself measured on the same schema with plain statements:
 //!
 //! - every index: one objects row (keys as the store computes them) and one change row per
@@ -15,7 +15,9 @@
 
 use std::time::{Duration, Instant};
 
-use provisio_directory::{import, DirectoryStore, ImportObject, ImportReference, ObjectKind};
+use provisio_directory::{
+    import, DirectoryStore, ImportObject, ImportReference, ObjectKind, ObjectStore,
+};
 use provisio_store::{PostgresDirectory, SqliteDirectory};
 use serde_json::json;
 
@@ -88,6 +90,37 @@ async fn store_run(store: &dyn DirectoryStore, users: usize) -> Duration {
         );
     }
     spent
+}
+
+/// `creates` single-user creates, `concurrency` at a time, as API clients send them: what the
+/// store's writer design (one transaction per write, or several writes per commit) decides.
+async fn create_run(store: &SqliteDirectory, creates: usize, concurrency: usize) -> Duration {
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|task| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in (task..creates).step_by(concurrency) {
+                    let mut user = record(i);
+                    user.remove("manager");
+                    store
+                        .create(
+                            ObjectKind::User,
+                            provisio_directory::new_object_id(),
+                            user,
+                            None,
+                            vec![],
+                        )
+                        .await
+                        .expect("create");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("create task");
+    }
+    started.elapsed()
 }
 
 /// Plain inserts of `users` rows into the schema without `dropped` indexes; with `rebuild`,
@@ -177,6 +210,7 @@ fn rate(n: usize, spent: Duration) -> String {
 #[tokio::main]
 async fn main() {
     let mut users = 100_000;
+    let mut creates = 5_000;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--users" {
@@ -184,6 +218,11 @@ async fn main() {
                 .next()
                 .and_then(|n| n.parse().ok())
                 .expect("--users takes a number");
+        } else if arg == "--creates" {
+            creates = args
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("--creates takes a number");
         }
     }
     println!("directory import, {users} users, chunks of {CHUNK}:");
@@ -196,6 +235,16 @@ async fn main() {
         rate(users, spent)
     );
     drop(store);
+
+    for concurrency in [1, 32] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteDirectory::open(dir.path()).await.expect("open");
+        let spent = create_run(&store, creates, concurrency).await;
+        println!(
+            "  SqliteDirectory::create, {concurrency:>2} at a time ({creates})    {}",
+            rate(creates, spent)
+        );
+    }
 
     for (label, dropped, rebuild) in [
         (

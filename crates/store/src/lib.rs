@@ -1,7 +1,9 @@
 //! Storage of the source directory: [`SqliteDirectory`] (embedded, the default) and
 //! [`PostgresDirectory`] (several workers), both implementing
 //! [`provisio_directory::DirectoryStore`] and checked by the directory's conformance suite
-//! (`provisio_directory::conformance`).
+//! (`provisio_directory::conformance`); and of the engine's state: [`SqliteSync`] and
+//! [`PostgresSync`], implementing [`provisio_engine::state::SyncStore`] and checked by the
+//! engine's (`provisio_engine::state::conformance`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,21 +12,34 @@ use provisio_directory::{
     Change, ChangeOp, DirectoryStore, IndexSeek, MemberRef, ObjectKind, StoreError,
     StoredAssignment, StoredObject,
 };
+use provisio_engine::state::SyncStore;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 mod postgres;
+#[cfg(test)]
+mod previous_version;
 mod sqlite;
+mod sync;
 
 pub use postgres::PostgresDirectory;
 pub use sqlite::SqliteDirectory;
+pub use sync::{PostgresSync, SqliteSync};
 
-/// Opens the directory store: PostgreSQL when `database_url` is given, else SQLite in
-/// `data_dir/directory.db`. Runs the migrations.
+/// Opens the stores: PostgreSQL when `database_url` is given (the directory and the
+/// engine's state in that one database), else SQLite in `data_dir`: `directory.db`, and
+/// `sync.db` beside it, with a writer of its own. Runs the migrations.
 pub async fn open(data_dir: &Path, database_url: Option<&str>) -> Result<Stores, StoreError> {
+    let sync_error = |e: provisio_engine::state::SyncStoreError| StoreError::Backend(e.to_string());
     Ok(match database_url {
-        Some(url) => Stores::of(PostgresDirectory::connect(url).await?),
-        None => Stores::of(SqliteDirectory::open(data_dir).await?),
+        Some(url) => Stores::of(
+            PostgresDirectory::connect(url).await?,
+            PostgresSync::connect(url).await.map_err(sync_error)?,
+        ),
+        None => Stores::of(
+            SqliteDirectory::open(data_dir).await?,
+            SqliteSync::open(data_dir).await.map_err(sync_error)?,
+        ),
     })
 }
 
@@ -33,13 +48,20 @@ pub async fn open(data_dir: &Path, database_url: Option<&str>) -> Result<Stores,
 pub struct Stores {
     pub directory: Arc<dyn DirectoryStore>,
     pub settings: Arc<dyn SettingsStore>,
+    /// The engine's state: jobs, links, watermarks, provisioning logs, leases.
+    pub sync: Arc<dyn SyncStore>,
 }
 
 impl Stores {
-    pub fn of<S: DirectoryStore + SettingsStore + Clone>(store: S) -> Self {
+    pub fn of<S, Y>(store: S, sync: Y) -> Self
+    where
+        S: DirectoryStore + SettingsStore + Clone,
+        Y: SyncStore,
+    {
         Stores {
             directory: Arc::new(store.clone()),
             settings: Arc::new(store),
+            sync: Arc::new(sync),
         }
     }
 }
@@ -126,10 +148,6 @@ pub(crate) fn seek_value(seek: IndexSeek, value: &str) -> String {
 
 pub(crate) fn now() -> String {
     provisio_directory::timestamp(time::OffsetDateTime::now_utc())
-}
-
-pub(crate) fn backend(what: &str) -> impl FnOnce(String) -> StoreError + '_ {
-    move |e| StoreError::Backend(format!("{what}: {e}"))
 }
 
 pub(crate) fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {

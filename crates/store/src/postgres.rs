@@ -18,6 +18,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use provisio_db::migrate::{self, Legacy, Migrations};
 use provisio_directory::import::{self, ReferenceChange};
 use provisio_directory::schema;
 use provisio_directory::{
@@ -38,11 +39,18 @@ use crate::{
 };
 
 const POOL_SIZE: u32 = 16;
-const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/postgres/0001_directory.sql"))];
-/// Advisory lock key serialising migrations of processes that start together ("provisio" in
-/// ASCII, with a 1 for this store).
-const MIGRATION_LOCK: i64 = 0x7072_6f76_6973_6901;
+static MIGRATIONS: Migrations = Migrations {
+    component: "directory",
+    steps: &[
+        include_str!("../migrations/postgres/0001_directory.sql"),
+        include_str!("../migrations/postgres/0002_directory_prefix.sql"),
+    ],
+    // The earlier runner kept its own table, whose only version was 1.
+    legacy: Legacy::Table {
+        table: "directory_migrations",
+        condition: "version = 1",
+    },
+};
 /// How many rows one array-bound statement carries.
 const CHUNK: usize = 10_000;
 
@@ -77,7 +85,9 @@ impl PostgresDirectory {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
-        migrate(&pool).await?;
+        migrate::postgres(&pool, &MIGRATIONS)
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
         Ok(PostgresDirectory { pool })
     }
 
@@ -92,43 +102,6 @@ impl PostgresDirectory {
             pending: Vec::new(),
         })
     }
-}
-
-/// Applies the migrations not yet recorded in `directory_migrations`, under an advisory lock.
-/// (Not sqlx's migrator: its `_sqlx_migrations` table would be shared with the SCIM server's
-/// migrations, version numbers and all, when both live in one database.)
-async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
-    let fail = |e: sqlx::Error| StoreError::Backend(format!("migrating the directory: {e}"));
-    let mut tx = pool.begin().await.map_err(fail)?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(MIGRATION_LOCK)
-        .execute(&mut *tx)
-        .await
-        .map_err(fail)?;
-    sqlx::raw_sql(
-        "CREATE TABLE IF NOT EXISTS directory_migrations \
-         (version BIGINT PRIMARY KEY, applied TEXT NOT NULL)",
-    )
-    .execute(&mut *tx)
-    .await
-    .map_err(fail)?;
-    let current: i64 =
-        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM directory_migrations")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(fail)?;
-    for (version, sql) in MIGRATIONS {
-        if *version > current {
-            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(fail)?;
-            sqlx::query("INSERT INTO directory_migrations (version, applied) VALUES ($1, $2)")
-                .bind(version)
-                .bind(now())
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-        }
-    }
-    tx.commit().await.map_err(fail)
 }
 
 /// A change record waiting for the commit.
@@ -1632,41 +1605,14 @@ impl SettingsStore for PostgresDirectory {
 #[cfg(test)]
 mod tests {
 
-    use sqlx::postgres::PgConnectOptions;
-    use sqlx::Connection;
-
-    /// The PostgreSQL URL for tests: `None` when unset outside CI; a panic when CI=true
-    /// lacks it (as `crates/cli/tests/common/mod.rs`).
-    fn postgres_url() -> Option<String> {
-        match std::env::var("TEST_DATABASE_URL") {
-            Ok(url) if !url.is_empty() => Some(url),
-            _ => {
-                if std::env::var("CI").is_ok_and(|v| v == "true") {
-                    panic!(
-                        "CI=true but TEST_DATABASE_URL is not set: the PostgreSQL directory \
-                         conformance suite must run in CI"
-                    );
-                }
-                eprintln!("TEST_DATABASE_URL is not set: skipping the PostgreSQL directory suite");
-                None
-            }
-        }
-    }
+    use provisio_db::postgres::testing::TestSchema;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn conformance() {
-        let Some(url) = postgres_url() else { return };
-        let options: PgConnectOptions = url.parse().expect("TEST_DATABASE_URL");
-        // A schema of its own, so that reruns and parallel runs start empty.
-        let schema = format!("provisio_directory_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect_with(&options)
-            .await
-            .expect("connect to TEST_DATABASE_URL");
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&mut admin)
-            .await
-            .expect("create schema");
-        let scoped = options.options([("search_path", schema.as_str())]);
+        let Some(schema) = TestSchema::create("provisio_directory_test").await else {
+            return;
+        };
+        let scoped = schema.options();
         // Two processes starting together: migrations are serialised.
         let (a, b) = tokio::join!(
             super::PostgresDirectory::connect_with(scoped.clone()),
@@ -1678,9 +1624,6 @@ mod tests {
         provisio_directory::conformance::run(std::sync::Arc::new(store.clone())).await;
 
         store.pool().close().await;
-        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-            .execute(&mut admin)
-            .await
-            .expect("drop schema");
+        schema.drop().await;
     }
 }

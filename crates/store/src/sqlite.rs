@@ -1,14 +1,15 @@
-//! The directory in an embedded SQLite database (`directory.db` in the data directory).
-//!
-//! One write connection behind a mutex (SQLite has one writer anyway, and that makes the
-//! change log's sequence numbers follow commit order), a few read-only connections for
-//! reads, all used from tokio's blocking pool.
+//! The directory in an embedded SQLite database (`directory.db` in the data directory),
+//! opened with the `provisio_db::sqlite` kit: one writer thread (SQLite has one writer
+//! anyway, and that makes the change log's sequence numbers follow commit order), a few
+//! `query_only` connections for reads.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::path::Path;
 
 use async_trait::async_trait;
+use provisio_db::migrate::{Legacy, Migrations};
+use provisio_db::sqlite::{Sqlite, SqliteOptions};
+use provisio_db::DbError;
 use provisio_directory::import::{self, ReferenceChange};
 use provisio_directory::schema;
 use provisio_directory::{
@@ -17,195 +18,100 @@ use provisio_directory::{
     ObjectRef, ObjectStore, ObjectUpdate, OrderKey, RawObject, ReferenceStore, StoreError,
     StoredAssignment, StoredObject, UpdateFn,
 };
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{Map, Value};
-use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::{
-    assignment_from_columns, backend, change_from_columns, now, parse_kind, parse_uuid,
-    seek_column, seek_value, sole_manager_links, IndexKeys, ObjectRow, SettingsStore,
-    ASSIGNMENT_COLUMNS, JOINED_OBJECT_COLUMNS, OBJECT_COLUMNS,
+    assignment_from_columns, change_from_columns, now, parse_kind, parse_uuid, seek_column,
+    seek_value, sole_manager_links, IndexKeys, ObjectRow, SettingsStore, ASSIGNMENT_COLUMNS,
+    JOINED_OBJECT_COLUMNS, OBJECT_COLUMNS,
 };
 
-const READERS: usize = 4;
-const MIGRATION: &str = include_str!("../migrations/sqlite/0001_directory.sql");
+static MIGRATIONS: Migrations = Migrations {
+    component: "directory",
+    steps: &[
+        include_str!("../migrations/sqlite/0001_directory.sql"),
+        include_str!("../migrations/sqlite/0002_directory_prefix.sql"),
+    ],
+    legacy: Legacy::UserVersion,
+};
 
-#[derive(Clone)]
-pub struct SqliteDirectory {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    path: PathBuf,
-    writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
-    read_permits: Semaphore,
-}
-
-impl std::fmt::Debug for SqliteDirectory {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteDirectory")
-            .field("path", &self.inner.path)
-            .finish_non_exhaustive()
+fn options() -> SqliteOptions {
+    SqliteOptions {
+        name: "directory",
+        readers: 4,
+        reader_cache_kib: 32_000,
+        // The writer's index pages are the hot set of an import: a larger cache than the
+        // readers' keeps them in memory.
+        writer_cache_kib: 65_536,
+        // 8 KiB pages (only a new database gets them): its B-trees are a level shallower
+        // than with 4 KiB, which made inserts of users, with their seven index entries, 15 to
+        // 30 % faster in a measurement with this schema.
+        page_size: Some(8192),
+        foreign_keys: false,
+        statement_cache: 128,
+        batch_max: 256,
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding the lock leaves a connection that SQLite has rolled back or
-    // will roll back at the next BEGIN: carry on.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+#[derive(Clone, Debug)]
+pub struct SqliteDirectory {
+    db: Sqlite,
 }
 
-fn db_error(e: rusqlite::Error) -> StoreError {
+pub(crate) fn db_error(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
-    let flags = if read_only {
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
-    } else {
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-    };
-    let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(db_error)?;
-    // 8 KiB pages (set before anything is written, so only a new database gets them): its
-    // B-trees are a level shallower than with 4 KiB, which made inserts of users, with their
-    // seven index entries, 15 to 30 % faster in a measurement with this schema.
-    conn.execute_batch(
-        "PRAGMA page_size = 8192;
-         PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;
-         PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY;",
-    )
-    .map_err(db_error)?;
-    Ok(conn)
+/// The kit's errors in the directory's error type.
+struct KitError(StoreError);
+
+impl From<DbError> for KitError {
+    fn from(e: DbError) -> Self {
+        KitError(StoreError::Backend(e.to_string()))
+    }
+}
+
+impl From<StoreError> for KitError {
+    fn from(e: StoreError) -> Self {
+        KitError(e)
+    }
 }
 
 impl SqliteDirectory {
     /// Opens (creating) `data_dir/directory.db` and migrates it.
     pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Backend(format!("cannot create {}: {e}", data_dir.display()))
-        })?;
-        let path = data_dir.join("directory.db");
-        let p = path.clone();
-        let (writer, readers, checkpointer) = tokio::task::spawn_blocking(move || {
-            let writer = open_connection(&p, false)?;
-            migrate(&writer)?;
-            // The checkpoint thread does this instead (see `checkpoint_loop`).
-            // The writer's index pages are the hot set of an import: a larger cache than the
-            // readers' keeps them in memory.
-            writer
-                .execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -65536;")
-                .map_err(db_error)?;
-            let readers = (0..READERS)
-                .map(|_| open_connection(&p, true))
-                .collect::<Result<Vec<_>, _>>()?;
-            let checkpointer = open_connection(&p, false)?;
-            Ok::<_, StoreError>((writer, readers, checkpointer))
-        })
-        .await
-        .map_err(|e| backend("opening the directory")(e.to_string()))??;
-        let inner = Arc::new(Inner {
-            path,
-            writer: Mutex::new(writer),
-            readers: Mutex::new(readers),
-            read_permits: Semaphore::new(READERS),
-        });
-        let alive = Arc::downgrade(&inner);
-        std::thread::Builder::new()
-            .name("directory-checkpoint".to_string())
-            .spawn(move || checkpoint_loop(checkpointer, alive))
-            .map_err(|e| backend("starting the checkpoint thread")(e.to_string()))?;
-        Ok(SqliteDirectory { inner })
+        let db = Sqlite::open(&data_dir.join("directory.db"), options(), &MIGRATIONS)
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(SqliteDirectory { db })
     }
 
-    /// Runs `work` in one write transaction; rolls back on error (or when `work` asks by
-    /// returning `Ok((r, false))`).
+    /// Runs `work` in a write transaction of its own (a savepoint of the writer's group
+    /// commit); rolls back on error, or when `work` asks by returning `Ok((r, false))`.
+    /// One writer thread: the change log's sequence numbers follow commit order.
     async fn write<R, F>(&self, work: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<(R, bool), StoreError> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let conn = lock(&inner.writer);
-            conn.execute_batch("BEGIN IMMEDIATE").map_err(db_error)?;
-            match work(&conn) {
-                Ok((r, true)) => {
-                    conn.execute_batch("COMMIT").map_err(db_error)?;
-                    Ok(r)
-                }
-                Ok((r, false)) => {
-                    conn.execute_batch("ROLLBACK").map_err(db_error)?;
-                    Ok(r)
-                }
-                Err(e) => {
-                    let _ = conn.execute_batch("ROLLBACK");
-                    Err(e)
-                }
-            }
-        })
-        .await
-        .map_err(|e| backend("write task failed")(e.to_string()))?
+        self.db
+            .write_or_roll_back(move |conn| work(conn).map_err(KitError))
+            .await
+            .map_err(|KitError(e)| e)
     }
 
-    async fn read<R, F>(&self, work: F) -> Result<R, StoreError>
+    pub(crate) async fn read<R, F>(&self, work: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
-        let _permit = self
-            .inner
-            .read_permits
-            .acquire()
+        self.db
+            .read(move |conn| work(conn).map_err(KitError))
             .await
-            .map_err(|e| backend("reader pool closed")(e.to_string()))?;
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let popped = lock(&inner.readers).pop();
-            let conn = match popped {
-                Some(c) => c,
-                None => open_connection(&inner.path, true)?,
-            };
-            let result = work(&conn);
-            lock(&inner.readers).push(conn);
-            result
-        })
-        .await
-        .map_err(|e| backend("read task failed")(e.to_string()))?
+            .map_err(|KitError(e)| e)
     }
-}
-
-/// Copies the WAL back into the database file from its own thread every 250 ms, so that a
-/// commit never waits for a checkpoint (profiles of imports showed a tenth of the writer's
-/// time in checkpoints run at commit). PASSIVE checkpoints block neither readers nor the
-/// writer. Ends, with a full checkpoint, when the store is dropped.
-fn checkpoint_loop(conn: Connection, alive: std::sync::Weak<Inner>) {
-    while alive.strong_count() > 0 {
-        std::thread::sleep(std::time::Duration::from_millis(250));
-        if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(message = "Directory checkpoint failed.", %error);
-        }
-    }
-    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-}
-
-fn migrate(conn: &Connection) -> Result<(), StoreError> {
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(db_error)?;
-    if version < 1 {
-        conn.execute_batch(&format!(
-            "BEGIN; {MIGRATION}; PRAGMA user_version = 1; COMMIT;"
-        ))
-        .map_err(|e| backend("migrating the directory")(e.to_string()))?;
-    }
-    Ok(())
 }
 
 fn object_from_row(row: &Row<'_>) -> Result<StoredObject, StoreError> {
@@ -243,7 +149,7 @@ fn get_object(
 ) -> Result<Option<StoredObject>, StoreError> {
     let state = if deleted { "IS NOT NULL" } else { "IS NULL" };
     let sql = format!(
-        "SELECT {OBJECT_COLUMNS} FROM objects WHERE id = ?1 AND deleted {state} AND (?2 IS NULL OR kind = ?2)"
+        "SELECT {OBJECT_COLUMNS} FROM directory_objects WHERE id = ?1 AND deleted {state} AND (?2 IS NULL OR kind = ?2)"
     );
     Ok(query_objects(
         conn,
@@ -263,7 +169,7 @@ fn append_change(
     at: &str,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO changes (kind, object_id, op, related_id, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO directory_changes (kind, object_id, op, related_id, at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )
     .map_err(db_error)?
     .execute(params![
@@ -294,7 +200,7 @@ fn insert_object(
     let json = serde_json::to_string(data).map_err(|e| StoreError::Backend(e.to_string()))?;
     let result = conn
         .prepare_cached(
-            "INSERT INTO objects (id, kind, data, manager_id, created, deleted, version, \
+            "INSERT INTO directory_objects (id, kind, data, manager_id, created, deleted, version, \
              unique_key, nickname_key, display_key, mail_key, employee_id) \
              VALUES (?1, ?2, ?3, ?4, ?5, NULL, 1, ?6, ?7, ?8, ?9, ?10)",
         )
@@ -316,7 +222,7 @@ fn insert_object(
         Err(e) if unique_violation(&e) => {
             let id_taken: bool = conn
                 .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM objects WHERE id = ?1)",
+                    "SELECT EXISTS (SELECT 1 FROM directory_objects WHERE id = ?1)",
                     [id.to_string()],
                     |r| r.get(0),
                 )
@@ -345,7 +251,7 @@ fn write_data(
     let keys = IndexKeys::of(object.kind, data);
     let result = conn
         .prepare_cached(
-            "UPDATE objects SET data = ?2, version = version + 1, unique_key = ?3, \
+            "UPDATE directory_objects SET data = ?2, version = version + 1, unique_key = ?3, \
              nickname_key = ?4, display_key = ?5, mail_key = ?6, employee_id = ?7 WHERE id = ?1",
         )
         .map_err(db_error)?
@@ -375,7 +281,7 @@ fn insert_member(
 ) -> Result<bool, StoreError> {
     let added = conn
         .prepare_cached(
-            "INSERT OR IGNORE INTO members (group_id, member_id, member_kind) VALUES (?1, ?2, ?3)",
+            "INSERT OR IGNORE INTO directory_members (group_id, member_id, member_kind) VALUES (?1, ?2, ?3)",
         )
         .map_err(db_error)?
         .execute(params![
@@ -406,7 +312,7 @@ fn update_manager(
 ) -> Result<bool, StoreError> {
     let changed = conn
         .prepare_cached(
-            "UPDATE objects SET manager_id = ?2, version = version + 1 \
+            "UPDATE directory_objects SET manager_id = ?2, version = version + 1 \
              WHERE id = ?1 AND kind = 'user' AND deleted IS NULL AND manager_id IS NOT ?2",
         )
         .map_err(db_error)?
@@ -430,10 +336,10 @@ fn update_manager(
 fn purge_object(conn: &Connection, object: &StoredObject, at: &str) -> Result<(), StoreError> {
     let id = object.id.to_string();
     for sql in [
-        "DELETE FROM members WHERE group_id = ?1 OR member_id = ?1",
-        "DELETE FROM assignments WHERE principal_id = ?1 OR resource_id = ?1",
-        "UPDATE objects SET manager_id = NULL WHERE manager_id = ?1",
-        "DELETE FROM objects WHERE id = ?1",
+        "DELETE FROM directory_members WHERE group_id = ?1 OR member_id = ?1",
+        "DELETE FROM directory_assignments WHERE principal_id = ?1 OR resource_id = ?1",
+        "UPDATE directory_objects SET manager_id = NULL WHERE manager_id = ?1",
+        "DELETE FROM directory_objects WHERE id = ?1",
     ] {
         conn.prepare_cached(sql)
             .map_err(db_error)?
@@ -451,10 +357,10 @@ fn assignment_from_row(row: &Row<'_>) -> Result<StoredAssignment, StoreError> {
 /// The live object an import reference names.
 fn resolve(conn: &Connection, r: &ObjectRef) -> Result<Option<StoredObject>, StoreError> {
     const BY_UPN: &str =
-        "SELECT id, kind, data, manager_id, created, deleted, version FROM objects \
+        "SELECT id, kind, data, manager_id, created, deleted, version FROM directory_objects \
         WHERE kind = 'user' AND unique_key = ?1 AND deleted IS NULL";
     const BY_NICKNAME: &str =
-        "SELECT id, kind, data, manager_id, created, deleted, version FROM objects \
+        "SELECT id, kind, data, manager_id, created, deleted, version FROM directory_objects \
         WHERE kind = 'group' AND nickname_key = ?1 AND deleted IS NULL ORDER BY id LIMIT 1";
     let (sql, arg) = match r {
         ObjectRef::Id(id) => return get_object(conn, None, *id, false),
@@ -476,15 +382,15 @@ fn resolve_ref(
     }
     let (sql, arg) = match r {
         ObjectRef::Id(id) => (
-            "SELECT id, kind FROM objects WHERE id = ?1 AND deleted IS NULL",
+            "SELECT id, kind FROM directory_objects WHERE id = ?1 AND deleted IS NULL",
             id.to_string(),
         ),
         ObjectRef::UserPrincipalName(upn) => (
-            "SELECT id, kind FROM objects WHERE kind = 'user' AND unique_key = ?1 AND deleted IS NULL",
+            "SELECT id, kind FROM directory_objects WHERE kind = 'user' AND unique_key = ?1 AND deleted IS NULL",
             upn.to_lowercase(),
         ),
         ObjectRef::MailNickname(nick) => (
-            "SELECT id, kind FROM objects WHERE kind = 'group' AND nickname_key = ?1 \
+            "SELECT id, kind FROM directory_objects WHERE kind = 'group' AND nickname_key = ?1 \
              AND deleted IS NULL ORDER BY id LIMIT 1",
             nick.to_lowercase(),
         ),
@@ -638,7 +544,7 @@ fn list_sql(query: &ListQuery) -> (String, Vec<String>) {
     };
     (
         format!(
-            "SELECT {OBJECT_COLUMNS} FROM objects WHERE {} ORDER BY {order} LIMIT {}",
+            "SELECT {OBJECT_COLUMNS} FROM directory_objects WHERE {} ORDER BY {order} LIMIT {}",
             conds.join(" AND "),
             query.limit
         ),
@@ -725,7 +631,7 @@ impl ObjectStore for SqliteDirectory {
             let at = now();
             if kind.soft_deletes() {
                 conn.prepare_cached(
-                    "UPDATE objects SET deleted = ?2, version = version + 1 WHERE id = ?1",
+                    "UPDATE directory_objects SET deleted = ?2, version = version + 1 WHERE id = ?1",
                 )
                 .map_err(db_error)?
                 .execute(params![id.to_string(), at])
@@ -745,7 +651,7 @@ impl ObjectStore for SqliteDirectory {
                 .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
             let result = conn
                 .prepare_cached(
-                    "UPDATE objects SET deleted = NULL, version = version + 1 WHERE id = ?1",
+                    "UPDATE directory_objects SET deleted = NULL, version = version + 1 WHERE id = ?1",
                 )
                 .map_err(db_error)?
                 .execute([id.to_string()]);
@@ -781,7 +687,7 @@ impl ObjectStore for SqliteDirectory {
         self.write(move |conn| {
             let expired = query_objects(
                 conn,
-                &format!("SELECT {OBJECT_COLUMNS} FROM objects WHERE deleted IS NOT NULL AND deleted < ?1"),
+                &format!("SELECT {OBJECT_COLUMNS} FROM directory_objects WHERE deleted IS NOT NULL AND deleted < ?1"),
                 &[&before],
             )?;
             let at = now();
@@ -831,7 +737,9 @@ impl ObjectStore for SqliteDirectory {
         self.read(move |conn| {
             let state = if deleted { "IS NOT NULL" } else { "IS NULL" };
             conn.query_row(
-                &format!("SELECT COUNT(*) FROM objects WHERE kind = ?1 AND deleted {state}"),
+                &format!(
+                    "SELECT COUNT(*) FROM directory_objects WHERE kind = ?1 AND deleted {state}"
+                ),
                 [kind.as_str()],
                 |r| r.get::<_, i64>(0),
             )
@@ -850,7 +758,7 @@ impl ObjectStore for SqliteDirectory {
         let value = seek_value(key, value);
         self.read(move |conn| {
             let sql = format!(
-                "SELECT id FROM objects WHERE kind = ?1 AND {} = ?2 AND deleted IS NULL ORDER BY id LIMIT 1",
+                "SELECT id FROM directory_objects WHERE kind = ?1 AND {} = ?2 AND deleted IS NULL ORDER BY id LIMIT 1",
                 seek_column(key)
             );
             let id: Option<String> = conn
@@ -891,7 +799,7 @@ impl ReferenceStore for SqliteDirectory {
             query_objects(
                 conn,
                 &format!(
-                    "SELECT {OBJECT_COLUMNS} FROM objects WHERE manager_id = ?1 AND deleted IS NULL \
+                    "SELECT {OBJECT_COLUMNS} FROM directory_objects WHERE manager_id = ?1 AND deleted IS NULL \
                      AND id > ?2 ORDER BY id LIMIT {limit}"
                 ),
                 &[&manager.to_string(), &after.map(|a| a.to_string()).unwrap_or_default()],
@@ -917,7 +825,9 @@ impl ReferenceStore for SqliteDirectory {
     async fn remove_member(&self, group: Uuid, member: Uuid) -> Result<bool, StoreError> {
         self.write(move |conn| {
             let removed = conn
-                .prepare_cached("DELETE FROM members WHERE group_id = ?1 AND member_id = ?2")
+                .prepare_cached(
+                    "DELETE FROM directory_members WHERE group_id = ?1 AND member_id = ?2",
+                )
                 .map_err(db_error)?
                 .execute([group.to_string(), member.to_string()])
                 .map_err(db_error)?
@@ -948,7 +858,7 @@ impl ReferenceStore for SqliteDirectory {
                 conn,
                 &format!(
                     "SELECT {JOINED_OBJECT_COLUMNS} \
-                     FROM members m JOIN objects o ON o.id = m.member_id \
+                     FROM directory_members m JOIN directory_objects o ON o.id = m.member_id \
                      WHERE m.group_id = ?1 AND o.deleted IS NULL AND m.member_id > ?2 \
                      ORDER BY m.member_id LIMIT {limit}"
                 ),
@@ -967,7 +877,7 @@ impl ReferenceStore for SqliteDirectory {
                 conn,
                 &format!(
                     "SELECT {JOINED_OBJECT_COLUMNS} \
-                     FROM members m JOIN objects o ON o.id = m.group_id \
+                     FROM directory_members m JOIN directory_objects o ON o.id = m.group_id \
                      WHERE m.member_id = ?1 AND o.deleted IS NULL ORDER BY o.id"
                 ),
                 &[&member.to_string()],
@@ -995,7 +905,7 @@ impl AssignmentStore for SqliteDirectory {
                 return Err(StoreError::NotFound(a.principal.id.to_string()));
             }
             conn.prepare_cached(&format!(
-                "INSERT INTO assignments ({ASSIGNMENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                "INSERT INTO directory_assignments ({ASSIGNMENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
             ))
             .map_err(db_error)?
             .execute(params![
@@ -1024,7 +934,9 @@ impl AssignmentStore for SqliteDirectory {
         self.write(move |conn| {
             let a = conn
                 .query_row(
-                    &format!("SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE id = ?1"),
+                    &format!(
+                        "SELECT {ASSIGNMENT_COLUMNS} FROM directory_assignments WHERE id = ?1"
+                    ),
                     [id.to_string()],
                     |row| Ok(assignment_from_row(row)),
                 )
@@ -1032,8 +944,11 @@ impl AssignmentStore for SqliteDirectory {
                 .map_err(db_error)?
                 .transpose()?
                 .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
-            conn.execute("DELETE FROM assignments WHERE id = ?1", [id.to_string()])
-                .map_err(db_error)?;
+            conn.execute(
+                "DELETE FROM directory_assignments WHERE id = ?1",
+                [id.to_string()],
+            )
+            .map_err(db_error)?;
             append_change(
                 conn,
                 ObjectKind::ServicePrincipal,
@@ -1050,7 +965,7 @@ impl AssignmentStore for SqliteDirectory {
     async fn get_assignment(&self, id: Uuid) -> Result<Option<StoredAssignment>, StoreError> {
         self.read(move |conn| {
             conn.query_row(
-                &format!("SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE id = ?1"),
+                &format!("SELECT {ASSIGNMENT_COLUMNS} FROM directory_assignments WHERE id = ?1"),
                 [id.to_string()],
                 |row| Ok(assignment_from_row(row)),
             )
@@ -1071,7 +986,7 @@ impl AssignmentStore for SqliteDirectory {
         self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached(&format!(
-                    "SELECT {ASSIGNMENT_COLUMNS} FROM assignments \
+                    "SELECT {ASSIGNMENT_COLUMNS} FROM directory_assignments \
                      WHERE (?1 IS NULL OR resource_id = ?1) AND (?2 IS NULL OR principal_id = ?2) \
                      AND id > ?3 ORDER BY id LIMIT ?4"
                 ))
@@ -1155,9 +1070,11 @@ impl ImportStore for SqliteDirectory {
 impl ChangeLog for SqliteDirectory {
     async fn watermark(&self) -> Result<i64, StoreError> {
         self.read(|conn| {
-            conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
-                r.get(0)
-            })
+            conn.query_row(
+                "SELECT COALESCE(MAX(seq), 0) FROM directory_changes",
+                [],
+                |r| r.get(0),
+            )
             .map_err(db_error)
         })
         .await
@@ -1167,7 +1084,7 @@ impl ChangeLog for SqliteDirectory {
         self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT seq, kind, object_id, op, related_id, at FROM changes \
+                    "SELECT seq, kind, object_id, op, related_id, at FROM directory_changes \
                      WHERE seq > ?1 ORDER BY seq LIMIT ?2",
                 )
                 .map_err(db_error)?;
@@ -1200,9 +1117,11 @@ impl SettingsStore for SqliteDirectory {
     async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
         let name = name.to_string();
         self.read(move |conn| {
-            conn.query_row("SELECT value FROM settings WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
+            conn.query_row(
+                "SELECT value FROM directory_settings WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(db_error)
         })
@@ -1213,7 +1132,7 @@ impl SettingsStore for SqliteDirectory {
         let (name, value) = (name.to_string(), value.to_string());
         self.write(move |conn| {
             conn.execute(
-                "INSERT INTO settings (name, value) VALUES (?1, ?2) \
+                "INSERT INTO directory_settings (name, value) VALUES (?1, ?2) \
                  ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                 [name, value],
             )

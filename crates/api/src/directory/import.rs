@@ -13,7 +13,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use http_body_util::BodyExt;
 use provisio_directory::import::{
-    ImportFailure, ImportLines, ImportOptions, ImportSummary, NumberedLine,
+    ImportFailure, ImportLines, ImportOptions, ImportSummary, NumberedLine, CHUNK_RECORDS,
 };
 use provisio_directory::ObjectKind;
 use serde_json::{json, Value};
@@ -196,6 +196,7 @@ pub async fn import(
     let options = ImportOptions {
         default_kind,
         dry_run,
+        chunk_records: CHUNK_RECORDS,
     };
     match state.directory.import_lines(lines, options).await {
         Ok(summary) => Ok(Json(answer(&summary)).into_response()),

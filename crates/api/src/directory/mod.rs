@@ -21,7 +21,7 @@ mod json_pages;
 mod manager;
 mod members;
 mod objects;
-mod query;
+pub(crate) mod query;
 mod relationships;
 
 /// The directory's route table.

@@ -10,6 +10,10 @@ use axum::http::{HeaderMap, Request};
 use http_body_util::BodyExt;
 use provisio_api::{app, token_hash, ApiState};
 use provisio_directory::{Directory, DirectoryConfig, MemoryDirectory};
+use provisio_engine::clock::FixedClock;
+use provisio_engine::secrets::SecretSealer;
+use provisio_engine::state::memory::MemorySyncStore;
+use provisio_engine::synchronization::Synchronization;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -45,7 +49,13 @@ impl Resp {
 pub struct Api {
     router: axum::Router,
     pub store: MemoryDirectory,
+    /// The engine's state, when the API serves the synchronization area.
+    pub sync_store: MemorySyncStore,
+    pub clock: Arc<FixedClock>,
 }
+
+/// The instant the fixed clock of [`Api::with_synchronization`] shows.
+pub const NOW: time::OffsetDateTime = time::macros::datetime!(2026-03-01 09:00 UTC);
 
 impl Default for Api {
     fn default() -> Self {
@@ -60,6 +70,31 @@ impl Api {
         Api {
             router: app(ApiState::new(directory, token_hash(TOKEN))),
             store,
+            sync_store: MemorySyncStore::new(),
+            clock: Arc::new(FixedClock::new(NOW)),
+        }
+    }
+
+    /// The API with the synchronization area, over an in-memory state store, a fixed
+    /// clock and a test sealing key.
+    pub fn with_synchronization() -> Api {
+        let store = MemoryDirectory::new();
+        let directory = Directory::new(Arc::new(store.clone()), DirectoryConfig::default());
+        let sync_store = MemorySyncStore::new();
+        let clock = Arc::new(FixedClock::new(NOW));
+        let synchronization = Synchronization::new(
+            Arc::new(sync_store.clone()),
+            directory.clone(),
+            clock.clone(),
+            SecretSealer::new([42; 32]),
+        );
+        let state =
+            ApiState::new(directory, token_hash(TOKEN)).with_synchronization(synchronization);
+        Api {
+            router: app(state),
+            store,
+            sync_store,
+            clock,
         }
     }
 

@@ -12,12 +12,14 @@ use super::{parse_line, record, ErrorLines};
 use crate::store::{ImportObject, ImportReference, ImportResult, IndexSeek, ObjectRef};
 use crate::{Directory, DirectoryError, ObjectKind, ReferenceKind};
 
-/// Records per chunk, and so per transaction: large enough that a commit's write-out of
+/// Records per chunk by default, and so per transaction: large enough that a commit's write-out of
 /// the index pages it touched is shared by many records, small enough that other writers
 /// wait a fraction of a second between chunks.
 pub const CHUNK_RECORDS: usize = 10_000;
-/// References per chunk (a group's members count one each).
-const CHUNK_REFERENCES: usize = 20_000;
+/// References per chunk (a group's members count one each), per record of a chunk.
+const REFERENCES_PER_RECORD: usize = 2;
+/// References written at once when the stream has ended.
+const CHUNK_REFERENCES: usize = REFERENCES_PER_RECORD * CHUNK_RECORDS;
 /// Error lines listed in a summary (all are counted).
 pub const REPORTED_ERRORS: usize = 1000;
 
@@ -43,6 +45,9 @@ pub struct ImportOptions {
     pub default_kind: ObjectKind,
     /// Validate and resolve everything, write nothing.
     pub dry_run: bool,
+    /// Records per chunk and transaction ([`CHUNK_RECORDS`] unless a test wants chunks
+    /// small enough to cross with a few records).
+    pub chunk_records: usize,
 }
 
 /// What an import did, line by line added up.
@@ -65,7 +70,8 @@ pub struct ImportSummary {
 /// Why an import stopped before its end.
 #[derive(Debug)]
 pub enum ImportFailure<E> {
-    /// The stream broke off. What was read before it has been written.
+    /// The stream broke off. The chunks completed before it have been written; the records
+    /// of the unfinished chunk have not (an import is an upsert: run it again to finish).
     Read(E),
     /// The store failed.
     Directory(DirectoryError),
@@ -92,8 +98,8 @@ struct Chunk {
 }
 
 impl Chunk {
-    fn is_full(&self) -> bool {
-        self.objects.len() >= CHUNK_RECORDS || self.references.len() >= CHUNK_REFERENCES
+    fn is_full(&self, records: usize) -> bool {
+        self.objects.len() >= records || self.references.len() >= REFERENCES_PER_RECORD * records
     }
 
     fn is_empty(&self) -> bool {
@@ -281,7 +287,9 @@ impl Directory {
                 }
                 Err(message) => refused.push(line, message),
             }
-            if chunk.is_full() && chunks.send(std::mem::take(&mut chunk)).await.is_err() {
+            if chunk.is_full(options.chunk_records)
+                && chunks.send(std::mem::take(&mut chunk)).await.is_err()
+            {
                 // The writer stopped on an error, reported below.
                 break;
             }
@@ -317,5 +325,164 @@ impl Directory {
                 .await?
                 .is_some(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::{DirectoryConfig, MemoryDirectory};
+
+    /// Lines from memory; `broken_after` makes the stream fail after that many lines.
+    struct Lines {
+        lines: std::vec::IntoIter<String>,
+        number: u64,
+        broken_after: Option<u64>,
+    }
+
+    fn lines(lines: Vec<String>) -> Lines {
+        Lines {
+            lines: lines.into_iter(),
+            number: 0,
+            broken_after: None,
+        }
+    }
+
+    impl ImportLines for Lines {
+        type Error = String;
+
+        async fn next_line(&mut self) -> Result<Option<NumberedLine>, String> {
+            if self.broken_after == Some(self.number) {
+                return Err("connection reset".to_string());
+            }
+            Ok(self.lines.next().map(|line| {
+                self.number += 1;
+                (self.number, Ok(line.into_bytes()))
+            }))
+        }
+    }
+
+    fn directory() -> Directory {
+        Directory::new(Arc::new(MemoryDirectory::new()), DirectoryConfig::default())
+    }
+
+    fn user(n: usize, manager: Option<usize>) -> String {
+        let mut user = json!({
+            "userPrincipalName": format!("u{n}@contoso.test"),
+            "displayName": format!("User {n}")
+        });
+        if let Some(m) = manager {
+            user["manager"] = json!(format!("u{m}@contoso.test"));
+        }
+        user.to_string()
+    }
+
+    /// Chunks of 100 records, so that a few hundred cross them.
+    const USERS: ImportOptions = ImportOptions {
+        default_kind: ObjectKind::User,
+        dry_run: false,
+        chunk_records: 100,
+    };
+
+    #[tokio::test]
+    async fn references_to_later_chunks_are_set_once_the_stream_ends() {
+        let d = directory();
+        // Every user's manager comes later in the file, most in a later chunk.
+        let n = 2 * USERS.chunk_records + 50;
+        let records: Vec<String> = (0..n)
+            .map(|i| user(i, (i + 1 < n).then_some(i + 1)))
+            .collect();
+        let summary = d.import_lines(lines(records), USERS).await.expect("import");
+        assert_eq!((summary.records, summary.created), (n as u64, n as u64));
+        assert_eq!(
+            (summary.failed, summary.not_found),
+            (0, 0),
+            "{:?}",
+            summary.errors.sorted()
+        );
+        let first = d
+            .lookup(
+                ObjectKind::User,
+                IndexSeek::UserPrincipalName,
+                "u0@contoso.test",
+            )
+            .await
+            .expect("lookup")
+            .expect("u0");
+        let manager = d.manager(first).await.expect("u0's manager");
+        assert_eq!(manager.data["userPrincipalName"], "u1@contoso.test");
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_checks_every_reference_and_writes_nothing() {
+        let d = directory();
+        let before = d.watermark().await.expect("watermark");
+        let records = vec![
+            user(1, Some(2)),
+            user(2, Some(404)),
+            String::new(),
+            "{\"userPrincipalName\": \"broken@contoso.test\"".to_string(),
+            json!({"userPrincipalName": "x@contoso.test", "shoeSize": 9}).to_string(),
+        ];
+        let options = ImportOptions {
+            dry_run: true,
+            ..USERS
+        };
+        let summary = d
+            .import_lines(lines(records), options)
+            .await
+            .expect("import");
+        assert!(summary.dry_run);
+        assert_eq!(summary.records, 4, "the blank line is no record");
+        assert_eq!(
+            (summary.created, summary.failed, summary.not_found),
+            (2, 2, 1)
+        );
+        let errors: Vec<u64> = summary
+            .errors
+            .sorted()
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect();
+        assert_eq!(errors, [2, 4, 5], "{:?}", summary.errors.sorted());
+        assert_eq!(d.count(ObjectKind::User).await.expect("count"), 0);
+        assert_eq!(
+            d.watermark().await.expect("watermark"),
+            before,
+            "no change record"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_second_import_of_the_same_lines_changes_nothing() {
+        let d = directory();
+        let records: Vec<String> = (0..20).map(|i| user(i, (i > 0).then_some(0))).collect();
+        let first = d
+            .import_lines(lines(records.clone()), USERS)
+            .await
+            .expect("first");
+        assert_eq!(first.created, 20);
+        let watermark = d.watermark().await.expect("watermark");
+        let again = d.import_lines(lines(records), USERS).await.expect("again");
+        assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 20));
+        assert_eq!(d.watermark().await.expect("watermark"), watermark);
+    }
+
+    #[tokio::test]
+    async fn a_broken_stream_stops_the_import_after_what_was_read() {
+        let d = directory();
+        let records: Vec<String> = (0..10).map(|i| user(i, None)).collect();
+        let mut stream = lines(records);
+        stream.broken_after = Some(4);
+        match d.import_lines(stream, USERS).await {
+            Err(ImportFailure::Read(error)) => assert_eq!(error, "connection reset"),
+            other => panic!("expected the read error, got {other:?}"),
+        }
+        // The records of the unfinished chunk are not written.
+        assert_eq!(d.count(ObjectKind::User).await.expect("count"), 0);
     }
 }

@@ -28,7 +28,7 @@ use crate::target::{
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
     /// `GET`, `POST`, `PATCH`, `DELETE`.
-    pub method: String,
+    pub method: &'static str,
     /// Relative to the base URL: `/Users/3`, `/Users?filter=userName eq "ann@x"`.
     pub path: String,
     /// The JSON body of a POST or PATCH.
@@ -171,7 +171,7 @@ impl MemoryTarget {
             Some(failure) => {
                 failure.remaining -= 1;
                 Err(
-                    TargetError::answered(&request.method, &request.path, failure.status)
+                    TargetError::answered(request.method, &request.path, failure.status)
                         .with_detail("injected failure"),
                 )
             }
@@ -189,7 +189,11 @@ fn resource_type(kind: TargetKind) -> ResourceType {
     }
 }
 
-fn scim_error(method: &str, path: &str, error: provisio_scim::error::ScimError) -> TargetError {
+fn scim_error(
+    method: &'static str,
+    path: &str,
+    error: provisio_scim::error::ScimError,
+) -> TargetError {
     let mut out = TargetError::answered(method, path, error.status).with_detail(error.detail);
     out.scim_type = error.scim_type.map(|t| t.as_str().to_string());
     out
@@ -209,7 +213,7 @@ impl State {
         &mut self,
         kind: TargetKind,
         resource: &Value,
-        method: &str,
+        method: &'static str,
     ) -> Result<String, TargetError> {
         let path = format!("/{}", kind.endpoint());
         let mut data =
@@ -253,7 +257,7 @@ impl State {
         kind: TargetKind,
         id: Option<&str>,
         data: &Map<String, Value>,
-        method: &str,
+        method: &'static str,
         path: &str,
     ) -> Result<(), TargetError> {
         if kind != TargetKind::User {
@@ -313,7 +317,7 @@ impl Target for MemoryTarget {
         self.receive(
             &mut state,
             Request {
-                method: "GET".into(),
+                method: "GET",
                 path: path.clone(),
                 body: None,
             },
@@ -358,7 +362,7 @@ impl Target for MemoryTarget {
         self.receive(
             &mut state,
             Request {
-                method: "GET".into(),
+                method: "GET",
                 path,
                 body: None,
             },
@@ -377,7 +381,7 @@ impl Target for MemoryTarget {
         self.receive(
             &mut state,
             Request {
-                method: "POST".into(),
+                method: "POST",
                 path: format!("/{}", kind.endpoint()),
                 body: Some(resource.clone()),
             },
@@ -409,7 +413,7 @@ impl Target for MemoryTarget {
         self.receive(
             &mut state,
             Request {
-                method: "PATCH".into(),
+                method: "PATCH",
                 path: path.clone(),
                 body: Some(body.clone()),
             },
@@ -441,7 +445,7 @@ impl Target for MemoryTarget {
         self.receive(
             &mut state,
             Request {
-                method: "DELETE".into(),
+                method: "DELETE",
                 path: path.clone(),
                 body: None,
             },
@@ -478,7 +482,7 @@ impl Target for MemoryTarget {
         self.receive(
             &mut state,
             Request {
-                method: "GET".into(),
+                method: "GET",
                 path,
                 body: None,
             },
@@ -685,7 +689,7 @@ mod tests {
         let log: Vec<(String, String)> = target
             .requests()
             .into_iter()
-            .map(|r| (r.method, r.path))
+            .map(|r| (r.method.to_string(), r.path))
             .collect();
         let expected: Vec<(String, String)> = [
             ("POST", "/Users"),

@@ -120,19 +120,10 @@ pub struct RowContext<'a> {
     pub redacted: &'a dyn Fn(&str) -> bool,
 }
 
-/// RFC 3339 in UTC with milliseconds: log rows sort by it as text.
+/// RFC 3339 in UTC with milliseconds, as every log row's time is written (rows sort by it
+/// as text).
 pub fn activity_time(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.millisecond()
-    )
+    crate::synchronization::log_timestamp(at)
 }
 
 /// Graph writes property values as text.

@@ -84,6 +84,21 @@ pub struct JobConfig {
     pub batch_size: usize,
 }
 
+impl JobConfig {
+    /// The settings the job's secrets hold (`SyncAll`, `SkipOutOfScopeDeletions`).
+    pub fn from_secrets(secrets: &crate::secrets::Secrets) -> Self {
+        JobConfig {
+            scope: if secrets.sync_all() {
+                ScopeMode::SyncAll
+            } else {
+                ScopeMode::AssignedOnly
+            },
+            skip_out_of_scope_deletions: secrets.skip_out_of_scope_deletions(),
+            ..JobConfig::default()
+        }
+    }
+}
+
 impl Default for JobConfig {
     fn default() -> Self {
         JobConfig {

@@ -1257,7 +1257,7 @@ async fn object_flow_types_limit_what_the_cycle_may_do() {
                 .target
                 .writes()
                 .first()
-                .map(|w| w.method.clone())
+                .map(|w| w.method)
                 .unwrap_or_default(),
         );
         world.update(ann, json!({"jobTitle": "Director"})).await;
@@ -1267,7 +1267,7 @@ async fn object_flow_types_limit_what_the_cycle_may_do() {
                 .target
                 .writes()
                 .first()
-                .map(|w| w.method.clone())
+                .map(|w| w.method)
                 .unwrap_or_default(),
         );
         world.directory.delete(ObjectKind::User, ann).await.unwrap();
@@ -1278,7 +1278,7 @@ async fn object_flow_types_limit_what_the_cycle_may_do() {
                 .target
                 .writes()
                 .first()
-                .map(|w| w.method.clone())
+                .map(|w| w.method)
                 .unwrap_or_default(),
         );
         assert_eq!(seen, expected, "{flow_types}");
@@ -1425,4 +1425,36 @@ async fn a_purged_member_is_deleted_without_a_member_removal() {
     // Nothing is left to send about it.
     world.run(true).await;
     assert!(world.writes().is_empty(), "{:?}", world.writes());
+}
+
+#[test]
+fn job_settings_come_from_the_secrets() {
+    use crate::model::{SynchronizationSecret, SynchronizationSecretKeyStringValuePair};
+    use crate::secrets::Secrets;
+    let pair = |key, value: &str| SynchronizationSecretKeyStringValuePair {
+        key,
+        value: Some(value.to_string()),
+    };
+    let rows = [
+        (vec![], ScopeMode::AssignedOnly, false),
+        (
+            vec![pair(SynchronizationSecret::SyncAll, "True")],
+            ScopeMode::SyncAll,
+            false,
+        ),
+        (
+            vec![
+                pair(SynchronizationSecret::SyncAll, "false"),
+                pair(SynchronizationSecret::SkipOutOfScopeDeletions, "TRUE"),
+            ],
+            ScopeMode::AssignedOnly,
+            true,
+        ),
+    ];
+    for (pairs, scope, skip) in rows {
+        let config = JobConfig::from_secrets(&Secrets::new(pairs));
+        assert_eq!(config.scope, scope);
+        assert_eq!(config.skip_out_of_scope_deletions, skip);
+        assert_eq!(config.batch_size, DEFAULT_BATCH_SIZE);
+    }
 }

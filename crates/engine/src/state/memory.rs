@@ -30,6 +30,9 @@ struct State {
     /// (activity, id) → row.
     logs: BTreeMap<(String, Uuid), LogRow>,
     leases: BTreeMap<String, Lease>,
+    /// The last fence handed out, of any job: fences never repeat, not even for a job made
+    /// again under the id of a deleted one, whose former worker may still be writing.
+    last_fence: i64,
 }
 
 impl State {
@@ -311,6 +314,7 @@ impl LeaseStore for MemorySyncStore {
         if !s.jobs.contains_key(job) {
             return Err(SyncStoreError::JobNotFound(job.to_string()));
         }
+        let next_fence = s.last_fence + 1;
         let lease = s.leases.entry(job.to_string()).or_default();
         if lease.worker == worker && lease.until.as_str() > now {
             lease.until = until.to_string();
@@ -321,8 +325,9 @@ impl LeaseStore for MemorySyncStore {
         }
         lease.worker = worker.to_string();
         lease.until = until.to_string();
-        lease.fence += 1;
-        Ok(Some(Fence(lease.fence)))
+        lease.fence = next_fence;
+        s.last_fence = next_fence;
+        Ok(Some(Fence(next_fence)))
     }
 
     async fn renew_lease(
@@ -350,5 +355,15 @@ impl LeaseStore for MemorySyncStore {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn conformance() {
+        crate::state::conformance::run(Arc::new(super::MemorySyncStore::new())).await;
     }
 }

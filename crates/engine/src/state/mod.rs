@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+#[cfg(any(test, feature = "test-suite"))]
+pub mod conformance;
 pub mod memory;
 
 /// Why a state operation failed.

@@ -13,7 +13,7 @@
 //! one that does not is listed with the type it was written with. Members are
 //! joined by id on read, so a member created later resolves by itself.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use async_trait::async_trait;
 use provisio_scim::error::ScimError;
@@ -40,17 +40,6 @@ impl ResourceKind {
         match self {
             ResourceKind::User => "User",
             ResourceKind::Group => "Group",
-        }
-    }
-
-    /// A client-given `members[].type`: "User" or "Group" in any case.
-    fn from_member_type(s: &str) -> Option<Self> {
-        if s.eq_ignore_ascii_case("User") {
-            Some(ResourceKind::User)
-        } else if s.eq_ignore_ascii_case("Group") {
-            Some(ResourceKind::Group)
-        } else {
-            None
         }
     }
 
@@ -179,7 +168,7 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &e {
             if db.is_unique_violation() {
-                let about_user_name = db.constraint() == Some("resources_tenant_user_name")
+                let about_user_name = db.constraint() == Some("scim_resources_tenant_user_name")
                     || db.message().contains("user_name");
                 if about_user_name {
                     return StoreError::Uniqueness("userName".to_string());
@@ -187,12 +176,6 @@ impl From<sqlx::Error> for StoreError {
             }
         }
         StoreError::Backend(e.to_string())
-    }
-}
-
-impl From<sqlx::migrate::MigrateError> for StoreError {
-    fn from(e: sqlx::migrate::MigrateError) -> Self {
-        StoreError::Backend(format!("migration failed: {e}"))
     }
 }
 
@@ -314,26 +297,15 @@ pub(crate) struct Prepared {
     pub members: Option<Vec<MemberRef>>,
 }
 
-/// A group member as written, before the store looks the id up.
+/// A group member as written: an id, which need not name a resource (yet).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MemberRef {
     pub id: String,
-    /// The type stored when no resource of the tenant has this id: the
-    /// client's `type` when it is "User" or "Group", else User. A resource
-    /// that exists decides its own type.
-    pub fallback_kind: ResourceKind,
 }
 
-/// Member ids and fallback types as two parallel lists, for binding.
-pub(crate) fn member_columns(members: &[MemberRef]) -> (Vec<String>, Vec<&'static str>) {
-    members
-        .iter()
-        .map(|m| (m.id.clone(), m.fallback_kind.as_str()))
-        .unzip()
-}
-
-/// The `members` of a group as [`MemberRef`]s. Only an entry without a
-/// string `value` is refused; ids are not checked here (nor anywhere).
+/// The `members` of a group as [`MemberRef`]s, duplicates collapsed, in first occurrence
+/// order. Only an entry without a string `value` is refused; ids are not checked here (nor
+/// anywhere), and a client's `type` is not kept: a member's type is its resource's kind.
 fn parse_members(members_json: Option<Value>) -> Result<Vec<MemberRef>, StoreError> {
     let items = match members_json {
         None | Some(Value::Null) => return Ok(Vec::new()),
@@ -341,37 +313,17 @@ fn parse_members(members_json: Option<Value>) -> Result<Vec<MemberRef>, StoreErr
         // A single entry, as the server's normalisation accepts one.
         Some(single) => vec![single],
     };
-    let mut position: HashMap<String, usize> = HashMap::new();
-    // (id, client-given type) in first occurrence order.
-    let mut out: Vec<(String, Option<ResourceKind>)> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut out = Vec::new();
     for item in items {
         let Some(id) = item.get("value").and_then(Value::as_str) else {
             return Err(StoreError::InvalidMember(item.to_string()));
         };
-        let given = item
-            .get("type")
-            .and_then(Value::as_str)
-            .and_then(ResourceKind::from_member_type);
-        match position.get(id) {
-            // A duplicate may carry the type the first occurrence lacked.
-            Some(&i) => {
-                if let Some(first) = out.get_mut(i) {
-                    first.1 = first.1.or(given);
-                }
-            }
-            None => {
-                position.insert(id.to_string(), out.len());
-                out.push((id.to_string(), given));
-            }
+        if seen.insert(id.to_string()) {
+            out.push(MemberRef { id: id.to_string() });
         }
     }
-    Ok(out
-        .into_iter()
-        .map(|(id, given)| MemberRef {
-            id,
-            fallback_kind: given.unwrap_or(ResourceKind::User),
-        })
-        .collect())
+    Ok(out)
 }
 
 fn str_attr<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
@@ -521,7 +473,7 @@ pub(crate) fn filter_sql(filter: &IndexedFilter, args: &mut SqlArgs) -> String {
                     format!("r.display_name = {}", args.push(value.to_lowercase()))
                 }
                 IndexedAttr::EmailValue => format!(
-                    "r.seq IN (SELECT e.resource_seq FROM emails e WHERE e.tenant = $1 AND e.value = {})",
+                    "r.seq IN (SELECT e.resource_seq FROM scim_emails e WHERE e.tenant = $1 AND e.value = {})",
                     args.push(value.to_lowercase())
                 ),
             };
@@ -541,7 +493,7 @@ pub(crate) fn filter_sql(filter: &IndexedFilter, args: &mut SqlArgs) -> String {
                 .iter()
                 .map(|f| {
                     format!(
-                        "SELECT r.seq FROM resources r WHERE {}",
+                        "SELECT r.seq FROM scim_resources r WHERE {}",
                         filter_sql(f, args)
                     )
                 })

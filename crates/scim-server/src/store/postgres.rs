@@ -6,36 +6,36 @@
 //! list's total comes with its page. Each statement is a loopback round trip,
 //! which costs more than the queries themselves.
 
-use std::borrow::Cow;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use provisio_db::migrate::{self, Legacy, Migrations};
 use serde_json::Value;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgExecutor, PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
 
 use super::{
-    attach_ref_json, carry_groups, check_version, clamp_i64, member_columns, now_timestamp,
-    parse_data, prepare, same_emails, where_clause, IndexedFilter, MemberRef, Prepared,
-    ReadOptions, ResourceKind, ResourceStore, SqlArgs, StoreError, StoredResource, UpdateError,
-    UpdateFn, UpdateOutcome, RESOURCE_COLUMNS,
+    attach_ref_json, carry_groups, check_version, clamp_i64, now_timestamp, parse_data, prepare,
+    same_emails, where_clause, IndexedFilter, MemberRef, Prepared, ReadOptions, ResourceKind,
+    ResourceStore, SqlArgs, StoreError, StoredResource, UpdateError, UpdateFn, UpdateOutcome,
+    RESOURCE_COLUMNS,
 };
 
 const POOL_SIZE: u32 = 16;
 
-fn migrator() -> Migrator {
-    Migrator {
-        migrations: Cow::Owned(vec![Migration::new(
-            1,
-            Cow::Borrowed("resources"),
-            MigrationType::Simple,
-            Cow::Borrowed(include_str!("../../migrations/postgres/0001_resources.sql")),
-            false,
-        )]),
-        ..Migrator::DEFAULT
-    }
-}
+static MIGRATIONS: Migrations = Migrations {
+    component: "scim",
+    steps: &[
+        include_str!("../../migrations/postgres/0001_resources.sql"),
+        include_str!("../../migrations/postgres/0002_scim_prefix.sql"),
+        include_str!("../../migrations/postgres/0003_member_type.sql"),
+    ],
+    // The earlier runner was sqlx's, whose only migration was version 1.
+    legacy: Legacy::Table {
+        table: "_sqlx_migrations",
+        condition: "version = 1 AND success",
+    },
+};
 
 /// Resource store over PostgreSQL.
 #[derive(Debug, Clone)]
@@ -43,9 +43,8 @@ pub struct PostgresStore {
     pool: PgPool,
 }
 
-/// Connects to `url` (default schema) and runs the migrations. The sqlx
-/// migrator holds a `pg_advisory_lock` while it migrates, so processes that
-/// start together do not race.
+/// Connects to `url` (default schema) and runs the migrations, under an
+/// advisory lock so that processes that start together do not race.
 pub async fn open_postgres(url: &str) -> Result<PostgresStore, StoreError> {
     let options: PgConnectOptions = url
         .parse()
@@ -60,7 +59,7 @@ pub async fn open_postgres_with(options: PgConnectOptions) -> Result<PostgresSto
         .acquire_timeout(Duration::from_secs(30))
         .connect_with(options)
         .await?;
-    migrator().run(&pool).await?;
+    migrate::postgres(&pool, &MIGRATIONS).await?;
     Ok(PostgresStore { pool })
 }
 
@@ -91,8 +90,8 @@ fn resource_from_row(row: &PgRow) -> Result<StoredResource, StoreError> {
 }
 
 /// Removes id `$1` from every group of tenant `$2`.
-const REMOVE_MEMBERSHIPS: &str = "DELETE FROM members m WHERE m.member_id = $1 \
-     AND EXISTS (SELECT 1 FROM resources g WHERE g.seq = m.group_seq AND g.tenant = $2)";
+const REMOVE_MEMBERSHIPS: &str = "DELETE FROM scim_members m WHERE m.member_id = $1 \
+     AND EXISTS (SELECT 1 FROM scim_resources g WHERE g.seq = m.group_seq AND g.tenant = $2)";
 
 /// `members` of group `r`, as a JSON array of `[id, kind, display]`: every
 /// stored member, with the kind and display of the tenant's (`$1`) resource
@@ -100,14 +99,14 @@ const REMOVE_MEMBERSHIPS: &str = "DELETE FROM members m WHERE m.member_id = $1 \
 /// in creation order, then the others by id. NULL when there are none.
 const MEMBERS_OF_GROUP: &str = "(SELECT json_agg(json_build_array(m.member_id, \
      x.kind, x.display) ORDER BY x.seq NULLS LAST, m.member_id)::text \
-     FROM members m LEFT JOIN resources x ON x.tenant = $1 AND x.id = m.member_id \
+     FROM scim_members m LEFT JOIN scim_resources x ON x.tenant = $1 AND x.id = m.member_id \
      WHERE m.group_seq = r.seq)";
 
 /// `groups` of user `r`, as a JSON array of `[id, display]`: the tenant's
 /// (`$1`) groups that list its id, in creation order. NULL when there are none.
 const GROUPS_OF_USER: &str =
     "(SELECT json_agg(json_build_array(g.id, g.display) ORDER BY g.seq)::text \
-     FROM members m JOIN resources g ON g.seq = m.group_seq \
+     FROM scim_members m JOIN scim_resources g ON g.seq = m.group_seq \
      WHERE m.member_id = r.id AND g.tenant = $1)";
 
 /// The references `opts` asks to attach to a resource `r` of `kind`, if any.
@@ -138,7 +137,7 @@ const ONE_RESOURCE: &str = "r.tenant = $1 AND r.id = $3 AND r.kind || '' = $2";
 /// Reads resource `$3` with what `opts` asks for.
 fn get_sql(kind: ResourceKind, opts: ReadOptions) -> String {
     format!(
-        "SELECT {} FROM resources r WHERE {ONE_RESOURCE}",
+        "SELECT {} FROM scim_resources r WHERE {ONE_RESOURCE}",
         select_list(kind, opts, NO_TOTAL)
     )
 }
@@ -158,18 +157,18 @@ fn list_sql(
     let offset = args.next_placeholder(1);
     let sql = if filter.is_some() {
         format!(
-            "SELECT {} FROM (SELECT r.seq, COUNT(*) OVER () AS total FROM resources r \
+            "SELECT {} FROM (SELECT r.seq, COUNT(*) OVER () AS total FROM scim_resources r \
              WHERE {cond} ORDER BY r.seq LIMIT {limit} OFFSET {offset}) p \
-             JOIN resources r ON r.seq = p.seq ORDER BY r.seq",
+             JOIN scim_resources r ON r.seq = p.seq ORDER BY r.seq",
             select_list(kind, opts, "p.total")
         )
     } else {
         format!(
-            "SELECT {} FROM resources r WHERE {cond} ORDER BY r.seq LIMIT {limit} OFFSET {offset}",
+            "SELECT {} FROM scim_resources r WHERE {cond} ORDER BY r.seq LIMIT {limit} OFFSET {offset}",
             select_list(
                 kind,
                 opts,
-                "(SELECT COUNT(*) FROM resources c WHERE c.tenant = $1 AND c.kind = $2)"
+                "(SELECT COUNT(*) FROM scim_resources c WHERE c.tenant = $1 AND c.kind = $2)"
             )
         )
     };
@@ -208,7 +207,7 @@ async fn count_matches<'e>(
     cond: &str,
     args: &SqlArgs,
 ) -> Result<u64, StoreError> {
-    let sql = format!("SELECT COUNT(*) FROM resources r WHERE {cond}");
+    let sql = format!("SELECT COUNT(*) FROM scim_resources r WHERE {cond}");
     let mut q = sqlx::query_scalar(&sql);
     for t in &args.texts {
         q = q.bind(t.as_str());
@@ -228,7 +227,7 @@ async fn attach_refs(
     let Some(refs) = refs_expression(r.kind, opts) else {
         return Ok(());
     };
-    let sql = format!("SELECT {refs} FROM resources r WHERE r.seq = $2");
+    let sql = format!("SELECT {refs} FROM scim_resources r WHERE r.seq = $2");
     let found: Option<String> = sqlx::query_scalar(&sql)
         .bind(tenant)
         .bind(r.seq)
@@ -251,7 +250,7 @@ async fn write_emails(
         return Ok(());
     }
     sqlx::query(
-        "INSERT INTO emails (resource_seq, tenant, value) SELECT $1, $2, unnest($3::text[])",
+        "INSERT INTO scim_emails (resource_seq, tenant, value) SELECT $1, $2, unnest($3::text[])",
     )
     .bind(seq)
     .bind(tenant)
@@ -261,29 +260,23 @@ async fn write_emails(
     Ok(())
 }
 
-/// Writes the member rows of group `seq`. Ids need not exist; each row's
-/// type is the kind of the tenant's resource with that id, if any, else the
-/// member's fallback type.
+/// Writes the member rows of group `seq`. Ids need not exist: a member is
+/// joined to the group's tenant's resources when read.
 async fn write_members(
     conn: &mut PgConnection,
-    tenant: &str,
     seq: i64,
     members: &[MemberRef],
 ) -> Result<(), StoreError> {
     if members.is_empty() {
         return Ok(());
     }
-    let (ids, fallbacks) = member_columns(members);
+    let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
     sqlx::query(
-        "INSERT INTO members (group_seq, member_id, member_type) \
-         SELECT $1, u.id, COALESCE(r.kind, u.fallback) \
-         FROM unnest($2::text[], $3::text[]) AS u(id, fallback) \
-         LEFT JOIN resources r ON r.tenant = $4 AND r.id = u.id",
+        "INSERT INTO scim_members (group_seq, member_id) \
+         SELECT $1, u.id FROM unnest($2::text[]) AS u(id)",
     )
     .bind(seq)
     .bind(&ids[..])
-    .bind(&fallbacks[..])
-    .bind(tenant)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -297,7 +290,7 @@ async fn current_version(
     id: &str,
 ) -> Result<StoreError, StoreError> {
     let v: Option<i64> = sqlx::query_scalar(
-        "SELECT version FROM resources WHERE tenant = $1 AND kind = $2 AND id = $3",
+        "SELECT version FROM scim_resources WHERE tenant = $1 AND kind = $2 AND id = $3",
     )
     .bind(tenant)
     .bind(kind.as_str())
@@ -322,7 +315,7 @@ async fn replace_row(
     expected_version: Option<i64>,
 ) -> Result<StoredResource, StoreError> {
     let row = sqlx::query(
-        "UPDATE resources SET data = $1, version = version + 1, last_modified = $2, \
+        "UPDATE scim_resources SET data = $1, version = version + 1, last_modified = $2, \
          user_name = $3, external_id = $4, display_name = $5, display = $6 \
          WHERE tenant = $7 AND kind = $8 AND id = $9 AND ($10::bigint IS NULL OR version = $10) \
          RETURNING seq, version, created",
@@ -346,18 +339,18 @@ async fn replace_row(
     let version: i64 = row.try_get("version")?;
     let created: String = row.try_get("created")?;
     if !p.emails_stored {
-        sqlx::query("DELETE FROM emails WHERE resource_seq = $1")
+        sqlx::query("DELETE FROM scim_emails WHERE resource_seq = $1")
             .bind(seq)
             .execute(&mut *conn)
             .await?;
         write_emails(conn, tenant, seq, &p).await?;
     }
     if let Some(members) = &p.members {
-        sqlx::query("DELETE FROM members WHERE group_seq = $1")
+        sqlx::query("DELETE FROM scim_members WHERE group_seq = $1")
             .bind(seq)
             .execute(&mut *conn)
             .await?;
-        write_members(conn, tenant, seq, members).await?;
+        write_members(conn, seq, members).await?;
     }
     Ok(StoredResource {
         id: id.to_string(),
@@ -385,7 +378,7 @@ impl PostgresStore {
         let now = now_timestamp()?;
         let mut tx = self.pool.begin().await?;
         let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO resources (tenant, kind, id, data, version, created, last_modified, \
+            "INSERT INTO scim_resources (tenant, kind, id, data, version, created, last_modified, \
              user_name, external_id, display_name, display) \
              VALUES ($1, $2, $3, $4, 1, $5, $5, $6, $7, $8, $9) RETURNING seq",
         )
@@ -402,7 +395,7 @@ impl PostgresStore {
         .await?;
         write_emails(&mut tx, tenant, seq, &p).await?;
         if let Some(members) = &p.members {
-            write_members(&mut tx, tenant, seq, members).await?;
+            write_members(&mut tx, seq, members).await?;
         }
         let mut created = StoredResource {
             id,
@@ -479,7 +472,7 @@ impl ResourceStore for PostgresStore {
         // statement that waited for the lock sees the locked row as
         // committed, but the other tables as of its start.
         let sql = format!(
-            "SELECT {} FROM resources r WHERE {ONE_RESOURCE} FOR UPDATE",
+            "SELECT {} FROM scim_resources r WHERE {ONE_RESOURCE} FOR UPDATE",
             select_list(kind, ReadOptions::NONE, NO_TOTAL)
         );
         // Dropping the transaction on any early return rolls it back.
@@ -527,7 +520,7 @@ impl ResourceStore for PostgresStore {
         // Its emails, and its own member rows if it is a group, go with it:
         // ON DELETE CASCADE.
         let done = sqlx::query(
-            "DELETE FROM resources WHERE tenant = $1 AND kind = $2 AND id = $3 \
+            "DELETE FROM scim_resources WHERE tenant = $1 AND kind = $2 AND id = $3 \
              AND ($4::bigint IS NULL OR version = $4)",
         )
         .bind(tenant)
@@ -600,7 +593,7 @@ impl ResourceStore for PostgresStore {
         let mut args = SqlArgs::new(tenant, kind);
         let cond = where_clause(filter, &mut args);
         let sql = format!(
-            "SELECT {} FROM resources r WHERE {cond} AND r.seq > {} ORDER BY r.seq LIMIT {}",
+            "SELECT {} FROM scim_resources r WHERE {cond} AND r.seq > {} ORDER BY r.seq LIMIT {}",
             select_list(kind, opts, NO_TOTAL),
             args.next_placeholder(0),
             args.next_placeholder(1)
@@ -610,12 +603,13 @@ impl ResourceStore for PostgresStore {
     }
 
     async fn count(&self, tenant: &str, kind: ResourceKind) -> Result<u64, StoreError> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM resources WHERE tenant = $1 AND kind = $2")
-                .bind(tenant)
-                .bind(kind.as_str())
-                .fetch_one(&self.pool)
-                .await?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM scim_resources WHERE tenant = $1 AND kind = $2",
+        )
+        .bind(tenant)
+        .bind(kind.as_str())
+        .fetch_one(&self.pool)
+        .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 }

@@ -1,28 +1,20 @@
-//! SQLite backend over rusqlite: one file `DIR/scim.db` in WAL mode.
+//! SQLite backend over rusqlite: one file `DIR/scim.db` in WAL mode, opened with the
+//! `provisio_db::sqlite` kit: writes group-committed by one writer thread, each in a
+//! savepoint of its own; reads on a small pool of `query_only` connections, each store call
+//! as one blocking task.
 //!
-//! Writes go to ONE writer thread that owns the write connection. Callers
-//! send it jobs; it takes one, drains whatever else is queued, and runs the
-//! lot in one transaction (group commit), each job inside a savepoint of its
-//! own so that a failing job leaves the others alone. A caller hears back
-//! only after the transaction committed.
-//!
-//! Reads run on a small pool of `query_only` connections, each store call as
-//! one blocking task: one thread hop per call, not per statement or row.
-//! `members` and `groups` come with the resources, as a JSON array built by
-//! a correlated subquery of the same statement.
+//! `members` and `groups` come with the resources, as a JSON array built by a correlated
+//! subquery of the same statement.
 
-use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread;
-use std::time::Duration;
+use std::path::Path;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Statement};
+use provisio_db::migrate::{Legacy, Migrations};
+use provisio_db::sqlite::{Sqlite, SqliteOptions};
+use provisio_db::DbError;
+use rusqlite::{Connection, OptionalExtension, Row, Statement};
 use serde_json::Value;
-use tokio::sync::{oneshot, Semaphore};
 
 use super::{
     attach_ref_json, carry_groups, check_version, clamp_i64, now_timestamp, parse_data, prepare,
@@ -31,17 +23,29 @@ use super::{
     RESOURCE_COLUMNS,
 };
 
-/// Read connections (and so concurrent reads).
-const READERS: usize = 4;
-/// Most write jobs in one group commit.
-const BATCH_MAX: usize = 256;
-/// Prepared statements each connection keeps (filters vary the SQL).
-const STATEMENT_CACHE: usize = 128;
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+static MIGRATIONS: Migrations = Migrations {
+    component: "scim",
+    steps: &[
+        include_str!("../../migrations/sqlite/0001_resources.sql"),
+        include_str!("../../migrations/sqlite/0002_scim_prefix.sql"),
+        include_str!("../../migrations/sqlite/0003_member_type.sql"),
+    ],
+    legacy: Legacy::UserVersion,
+};
 
-/// `PRAGMA user_version` after the migrations below.
-const SCHEMA_VERSION: i64 = 1;
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_resources.sql")];
+fn options() -> SqliteOptions {
+    SqliteOptions {
+        name: "scim",
+        readers: 4,
+        reader_cache_kib: 16 * 1024,
+        writer_cache_kib: 16 * 1024,
+        page_size: None,
+        foreign_keys: true,
+        // Filters vary the SQL.
+        statement_cache: 128,
+        batch_max: 256,
+    }
+}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
@@ -62,265 +66,23 @@ impl From<rusqlite::types::FromSqlError> for StoreError {
     }
 }
 
-/// Resource store over SQLite. Cheap to clone; the writer thread stops when
-/// the last clone is dropped.
-#[derive(Clone)]
-pub struct SqliteStore {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    path: PathBuf,
-    writer: Mutex<mpsc::Sender<Box<dyn WriteJob>>>,
-    readers: Mutex<Vec<Connection>>,
-    /// One permit per read connection.
-    read_permits: Arc<Semaphore>,
-}
-
-impl fmt::Debug for SqliteStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SqliteStore")
-            .field("path", &self.inner.path)
-            .finish_non_exhaustive()
+impl From<DbError> for StoreError {
+    fn from(e: DbError) -> Self {
+        StoreError::Backend(e.to_string())
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding the lock leaves the data (a Vec or a Sender)
-    // intact, so carry on.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn backend(what: &str) -> impl FnOnce(String) -> StoreError + '_ {
-    move |e| StoreError::Backend(format!("{what}: {e}"))
+/// Resource store over SQLite (`DIR/scim.db`): writes group-committed by one writer thread,
+/// reads on a pool (see `provisio_db::sqlite`). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    db: Sqlite,
 }
 
 /// Opens (creating if missing) `data_dir/scim.db` and runs the migrations.
 pub async fn open_sqlite(data_dir: &Path) -> Result<SqliteStore, StoreError> {
-    tokio::fs::create_dir_all(data_dir)
-        .await
-        .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", data_dir.display())))?;
-    let path = data_dir.join("scim.db");
-    let opened = {
-        let path = path.clone();
-        tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
-            let write = open_connection(&path, false)?;
-            migrate(&write)?;
-            // The checkpoint thread does this work instead (see `checkpoint_loop`).
-            write.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
-            let readers = (0..READERS)
-                .map(|_| open_connection(&path, true))
-                .collect::<Result<Vec<_>, _>>()?;
-            let checkpointer = open_connection(&path, false)?;
-            Ok((write, readers, checkpointer))
-        })
-        .await
-        .map_err(|e| backend("opening the database failed")(e.to_string()))?
-    };
-    let (write, readers, checkpointer) = opened?;
-    let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
-    thread::Builder::new()
-        .name("sqlite-writer".to_string())
-        .spawn(move || writer_loop(write, rx))
-        .map_err(|e| StoreError::Backend(format!("cannot start the SQLite writer: {e}")))?;
-    let inner = Arc::new(Inner {
-        path,
-        writer: Mutex::new(tx),
-        readers: Mutex::new(readers),
-        read_permits: Arc::new(Semaphore::new(READERS)),
-    });
-    let alive = Arc::downgrade(&inner);
-    thread::Builder::new()
-        .name("sqlite-checkpoint".to_string())
-        .spawn(move || checkpoint_loop(checkpointer, alive))
-        .map_err(|e| StoreError::Backend(format!("cannot start the SQLite checkpointer: {e}")))?;
-    Ok(SqliteStore { inner })
-}
-
-/// How often the WAL is copied back into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
-
-/// Checkpoints the WAL from its own thread and connection, so that the writer thread never
-/// stalls every queued write behind a checkpoint (and its fsync) at commit time. PASSIVE
-/// checkpoints never block readers or the writer. Ends when the store is dropped.
-fn checkpoint_loop(conn: Connection, alive: std::sync::Weak<Inner>) {
-    while alive.strong_count() > 0 {
-        thread::sleep(CHECKPOINT_EVERY);
-        if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(message = "SQLite checkpoint failed.", %error);
-        }
-    }
-    // A last full checkpoint so the database file is complete when the process ends cleanly.
-    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-}
-
-fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    // journal_mode answers with a row; the others do not.
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Backend(format!(
-            "cannot put {} in WAL mode (it is in {mode:?} mode)",
-            path.display()
-        )));
-    }
-    // No mmap: every connection maps the file again, which counted the same pages up to five
-    // times in the resident size (448 MiB at 100k users with 256 MiB maps) for no measurable
-    // gain once the WAL checkpoints on its own thread.
-    conn.execute_batch(
-        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-         PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY; \
-         PRAGMA mmap_size = 0; PRAGMA journal_size_limit = 67108864;",
-    )?;
-    if read_only {
-        conn.execute_batch("PRAGMA query_only = ON;")?;
-    }
-    Ok(conn)
-}
-
-/// Applies the migrations the database lacks, tracked in `PRAGMA user_version`.
-fn migrate(conn: &Connection) -> Result<(), StoreError> {
-    let current = |conn: &Connection| -> Result<i64, StoreError> {
-        Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
-    };
-    if current(conn)? >= SCHEMA_VERSION {
-        return Ok(());
-    }
-    // IMMEDIATE: two processes opening a new database migrate one by one.
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let result = (|| -> Result<(), StoreError> {
-        let from = current(conn)?;
-        if from == 0 {
-            let legacy: bool = conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'resources')",
-                [],
-                |r| r.get(0),
-            )?;
-            if legacy {
-                return Err(StoreError::Backend(
-                    "scim.db was created by an older provisio (schema without user_version); \
-                     start from an empty data directory"
-                        .to_string(),
-                ));
-            }
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate() {
-            let version = i64::try_from(i + 1).unwrap_or(i64::MAX);
-            if version > from {
-                conn.execute_batch(sql)
-                    .map_err(|e| StoreError::Backend(format!("migration {version} failed: {e}")))?;
-            }
-        }
-        conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
-        Ok(())
-    })();
-    match result {
-        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The writer thread.
-// ---------------------------------------------------------------------------
-
-/// A write the writer thread runs inside a savepoint of the batch
-/// transaction, and answers once the batch is over.
-trait WriteJob: Send {
-    /// Runs the write; false if it failed (its savepoint is rolled back).
-    fn run(&mut self, conn: &Connection) -> bool;
-    /// Sends the reply: the job's own error, or `batch` if the transaction
-    /// as a whole failed, or the job's result.
-    fn finish(self: Box<Self>, batch: Option<&StoreError>);
-}
-
-struct Job<R, F> {
-    work: Option<F>,
-    result: Option<Result<R, StoreError>>,
-    reply: oneshot::Sender<Result<R, StoreError>>,
-}
-
-impl<R, F> WriteJob for Job<R, F>
-where
-    R: Send,
-    F: FnOnce(&Connection) -> Result<R, StoreError> + Send,
-{
-    fn run(&mut self, conn: &Connection) -> bool {
-        let Some(work) = self.work.take() else {
-            return false;
-        };
-        let result = work(conn);
-        let ok = result.is_ok();
-        self.result = Some(result);
-        ok
-    }
-
-    fn finish(self: Box<Self>, batch: Option<&StoreError>) {
-        let reply = match (self.result, batch) {
-            (Some(Err(e)), _) => Err(e),
-            (_, Some(e)) => Err(StoreError::Backend(format!("write not committed: {e}"))),
-            (Some(Ok(r)), None) => Ok(r),
-            (None, None) => Err(StoreError::Backend("write did not run".to_string())),
-        };
-        // The caller may have gone away; the write stands regardless.
-        let _ = self.reply.send(reply);
-    }
-}
-
-fn exec(conn: &Connection, sql: &str) -> Result<(), StoreError> {
-    conn.prepare_cached(sql)?.execute([])?;
-    Ok(())
-}
-
-fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
-    let mut batch: Vec<Box<dyn WriteJob>> = Vec::with_capacity(BATCH_MAX);
-    while let Ok(first) = jobs.recv() {
-        batch.push(first);
-        while batch.len() < BATCH_MAX {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        let outcome = run_batch(&conn, &mut batch);
-        if outcome.is_err() && !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-        for job in batch.drain(..) {
-            job.finish(outcome.as_ref().err());
-        }
-    }
-}
-
-/// Runs `batch` in one transaction, one savepoint per job.
-fn run_batch(conn: &Connection, batch: &mut [Box<dyn WriteJob>]) -> Result<(), StoreError> {
-    exec(conn, "BEGIN IMMEDIATE")?;
-    for job in batch.iter_mut() {
-        exec(conn, "SAVEPOINT job")?;
-        if job.run(conn) {
-            exec(conn, "RELEASE job")?;
-        } else {
-            if conn.is_autocommit() {
-                // SQLite rolled the whole transaction back (e.g. on an I/O
-                // error): the jobs before this one are gone too.
-                return Err(StoreError::Backend(
-                    "the transaction was rolled back".to_string(),
-                ));
-            }
-            exec(conn, "ROLLBACK TO job")?;
-            exec(conn, "RELEASE job")?;
-        }
-    }
-    exec(conn, "COMMIT")
+    let db = Sqlite::open(&data_dir.join("scim.db"), options(), &MIGRATIONS).await?;
+    Ok(SqliteStore { db })
 }
 
 impl SqliteStore {
@@ -330,45 +92,16 @@ impl SqliteStore {
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
-        let (reply, answer) = oneshot::channel();
-        let job = Box::new(Job {
-            work: Some(work),
-            result: None,
-            reply,
-        });
-        lock(&self.inner.writer)
-            .send(job)
-            .map_err(|_| StoreError::Backend("the SQLite writer has stopped".to_string()))?;
-        answer.await.map_err(|_| {
-            StoreError::Backend("the SQLite writer stopped before answering".to_string())
-        })?
+        self.db.write(work).await
     }
 
     /// Runs `work` on a read connection, on the blocking pool.
-    async fn read<R, F>(&self, work: F) -> Result<R, StoreError>
+    pub(super) async fn read<R, F>(&self, work: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
-        let permit = Arc::clone(&self.inner.read_permits)
-            .acquire_owned()
-            .await
-            .map_err(|e| StoreError::Backend(format!("reader pool closed: {e}")))?;
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let popped = lock(&inner.readers).pop();
-            // A reader lost to a panic is replaced.
-            let conn = match popped {
-                Some(c) => c,
-                None => open_connection(&inner.path, true)?,
-            };
-            let result = work(&conn);
-            lock(&inner.readers).push(conn);
-            drop(permit);
-            result
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("read task failed: {e}")))?
+        self.db.read(work).await
     }
 }
 
@@ -382,19 +115,19 @@ impl SqliteStore {
 /// creation order, then the others by id.
 const MEMBERS_OF_GROUP: &str = "(SELECT json_group_array(json_array(m.member_id, \
      x.kind, x.display) ORDER BY x.seq NULLS LAST, m.member_id) \
-     FROM members m LEFT JOIN resources x ON x.tenant = $1 AND x.id = m.member_id \
+     FROM scim_members m LEFT JOIN scim_resources x ON x.tenant = $1 AND x.id = m.member_id \
      WHERE m.group_seq = r.seq)";
 
 /// `groups` of user `r`, as a JSON array of `[id, display]`: the tenant's
 /// groups that list its id, in creation order.
 const GROUPS_OF_USER: &str =
     "(SELECT json_group_array(json_array(g.id, g.display) ORDER BY g.seq) \
-     FROM members m JOIN resources g ON g.seq = m.group_seq \
+     FROM scim_members m JOIN scim_resources g ON g.seq = m.group_seq \
      WHERE m.member_id = r.id AND g.tenant = $1)";
 
 /// Removes id `?1` from every group of tenant `?2`.
-const REMOVE_MEMBERSHIPS: &str = "DELETE FROM members WHERE member_id = ?1 \
-     AND EXISTS (SELECT 1 FROM resources g WHERE g.seq = members.group_seq AND g.tenant = ?2)";
+const REMOVE_MEMBERSHIPS: &str = "DELETE FROM scim_members WHERE member_id = ?1 \
+     AND EXISTS (SELECT 1 FROM scim_resources g WHERE g.seq = scim_members.group_seq AND g.tenant = ?2)";
 
 /// The select list of every resource read: [`RESOURCE_COLUMNS`], the total
 /// (or NULL) and the attached references (or NULL).
@@ -417,7 +150,7 @@ const REFS_COLUMN: usize = 8;
 
 fn get_sql(kind: ResourceKind, opts: ReadOptions) -> String {
     format!(
-        "SELECT {} FROM resources r WHERE r.tenant = $1 AND r.kind = $2 AND r.id = $3",
+        "SELECT {} FROM scim_resources r WHERE r.tenant = $1 AND r.kind = $2 AND r.id = $3",
         select_list(kind, opts, "NULL")
     )
 }
@@ -436,14 +169,14 @@ fn list_sql(
     let offset = args.next_placeholder(1);
     let sql = if filter.is_some() {
         format!(
-            "SELECT {} FROM (SELECT r.seq, COUNT(*) OVER () AS total FROM resources r \
+            "SELECT {} FROM (SELECT r.seq, COUNT(*) OVER () AS total FROM scim_resources r \
              WHERE {cond} ORDER BY r.seq LIMIT {limit} OFFSET {offset}) p \
-             JOIN resources r ON r.seq = p.seq ORDER BY r.seq",
+             JOIN scim_resources r ON r.seq = p.seq ORDER BY r.seq",
             select_list(kind, opts, "p.total")
         )
     } else {
         format!(
-            "SELECT {} FROM resources r WHERE {cond} ORDER BY r.seq LIMIT {limit} OFFSET {offset}",
+            "SELECT {} FROM scim_resources r WHERE {cond} ORDER BY r.seq LIMIT {limit} OFFSET {offset}",
             select_list(kind, opts, "NULL")
         )
     };
@@ -507,7 +240,7 @@ fn resource_from_row(row: &Row<'_>) -> Result<StoredResource, StoreError> {
 }
 
 fn count_sql(cond: &str) -> String {
-    format!("SELECT COUNT(*) FROM resources r WHERE {cond}")
+    format!("SELECT COUNT(*) FROM scim_resources r WHERE {cond}")
 }
 
 fn count_matches(conn: &Connection, cond: &str, args: &SqlArgs) -> Result<u64, StoreError> {
@@ -519,6 +252,11 @@ fn count_matches(conn: &Connection, cond: &str, args: &SqlArgs) -> Result<u64, S
         None => 0,
     };
     Ok(u64::try_from(n).unwrap_or(0))
+}
+
+fn exec(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
 }
 
 /// Runs `f` in one read transaction (one snapshot).
@@ -631,37 +369,25 @@ fn write_emails(conn: &Connection, tenant: &str, seq: i64, p: &Prepared) -> Resu
     if p.emails.is_empty() {
         return Ok(());
     }
-    let mut stmt = conn
-        .prepare_cached("INSERT INTO emails (resource_seq, tenant, value) VALUES (?1, ?2, ?3)")?;
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO scim_emails (resource_seq, tenant, value) VALUES (?1, ?2, ?3)",
+    )?;
     for value in &p.emails {
         stmt.execute(rusqlite::params![seq, tenant, value])?;
     }
     Ok(())
 }
 
-/// Writes the member rows of group `seq`. Ids need not exist; each row's
-/// type is the kind of the tenant's resource with that id, if any, else the
-/// member's fallback type.
-fn write_members(
-    conn: &Connection,
-    tenant: &str,
-    seq: i64,
-    members: &[MemberRef],
-) -> Result<(), StoreError> {
+/// Writes the member rows of group `seq`. Ids need not exist: a member is
+/// joined to the group's tenant's resources when read.
+fn write_members(conn: &Connection, seq: i64, members: &[MemberRef]) -> Result<(), StoreError> {
     if members.is_empty() {
         return Ok(());
     }
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO members (group_seq, member_id, member_type) VALUES (?1, ?2, \
-         COALESCE((SELECT kind FROM resources WHERE tenant = ?3 AND id = ?2), ?4))",
-    )?;
+    let mut stmt =
+        conn.prepare_cached("INSERT INTO scim_members (group_seq, member_id) VALUES (?1, ?2)")?;
     for m in members {
-        stmt.execute(rusqlite::params![
-            seq,
-            m.id,
-            tenant,
-            m.fallback_kind.as_str()
-        ])?;
+        stmt.execute(rusqlite::params![seq, m.id])?;
     }
     Ok(())
 }
@@ -675,7 +401,7 @@ fn write_miss(
 ) -> Result<StoreError, StoreError> {
     let v: Option<i64> = conn
         .prepare_cached(
-            "SELECT version FROM resources WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
+            "SELECT version FROM scim_resources WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
         )?
         .query_row(rusqlite::params![tenant, kind.as_str(), id], |r| r.get(0))
         .optional()?;
@@ -698,7 +424,7 @@ fn replace_row(
 ) -> Result<StoredResource, StoreError> {
     let row = conn
         .prepare_cached(
-            "UPDATE resources SET data = ?1, version = version + 1, last_modified = ?2, \
+            "UPDATE scim_resources SET data = ?1, version = version + 1, last_modified = ?2, \
              user_name = ?3, external_id = ?4, display_name = ?5, display = ?6 \
              WHERE tenant = ?7 AND kind = ?8 AND id = ?9 AND (?10 IS NULL OR version = ?10) \
              RETURNING seq, version, created",
@@ -729,14 +455,14 @@ fn replace_row(
         return Err(write_miss(conn, tenant, kind, &id)?);
     };
     if !p.emails_stored {
-        conn.prepare_cached("DELETE FROM emails WHERE resource_seq = ?1")?
+        conn.prepare_cached("DELETE FROM scim_emails WHERE resource_seq = ?1")?
             .execute([seq])?;
         write_emails(conn, tenant, seq, &p)?;
     }
     if let Some(members) = &p.members {
-        conn.prepare_cached("DELETE FROM members WHERE group_seq = ?1")?
+        conn.prepare_cached("DELETE FROM scim_members WHERE group_seq = ?1")?
             .execute([seq])?;
-        write_members(conn, tenant, seq, members)?;
+        write_members(conn, seq, members)?;
     }
     Ok(StoredResource {
         id,
@@ -764,13 +490,13 @@ impl SqliteStore {
         let now = now_timestamp()?;
         // Only the references: the data is the one just written.
         let refs_sql = refs_expression(kind, opts)
-            .map(|refs| format!("SELECT {refs} FROM resources r WHERE r.seq = $3"));
+            .map(|refs| format!("SELECT {refs} FROM scim_resources r WHERE r.seq = $3"));
         let args = SqlArgs::new(tenant, kind);
         let tenant = tenant.to_string();
         self.write(move |conn| {
             let seq: i64 = conn
                 .prepare_cached(
-                    "INSERT INTO resources (tenant, kind, id, data, version, created, \
+                    "INSERT INTO scim_resources (tenant, kind, id, data, version, created, \
                      last_modified, user_name, external_id, display_name, display) \
                      VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5, ?6, ?7, ?8, ?9) RETURNING seq",
                 )?
@@ -790,7 +516,7 @@ impl SqliteStore {
                 )?;
             write_emails(conn, &tenant, seq, &p)?;
             if let Some(members) = &p.members {
-                write_members(conn, &tenant, seq, members)?;
+                write_members(conn, seq, members)?;
             }
             let mut data = p.data;
             if let Some(sql) = &refs_sql {
@@ -929,7 +655,7 @@ impl ResourceStore for SqliteStore {
             // it: ON DELETE CASCADE.
             let done = conn
                 .prepare_cached(
-                    "DELETE FROM resources WHERE tenant = ?1 AND kind = ?2 AND id = ?3 \
+                    "DELETE FROM scim_resources WHERE tenant = ?1 AND kind = ?2 AND id = ?3 \
                      AND (?4 IS NULL OR version = ?4)",
                 )?
                 .execute(rusqlite::params![
@@ -999,7 +725,7 @@ impl ResourceStore for SqliteStore {
         let mut args = SqlArgs::new(tenant, kind);
         let cond = where_clause(filter, &mut args);
         let sql = format!(
-            "SELECT {} FROM resources r WHERE {cond} AND r.seq > {} ORDER BY r.seq LIMIT {}",
+            "SELECT {} FROM scim_resources r WHERE {cond} AND r.seq > {} ORDER BY r.seq LIMIT {}",
             select_list(kind, opts, "NULL"),
             args.next_placeholder(0),
             args.next_placeholder(1)

@@ -1,6 +1,5 @@
+use provisio_db::postgres::testing::TestSchema;
 use serde_json::json;
-use sqlx::postgres::PgConnectOptions;
-use sqlx::Connection;
 
 use super::conformance::conformance_suite;
 use super::*;
@@ -42,7 +41,7 @@ async fn sqlite_is_in_wal_mode_with_foreign_keys() {
     let query_only = store.pragma("query_only", false).await.expect("pragma");
     assert_eq!(query_only, "1", "readers are query_only");
     let version = store.pragma("user_version", true).await.expect("pragma");
-    assert_eq!(version, "1");
+    assert_eq!(version, "3", "the latest migration, for earlier binaries");
 }
 
 /// Writes sent together share a transaction (group commit), yet each stands
@@ -143,7 +142,7 @@ async fn sqlite_indexed_filters_use_indexes() {
             });
             assert!(!scans, "table scan for {filter:?}:\n{plan}");
             let refs = match kind {
-                ResourceKind::User => "SEARCH m USING COVERING INDEX members_member_id",
+                ResourceKind::User => "SEARCH m USING COVERING INDEX scim_members_member_id",
                 ResourceKind::Group => "SEARCH m USING PRIMARY KEY (group_seq=?)",
             };
             assert!(plan.contains(refs), "references for {filter:?}:\n{plan}");
@@ -151,7 +150,7 @@ async fn sqlite_indexed_filters_use_indexes() {
             // scan too.
             let tenant_range = plan
                 .lines()
-                .any(|l| l.ends_with("resources_tenant_kind_seq (tenant=? AND kind=?)"));
+                .any(|l| l.ends_with("scim_resources_tenant_kind_seq (tenant=? AND kind=?)"));
             assert!(
                 filter.is_none() || !tenant_range,
                 "tenant-wide range for {filter:?}:\n{plan}"
@@ -200,11 +199,11 @@ async fn sqlite_membership_queries_use_indexes() {
             .any(|l| l.starts_with("SCAN ") && !l.starts_with("SCAN j VIRTUAL TABLE"));
         assert!(!scans, "scan in:\n{plan}");
         assert!(
-            plan.contains("SEARCH m") || plan.contains("SEARCH members"),
+            plan.contains("SEARCH m") || plan.contains("SEARCH scim_members"),
             "{plan}"
         );
         assert!(
-            plan.contains("members_member_id") || plan.contains("PRIMARY KEY (group_seq=?)"),
+            plan.contains("scim_members_member_id") || plan.contains("PRIMARY KEY (group_seq=?)"),
             "{plan}"
         );
     }
@@ -214,27 +213,10 @@ async fn sqlite_membership_queries_use_indexes() {
 /// schema of its own that is dropped afterwards.
 #[tokio::test]
 async fn postgres_conformance() {
-    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!(
-                "TEST_DATABASE_URL is not set: CI must run the PostgreSQL conformance suite \
-                 (e.g. under pg_virtualenv)"
-            );
-        }
-        eprintln!("postgres_conformance skipped: TEST_DATABASE_URL is not set");
+    let Some(schema) = TestSchema::create("provisio_test").await else {
         return;
     };
-    let options: PgConnectOptions = url.parse().expect("TEST_DATABASE_URL");
-    let schema = format!("provisio_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect_with(&options)
-        .await
-        .expect("connect to TEST_DATABASE_URL");
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&mut admin)
-        .await
-        .expect("create schema");
-
-    let scoped = options.clone().options([("search_path", schema.as_str())]);
+    let scoped = schema.options();
     // Two processes starting together: migrations are serialised.
     let (a, b) = tokio::join!(
         open_postgres_with(scoped.clone()),
@@ -245,7 +227,7 @@ async fn postgres_conformance() {
     let tables: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1",
     )
-    .bind(&schema)
+    .bind(&schema.name)
     .fetch_one(store.pool())
     .await
     .expect("tables");
@@ -254,10 +236,7 @@ async fn postgres_conformance() {
     conformance_suite(&store).await;
 
     store.pool().close().await;
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&mut admin)
-        .await
-        .expect("drop schema");
+    schema.drop().await;
 }
 
 #[test]
@@ -291,23 +270,14 @@ fn prepare_extracts_index_columns() {
         json!({"displayName": "G", "members": [{"value": "1"}, {"value": "2", "type": "User"}, {"value": "1"}]}),
     )
     .expect("prepare group");
-    let member = |id: &str, fallback_kind| MemberRef {
-        id: id.to_string(),
-        fallback_kind,
-    };
-    assert_eq!(
-        g.members,
-        Some(vec![
-            member("1", ResourceKind::User),
-            member("2", ResourceKind::User)
-        ])
-    );
+    let member = |id: &str| MemberRef { id: id.to_string() };
+    assert_eq!(g.members, Some(vec![member("1"), member("2")]));
     assert!(g.data.get("members").is_none());
     assert!(g.user_name.is_none());
 }
 
 #[test]
-fn prepare_keeps_unknown_members_with_a_canonical_type() {
+fn prepare_keeps_unknown_members_once_each() {
     let g = prepare(
         ResourceKind::Group,
         json!({"members": [
@@ -319,19 +289,16 @@ fn prepare_keeps_unknown_members_with_a_canonical_type() {
         ]}),
     )
     .expect("prepare");
-    let got: Vec<(String, ResourceKind)> = g
+    let got: Vec<String> = g
         .members
         .expect("members")
         .into_iter()
-        .map(|m| (m.id, m.fallback_kind))
+        .map(|m| m.id)
         .collect();
     assert_eq!(
         got,
-        vec![
-            ("a".to_string(), ResourceKind::Group),
-            ("b".to_string(), ResourceKind::User),
-            ("c".to_string(), ResourceKind::Group),
-        ]
+        ["a", "b", "c"],
+        "first occurrence order, types not kept"
     );
     let single =
         prepare(ResourceKind::Group, json!({"members": {"value": "x"}})).expect("a single entry");
@@ -346,4 +313,176 @@ fn prepare_keeps_unknown_members_with_a_canonical_type() {
             other => panic!("{bad}: {other:?}"),
         }
     }
+}
+
+/// Databases written by the previous provisio (commit 2db01d5, before the tables carried
+/// `scim_`): two users and two groups posted to its SCIM server. See
+/// `crates/db/tests/fixtures/v1/make.sh`.
+const V1_FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../db/tests/fixtures/v1");
+
+/// What a client of the previous version stored must still read and behave the same.
+async fn previous_version_data_is_visible(store: &dyn ResourceStore) {
+    let tenant = "default";
+    let one = |attr, value: &str| Some(eq_filter(attr, value));
+    let (total, users) = store
+        .list(
+            tenant,
+            ResourceKind::User,
+            one(IndexedAttr::UserName, "Ada.Lovelace").as_ref(),
+            0,
+            10,
+            ReadOptions::ALL,
+        )
+        .await
+        .expect("users by userName");
+    assert_eq!(total, 1);
+    let ada = &users[0];
+    assert_eq!(ada.data["displayName"], "Ada Lovelace");
+    assert_eq!(ada.data["externalId"], "ext-ada");
+    let mut groups: Vec<&str> = ada.data["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter_map(|g| g["display"].as_str())
+        .collect();
+    groups.sort_unstable();
+    assert_eq!(groups, ["Admins", "Engineers"]);
+
+    let (_, graces) = store
+        .list(
+            tenant,
+            ResourceKind::User,
+            one(IndexedAttr::EmailValue, "GRACE@example.com").as_ref(),
+            0,
+            10,
+            ReadOptions::NONE,
+        )
+        .await
+        .expect("users by email");
+    assert_eq!(graces.len(), 1);
+    let grace = &graces[0];
+    assert_eq!(grace.data["userName"], "grace.hopper");
+
+    let (_, engineers) = store
+        .list(
+            tenant,
+            ResourceKind::Group,
+            one(IndexedAttr::DisplayName, "engineers").as_ref(),
+            0,
+            10,
+            ReadOptions::ALL,
+        )
+        .await
+        .expect("groups by displayName");
+    let members: Vec<(&str, &str)> = engineers[0].data["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(|m| Some((m["value"].as_str()?, m["display"].as_str()?)))
+        .collect();
+    assert_eq!(
+        members,
+        [
+            (ada.id.as_str(), "Ada Lovelace"),
+            (grace.id.as_str(), "Grace Hopper")
+        ]
+    );
+    assert_eq!(
+        store
+            .count(tenant, ResourceKind::User)
+            .await
+            .expect("count"),
+        2
+    );
+    assert_eq!(
+        store
+            .count(tenant, ResourceKind::Group)
+            .await
+            .expect("count"),
+        2
+    );
+
+    // The renamed unique index still guards userName, and new rows come after the old ones.
+    match store
+        .create(
+            tenant,
+            ResourceKind::User,
+            json!({"userName": "ADA.lovelace"}),
+        )
+        .await
+    {
+        Err(StoreError::Uniqueness(attr)) => assert_eq!(attr, "userName"),
+        other => panic!("a second ada.lovelace: {other:?}"),
+    }
+    let added = store
+        .create(tenant, ResourceKind::User, json!({"userName": "linus"}))
+        .await
+        .expect("create after the upgrade");
+    assert!(added.seq > engineers[0].seq.max(ada.seq).max(grace.seq));
+}
+
+fn eq_filter(attr: IndexedAttr, value: &str) -> IndexedFilter {
+    IndexedFilter::Eq(attr, value.to_string())
+}
+
+#[tokio::test]
+async fn sqlite_opens_a_database_of_the_previous_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(format!("{V1_FIXTURES}/scim.db"), dir.path().join("scim.db"))
+        .expect("copy the fixture");
+    let store = open_sqlite(dir.path()).await.expect("open");
+    previous_version_data_is_visible(&store).await;
+    let tables = store
+        .read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+                 ORDER BY name",
+            )?;
+            let names = stmt
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(names)
+        })
+        .await
+        .expect("tables");
+    assert_eq!(
+        tables,
+        [
+            "provisio_migrations",
+            "scim_emails",
+            "scim_members",
+            "scim_resources"
+        ]
+    );
+    drop(store);
+    // Opening again finds version 2 recorded and changes nothing.
+    let again = open_sqlite(dir.path()).await.expect("reopen");
+    assert_eq!(
+        again
+            .count("default", ResourceKind::User)
+            .await
+            .expect("count"),
+        3
+    );
+}
+
+#[tokio::test]
+async fn postgres_opens_a_database_of_the_previous_version() {
+    let Some(mut schema) = TestSchema::create("provisio_test_v1").await else {
+        return;
+    };
+    let dump = std::fs::read_to_string(format!("{V1_FIXTURES}/postgres.sql")).expect("dump");
+    schema.load_dump(&dump, "provisio_fixture_v1").await;
+    let store = open_postgres_with(schema.options()).await.expect("open");
+    previous_version_data_is_visible(&store).await;
+    let versions: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT component, version FROM provisio_migrations ORDER BY component, version",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("versions");
+    let scim = |version| ("scim".to_string(), version);
+    assert_eq!(versions, [scim(1), scim(2), scim(3)]);
+    store.pool().close().await;
+    schema.drop().await;
 }
