@@ -135,6 +135,16 @@ fn text(value: &Option<Value>) -> Value {
     }
 }
 
+fn step(name: &str, step_type: &str, status: Status, description: &str) -> Value {
+    let mut step = Map::new();
+    step.insert("name".into(), json!(name));
+    step.insert("provisioningStepType".into(), json!(step_type));
+    step.insert("status".into(), json!(status.as_str()));
+    step.insert("description".into(), json!(description));
+    step.insert("details".into(), json!({}));
+    Value::Object(step)
+}
+
 /// The `provisioningObjectSummary` JSON of one entry.
 pub fn summary(row: &RowContext<'_>, entry: &Entry) -> Value {
     let error_information = match &entry.error {
@@ -157,13 +167,18 @@ pub fn summary(row: &RowContext<'_>, entry: &Entry) -> Value {
             json!({ "displayName": m.name, "oldValue": old, "newValue": new })
         })
         .collect();
+    // Every row starts with the import of the source object, then the step that decided.
+    let import = step(
+        "EntryImport",
+        "import",
+        Status::Success,
+        &format!(
+            "Retrieved {} '{}' from the source directory",
+            row.object_type, row.source_id
+        ),
+    );
     let (step_name, step_type, description) = &entry.step;
-    let mut step = Map::new();
-    step.insert("name".into(), json!(step_name));
-    step.insert("provisioningStepType".into(), json!(step_type));
-    step.insert("status".into(), json!(entry.status.as_str()));
-    step.insert("description".into(), json!(description));
-    step.insert("details".into(), json!({}));
+    let decided = step(step_name, step_type, entry.status, description);
     json!({
         "id": row.id.to_string(),
         "activityDateTime": activity_time(row.at),
@@ -175,7 +190,7 @@ pub fn summary(row: &RowContext<'_>, entry: &Entry) -> Value {
             "status": entry.status.as_str(),
             "errorInformation": error_information,
         },
-        "provisioningSteps": [Value::Object(step)],
+        "provisioningSteps": [import, decided],
         "modifiedProperties": modified,
         "sourceIdentity": {
             "id": row.source_id.to_string(),

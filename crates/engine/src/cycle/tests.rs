@@ -319,9 +319,20 @@ async fn an_initial_cycle_creates_assigned_users_and_nothing_else() {
         summary["servicePrincipal"]["id"],
         json!(world.sp.to_string())
     );
+    let steps: Vec<(&str, &str)> = summary["provisioningSteps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap(),
+                s["provisioningStepType"].as_str().unwrap(),
+            )
+        })
+        .collect();
     assert_eq!(
-        summary["provisioningSteps"][0]["name"],
-        json!("EntryExportAdd")
+        steps,
+        vec![("EntryImport", "import"), ("EntryExportAdd", "export")]
     );
     let user_name = summary["modifiedProperties"]
         .as_array()
