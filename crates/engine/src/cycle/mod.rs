@@ -27,6 +27,9 @@
 //!   watermark, so the next cycle is full again. Data problems (duplicate entries, no
 //!   matching value, mapping errors) are logged and do not hold the watermark: fixing them
 //!   in the directory is itself a change.
+//! - A target that refuses the credentials (401, 403) stops the cycle at once with
+//!   [`CycleError::Unauthorized`], after recording the batch's rows and without moving the
+//!   watermark: every further call would fail the same way.
 //! - Rows and change ids are derived from the caller's cycle id, so that a cycle is
 //!   deterministic given its ports.
 //!
@@ -142,6 +145,10 @@ pub enum CycleError {
     Scoping(#[from] ScopingError),
     #[error("the schema has no synchronization rule")]
     NoRule,
+    /// The target refused the credentials (401 or 403): the cycle stopped at the first such
+    /// answer, since every further call would fail the same way.
+    #[error("the target refused the credentials: {0}")]
+    Unauthorized(TargetError),
 }
 
 /// An object the cycle could not provision.
@@ -239,6 +246,8 @@ struct Runner<'c, 'a> {
     batch_failed: bool,
     /// A target call failed in this cycle.
     cycle_failed: bool,
+    /// The target refused the credentials: every further call would fail the same way.
+    refused: Option<TargetError>,
     /// Objects created in this cycle: their first references are part of the create.
     created: HashSet<(ObjectKind, Uuid)>,
     report: CycleReport,
@@ -280,6 +289,7 @@ impl<'c, 'a> Runner<'c, 'a> {
             batch_failed: false,
             cycle_failed: false,
             created: HashSet::new(),
+            refused: None,
             report: CycleReport {
                 cycle_id: ctx.cycle_id,
                 full,
@@ -515,6 +525,9 @@ impl<'c, 'a> Runner<'c, 'a> {
         // (kind, id) → the source object when this batch has read it already.
         let mut due: Vec<((ObjectKind, Uuid), Option<SourceObject>)> = Vec::new();
         for (kind, id) in items {
+            if self.refused.is_some() {
+                break;
+            }
             let outcome = self.reconcile(kind, id).await?;
             if outcome.resolve_references {
                 match due.iter_mut().find(|(key, _)| *key == (kind, id)) {
@@ -531,11 +544,18 @@ impl<'c, 'a> Runner<'c, 'a> {
             }
         }
         for ((kind, id), source) in due {
+            if self.refused.is_some() {
+                break;
+            }
             self.resolve_references(kind, id, source).await?;
         }
         let rows = std::mem::take(&mut self.rows);
         if !rows.is_empty() {
             self.ctx.store.append_logs(rows).await?;
+        }
+        if let Some(error) = self.refused.take() {
+            // The rows say what failed; the watermark stays where it was.
+            return Err(CycleError::Unauthorized(error));
         }
         Ok(())
     }
@@ -1290,8 +1310,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 self.push_row(plan_index, &subject, entry);
             }
             Err(error) => {
-                self.batch_failed = true;
-                self.cycle_failed = true;
+                self.note_target_failure(&error);
                 let entry =
                     target_error_entry(Action::Delete, &error).target(Some(&link.target_id));
                 self.record_failure(plan_index, &subject, &entry, true);
@@ -1520,10 +1539,17 @@ impl<'c, 'a> Runner<'c, 'a> {
         action: Action,
         error: &TargetError,
     ) {
-        self.batch_failed = true;
-        self.cycle_failed = true;
+        self.note_target_failure(error);
         let entry = target_error_entry(action, error).target(target_id);
         self.fail(plan_index, source, entry, true);
+    }
+
+    fn note_target_failure(&mut self, error: &TargetError) {
+        self.batch_failed = true;
+        self.cycle_failed = true;
+        if error.class == ErrorClass::Unauthorized && self.refused.is_none() {
+            self.refused = Some(error.clone());
+        }
     }
 
     fn fail(&mut self, plan_index: usize, source: &SourceObject, entry: Entry, retried: bool) {

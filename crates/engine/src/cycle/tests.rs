@@ -1469,3 +1469,33 @@ fn job_settings_come_from_the_secrets() {
         assert_eq!(config.batch_size, DEFAULT_BATCH_SIZE);
     }
 }
+
+#[tokio::test]
+async fn refused_credentials_stop_the_cycle_at_once() {
+    let mut world = World::new().await;
+    for name in ["ann", "bob", "carol"] {
+        let id = world.user(&format!("{name}@contoso.com"), json!({})).await;
+        world.assign(id).await;
+    }
+    world.target.fail_next(1, 401, |r| r.method == "POST");
+
+    let error = world.try_run(false).await.unwrap_err();
+
+    let CycleError::Unauthorized(refusal) = error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(refusal.status, Some(401));
+    // One matching query and the refused POST: nothing more was tried.
+    assert_eq!(world.target.requests().len(), 2);
+    let rows = world.rows().await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        rows[0].summary["provisioningStatusInfo"]["errorInformation"]["errorCode"],
+        json!("Unauthorized")
+    );
+    assert_eq!(world.store.watermark(JOB).await.unwrap(), None);
+
+    // Once the credentials work, the next cycle provisions everyone.
+    let report = world.cycle().await;
+    assert_eq!(report.created, 3);
+}
