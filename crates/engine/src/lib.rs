@@ -11,10 +11,13 @@
 //! - [`mapping`]: an object mapping compiled once, evaluated into the desired SCIM resource,
 //!   its references and its matching values.
 //! - [`restart`]: the `resetScope` flags of a restart and what each clears.
+//! - [`cycle`]: one provisioning cycle of a job (full or incremental), run against the
+//!   directory, the state store and a target, and `MemoryTarget` to run it in tests.
 //! - [`synchronization`]: the `synchronization` API's operations over the state store (jobs,
 //!   schema, secrets sealed by [`secrets`], object connections), timed by a [`clock`].
 
 pub mod clock;
+pub mod cycle;
 pub mod mapping;
 pub mod model;
 pub mod restart;

@@ -248,6 +248,15 @@ impl CompiledObjectMapping {
         })
     }
 
+    /// The target attributes whose mapping calls `Redact`: provisioning logs show
+    /// `[Redact]` instead of their values.
+    pub fn redacted_targets(&self) -> impl Iterator<Item = &str> {
+        self.attributes
+            .iter()
+            .filter(|attribute| attribute.program.as_ref().is_some_and(Program::redacts))
+            .map(|attribute| attribute.target.as_str())
+    }
+
     /// Evaluates the mapping over `source` for `operation`.
     pub fn evaluate(
         &self,

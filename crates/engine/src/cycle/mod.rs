@@ -1,0 +1,1654 @@
+//! The provisioning cycle: import from the directory, scope, match, map, diff, export,
+//! resolve references, and record links, shadows, log rows and the watermark.
+//!
+//! [`run_cycle`] runs one cycle of one job under the lease [`Fence`] its worker holds:
+//! - **full** when the job has no watermark (first cycle, restart) or the caller says the
+//!   schema changed: every object in scope (assignments, or every user and group with
+//!   SyncAll), then every linked object not seen (to deprovision what left scope);
+//! - **incremental** otherwise: the directory's change log after the watermark, in batches,
+//!   so the cost follows the number of changes, never the size of the directory.
+//!
+//! Choices where Entra's documentation leaves room (see also the tests):
+//! - An object processed with nothing to send is logged `skipped` with `RedundantExport`;
+//!   objects an incremental cycle does not touch are not logged at all.
+//! - The shadow a link keeps is `{"attributes": {...}, "references": {attr: [target ids]}}`:
+//!   the mapped attributes and resolved references as last exported. Diffs run against it,
+//!   or against the target's resource when there is none yet (just matched).
+//! - Attributes are replaced per top-level attribute (extension attributes per
+//!   sub-attribute); values that become empty are not removed (Entra exports no nulls).
+//! - Leaving scope (unassigned, scoping filter) honours `SkipOutOfScopeDeletions`; a
+//!   disabled or soft-deleted user always gets `active=false`; an object without an
+//!   `active` mapping (groups) is deleted instead, when the mapping allows `Delete`.
+//! - A stale link (full cycles check every linked object against the matching rules) stops
+//!   exports for its object until an operator deletes or repairs the link.
+//! - Retrying failures: the watermark is not advanced past a batch in which a target call
+//!   failed, so the next cycle replays that batch (the objects that succeeded then send
+//!   nothing, their shadows being current). A full cycle with such a failure leaves no
+//!   watermark, so the next cycle is full again. Data problems (duplicate entries, no
+//!   matching value, mapping errors) are logged and do not hold the watermark: fixing them
+//!   in the directory is itself a change.
+//! - A target that refuses the credentials (401, 403) stops the cycle at once with
+//!   [`CycleError::Unauthorized`], after recording the batch's rows and without moving the
+//!   watermark: every further call would fail the same way.
+//! - Rows and change ids are derived from the caller's cycle id, so that a cycle is
+//!   deterministic given its ports.
+//!
+//! Costs: an incremental cycle reads the changes, the objects they name (an assigned group's
+//! change adds its members) and their links, and resolves the references of those objects
+//! (a group's through its whole member list). A full cycle keeps the ids it has seen, to
+//! find the linked objects it did not reach; it queries the target once per object
+//! (matching, or the staleness check of a linked one).
+
+// The target port answers `TargetError` by value; helpers that pass it on keep its shape.
+#![allow(clippy::result_large_err)]
+
+pub mod fake_target;
+pub mod log;
+mod plan;
+mod shadow;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use provisio_directory::{
+    ChangeOp, Directory, DirectoryError, ListQuery, ListRequest, ObjectKind, Presence, StoredObject,
+};
+use provisio_expr::Environment;
+use serde_json::{json, Map, Value};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub use fake_target::MemoryTarget;
+use plan::{compile_plans, Plan};
+use shadow::{diff, merge, Shadow};
+
+use crate::clock::Clock;
+use crate::mapping::{DesiredReference, Evaluation, MappingError, Operation};
+use crate::model::SynchronizationSchema;
+use crate::scoping::ScopingError;
+use crate::source::{ScopeFacts, ScopeMode, SourceObject};
+use crate::state::{
+    Fence, Link, LinkOrigin, LinkQuery, LogRow, Staleness, SyncStore, SyncStoreError,
+};
+use crate::target::{ErrorClass, PatchOperation, Target, TargetError};
+use log::{Action, Entry, Modified, RowContext, Status};
+
+/// How many objects (or change records) a batch holds by default.
+pub const DEFAULT_BATCH_SIZE: usize = 500;
+
+/// The job settings a cycle reads (the API keeps them with the job's secrets).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobConfig {
+    /// `SyncAll`: every user and group, not only assigned ones.
+    pub scope: ScopeMode,
+    /// `SkipOutOfScopeDeletions`: objects leaving scope are left alone in the target.
+    pub skip_out_of_scope_deletions: bool,
+    /// Objects or change records per batch: the unit of crash replay.
+    pub batch_size: usize,
+}
+
+impl JobConfig {
+    /// The settings the job's secrets hold (`SyncAll`, `SkipOutOfScopeDeletions`).
+    pub fn from_secrets(secrets: &crate::secrets::Secrets) -> Self {
+        JobConfig {
+            scope: if secrets.sync_all() {
+                ScopeMode::SyncAll
+            } else {
+                ScopeMode::AssignedOnly
+            },
+            skip_out_of_scope_deletions: secrets.skip_out_of_scope_deletions(),
+            ..JobConfig::default()
+        }
+    }
+}
+
+impl Default for JobConfig {
+    fn default() -> Self {
+        JobConfig {
+            scope: ScopeMode::AssignedOnly,
+            skip_out_of_scope_deletions: false,
+            batch_size: DEFAULT_BATCH_SIZE,
+        }
+    }
+}
+
+/// Everything one cycle of one job needs.
+pub struct CycleContext<'a> {
+    pub job_id: &'a str,
+    /// The application's service principal in the directory (assignments are to it).
+    pub service_principal_id: Uuid,
+    pub service_principal_name: &'a str,
+    pub schema: &'a SynchronizationSchema,
+    pub config: &'a JobConfig,
+    /// The lease under which every state write is made.
+    pub fence: Fence,
+    /// New for every cycle; rows and change ids derive from it.
+    pub cycle_id: Uuid,
+    /// Run a full cycle even with a watermark (the mappings or scoping changed).
+    pub force_full: bool,
+    pub directory: &'a Directory,
+    pub store: &'a dyn SyncStore,
+    pub target: &'a dyn Target,
+    pub clock: &'a dyn Clock,
+}
+
+/// Why a cycle stopped before its end (target failures do not stop it: they are logged).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CycleError {
+    #[error(transparent)]
+    Store(#[from] SyncStoreError),
+    #[error("directory: {0}")]
+    Directory(#[from] DirectoryError),
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+    #[error(transparent)]
+    Scoping(#[from] ScopingError),
+    #[error("the schema has no synchronization rule")]
+    NoRule,
+    /// The target refused the credentials (401 or 403): the cycle stopped at the first such
+    /// answer, since every further call would fail the same way.
+    #[error("the target refused the credentials: {0}")]
+    Unauthorized(TargetError),
+}
+
+/// An object the cycle could not provision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectFailure {
+    pub object_type: String,
+    pub source_id: Uuid,
+    pub error_code: String,
+    pub reason: String,
+    /// Whether the next cycle retries it (a target call failed).
+    pub retried: bool,
+}
+
+/// What one cycle did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CycleReport {
+    pub cycle_id: Uuid,
+    pub full: bool,
+    /// The watermark the cycle started from and the one it left.
+    pub watermark_before: Option<i64>,
+    pub watermark_after: Option<i64>,
+    pub created: u64,
+    /// PATCHes of attributes or of references (members, manager).
+    pub updated: u64,
+    pub disabled: u64,
+    pub deleted: u64,
+    /// Objects processed with nothing to send (`RedundantExport`).
+    pub redundant: u64,
+    /// Other skips: out of scope, stale links, SkipOutOfScopeDeletions.
+    pub skipped: u64,
+    /// Links found stale in this cycle.
+    pub stale: u64,
+    pub failures: Vec<ObjectFailure>,
+}
+
+/// Runs one cycle of the job (see the module documentation).
+pub async fn run_cycle(ctx: &CycleContext<'_>) -> Result<CycleReport, CycleError> {
+    let watermark = ctx.store.watermark(ctx.job_id).await?;
+    let full = watermark.is_none() || ctx.force_full;
+    let mut runner = Runner::new(ctx, full)?;
+    runner.report.watermark_before = watermark;
+    match watermark {
+        Some(from) if !full => runner.incremental(from).await?,
+        _ => runner.full().await?,
+    }
+    runner.report.watermark_after = ctx.store.watermark(ctx.job_id).await?;
+    Ok(runner.report)
+}
+
+/// The expression environment of a cycle: the clock's time and a seeded generator.
+struct CycleEnvironment {
+    now: OffsetDateTime,
+    state: AtomicU64,
+}
+
+impl Environment for CycleEnvironment {
+    fn now(&self) -> OffsetDateTime {
+        self.now
+    }
+
+    fn random(&self) -> u64 {
+        // SplitMix64: reproducible for a given cycle id.
+        let state = self
+            .state
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+            .wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// What processing one object led to.
+#[derive(Debug, Default)]
+struct Outcome {
+    /// The object is linked and in scope: its references are to be resolved.
+    resolve_references: bool,
+    /// The object was just linked (created or matched): references to it may now resolve.
+    newly_linked: bool,
+    /// The source object as this batch read it, so that resolving its references does not
+    /// read it (and a group's members) again.
+    source: Option<SourceObject>,
+}
+
+struct Runner<'c, 'a> {
+    ctx: &'c CycleContext<'a>,
+    full: bool,
+    plans: Vec<Plan>,
+    env: CycleEnvironment,
+    now: OffsetDateTime,
+    rows: Vec<LogRow>,
+    row_counter: u128,
+    /// A target call failed in the current batch.
+    batch_failed: bool,
+    /// A target call failed in this cycle.
+    cycle_failed: bool,
+    /// The target refused the credentials: every further call would fail the same way.
+    refused: Option<TargetError>,
+    /// Objects created in this cycle: their first references are part of the create.
+    created: HashSet<(ObjectKind, Uuid)>,
+    report: CycleReport,
+}
+
+fn error_code(error: &TargetError) -> &'static str {
+    match error.class {
+        ErrorClass::Conflict => "EntryConflict",
+        ErrorClass::NotFound => "InvalidAnchor",
+        ErrorClass::Unauthorized => "Unauthorized",
+        ErrorClass::Rejected => "UnprocessableEntity",
+        ErrorClass::Incompatible => "SystemForCrossDomainIdentityManagementServiceIncompatible",
+        ErrorClass::Transient => match error.status {
+            Some(429) => "TooManyRequests",
+            Some(_) => "InternalServerError",
+            None => "Timeout",
+        },
+    }
+}
+
+fn security_enabled(group: &StoredObject) -> bool {
+    group.data.get("securityEnabled") == Some(&Value::Bool(true))
+}
+
+impl<'c, 'a> Runner<'c, 'a> {
+    fn new(ctx: &'c CycleContext<'a>, full: bool) -> Result<Self, CycleError> {
+        let now = ctx.clock.now();
+        Ok(Runner {
+            ctx,
+            full,
+            plans: compile_plans(ctx.schema)?,
+            env: CycleEnvironment {
+                now,
+                state: AtomicU64::new(ctx.cycle_id.as_u64_pair().0),
+            },
+            now,
+            rows: Vec::new(),
+            row_counter: 0,
+            batch_failed: false,
+            cycle_failed: false,
+            created: HashSet::new(),
+            refused: None,
+            report: CycleReport {
+                cycle_id: ctx.cycle_id,
+                full,
+                ..CycleReport::default()
+            },
+        })
+    }
+
+    fn plan(&self, kind: ObjectKind) -> Option<&Plan> {
+        self.plans.iter().find(|p| p.kind == kind)
+    }
+
+    fn dir(&self) -> &Directory {
+        self.ctx.directory
+    }
+
+    // ---- cycles -------------------------------------------------------------------------
+
+    async fn full(&mut self) -> Result<(), CycleError> {
+        let start = self.dir().watermark().await?;
+        let batch = self.ctx.config.batch_size.max(1);
+        let mut seen: HashSet<(ObjectKind, Uuid)> = HashSet::new();
+        let mut users: Vec<Uuid> = Vec::new();
+        let mut groups: Vec<Uuid> = Vec::new();
+        match self.ctx.config.scope {
+            ScopeMode::SyncAll => {
+                for kind in [ObjectKind::User, ObjectKind::Group] {
+                    let mut query = ListQuery::all(kind, batch);
+                    loop {
+                        let page = self
+                            .dir()
+                            .list(ListRequest {
+                                query: query.clone(),
+                                predicate: None,
+                                page_size: batch,
+                            })
+                            .await?;
+                        let ids = page
+                            .objects
+                            .iter()
+                            .map(|o| (kind, o.id))
+                            .collect::<Vec<_>>();
+                        seen.extend(ids.iter().copied());
+                        self.process_batch(ids).await?;
+                        match page.next {
+                            Some(next) => query.after = Some(next),
+                            None => break,
+                        }
+                    }
+                }
+            }
+            ScopeMode::AssignedOnly => {
+                // Principals first (ids only), so that users are provisioned before the
+                // groups that list them.
+                let mut after = None;
+                loop {
+                    let page = self
+                        .dir()
+                        .assignments(Some(self.ctx.service_principal_id), None, after, batch)
+                        .await?;
+                    for assignment in &page {
+                        let principal = assignment.principal;
+                        match principal.kind {
+                            ObjectKind::User => {
+                                if seen.insert((ObjectKind::User, principal.id)) {
+                                    users.push(principal.id);
+                                }
+                            }
+                            ObjectKind::Group => {
+                                if seen.insert((ObjectKind::Group, principal.id)) {
+                                    groups.push(principal.id);
+                                }
+                                for member in self.dir().all_members(principal.id).await? {
+                                    if member.kind == ObjectKind::User
+                                        && seen.insert((ObjectKind::User, member.id))
+                                    {
+                                        users.push(member.id);
+                                    }
+                                }
+                            }
+                            ObjectKind::ServicePrincipal => {}
+                        }
+                    }
+                    if page.len() < batch {
+                        break;
+                    }
+                    after = page.last().map(|a| a.id);
+                }
+                for chunk in users.chunks(batch) {
+                    let ids = chunk.iter().map(|id| (ObjectKind::User, *id)).collect();
+                    self.process_batch(ids).await?;
+                }
+                for chunk in groups.chunks(batch) {
+                    let ids = chunk.iter().map(|id| (ObjectKind::Group, *id)).collect();
+                    self.process_batch(ids).await?;
+                }
+            }
+        }
+        // Linked objects not reached above have left scope (or the directory).
+        for plan_kind in [ObjectKind::User, ObjectKind::Group] {
+            let Some(object_type) = self.plan(plan_kind).map(|p| p.object_type.clone()) else {
+                continue;
+            };
+            let mut after = None;
+            loop {
+                let links = self
+                    .ctx
+                    .store
+                    .links(
+                        self.ctx.job_id,
+                        &LinkQuery {
+                            object_type: Some(object_type.clone()),
+                            stale: None,
+                            after,
+                            limit: batch,
+                        },
+                    )
+                    .await?;
+                let ids: Vec<(ObjectKind, Uuid)> = links
+                    .iter()
+                    .map(|l| (plan_kind, l.source_id))
+                    .filter(|key| !seen.contains(key))
+                    .collect();
+                self.process_batch(ids).await?;
+                if links.len() < batch {
+                    break;
+                }
+                after = links.last().map(|l| l.source_id);
+            }
+        }
+        let watermark = (!self.cycle_failed).then_some(start);
+        self.ctx
+            .store
+            .set_watermark(self.ctx.fence, self.ctx.job_id, watermark)
+            .await?;
+        Ok(())
+    }
+
+    async fn incremental(&mut self, from: i64) -> Result<(), CycleError> {
+        let batch = self.ctx.config.batch_size.max(1);
+        let mut cursor = from;
+        // The watermark stays before the first batch with a failed export.
+        let mut hold: Option<i64> = None;
+        loop {
+            let changes = self.dir().changes_since(cursor, batch).await?;
+            let (Some(first), Some(last)) = (changes.first(), changes.last()) else {
+                break;
+            };
+            let (first_seq, last_seq) = (first.seq, last.seq);
+            let mut items: Vec<(ObjectKind, Uuid)> = Vec::new();
+            let push = |items: &mut Vec<(ObjectKind, Uuid)>, key: (ObjectKind, Uuid)| {
+                if !items.contains(&key) {
+                    items.push(key);
+                }
+            };
+            for change in &changes {
+                match change.op {
+                    ChangeOp::MemberAdded | ChangeOp::MemberRemoved => {
+                        push(&mut items, (change.kind, change.object_id));
+                        if let Some(member) = change.related_id {
+                            if let Some(object) = self.dir().find(member).await? {
+                                push(&mut items, (object.kind, member));
+                            }
+                        }
+                    }
+                    ChangeOp::AssignmentAdded | ChangeOp::AssignmentRemoved => {
+                        if change.object_id != self.ctx.service_principal_id {
+                            continue;
+                        }
+                        let Some(principal) = change.related_id else {
+                            continue;
+                        };
+                        let Some(object) = self.dir().find(principal).await? else {
+                            continue;
+                        };
+                        push(&mut items, (object.kind, principal));
+                        if object.kind == ObjectKind::Group {
+                            for member in self.dir().all_members(principal).await? {
+                                push(&mut items, (member.kind, member.id));
+                            }
+                        }
+                    }
+                    // An assigned group that changes (deleted, restored, no longer a security
+                    // group) changes the scope of its members, who have no change of their own.
+                    ChangeOp::Updated | ChangeOp::Deleted | ChangeOp::Restored
+                        if change.kind == ObjectKind::Group =>
+                    {
+                        push(&mut items, (change.kind, change.object_id));
+                        let assigned = !self
+                            .dir()
+                            .assignments(
+                                Some(self.ctx.service_principal_id),
+                                Some(change.object_id),
+                                None,
+                                1,
+                            )
+                            .await?
+                            .is_empty();
+                        if assigned {
+                            for member in self.dir().all_members(change.object_id).await? {
+                                if member.kind == ObjectKind::User {
+                                    push(&mut items, (member.kind, member.id));
+                                }
+                            }
+                        }
+                    }
+                    _ => push(&mut items, (change.kind, change.object_id)),
+                }
+            }
+            // Users before groups, so that members resolve when their group is processed.
+            items.sort_by_key(|(kind, _)| *kind != ObjectKind::User);
+            self.batch_failed = false;
+            self.process_batch(items).await?;
+            if self.batch_failed && hold.is_none() {
+                hold = Some(first_seq - 1);
+            }
+            cursor = last_seq;
+            self.ctx
+                .store
+                .set_watermark(
+                    self.ctx.fence,
+                    self.ctx.job_id,
+                    Some(hold.unwrap_or(cursor)),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Processes a batch of objects, resolves the references that are due, and records the
+    /// batch's log rows (links are written as each object is exported).
+    async fn process_batch(&mut self, items: Vec<(ObjectKind, Uuid)>) -> Result<(), CycleError> {
+        // (kind, id) → the source object when this batch has read it already.
+        let mut due: Vec<((ObjectKind, Uuid), Option<SourceObject>)> = Vec::new();
+        for (kind, id) in items {
+            if self.refused.is_some() {
+                break;
+            }
+            let outcome = self.reconcile(kind, id).await?;
+            if outcome.resolve_references {
+                match due.iter_mut().find(|(key, _)| *key == (kind, id)) {
+                    Some((_, source)) => *source = outcome.source,
+                    None => due.push(((kind, id), outcome.source)),
+                }
+            }
+            if outcome.newly_linked {
+                for referrer in self.referrers(kind, id).await? {
+                    if !due.iter().any(|(key, _)| *key == referrer) {
+                        due.push((referrer, None));
+                    }
+                }
+            }
+        }
+        for ((kind, id), source) in due {
+            if self.refused.is_some() {
+                break;
+            }
+            self.resolve_references(kind, id, source).await?;
+        }
+        let rows = std::mem::take(&mut self.rows);
+        if !rows.is_empty() {
+            self.ctx.store.append_logs(rows).await?;
+        }
+        if let Some(error) = self.refused.take() {
+            // The rows say what failed; the watermark stays where it was.
+            return Err(CycleError::Unauthorized(error));
+        }
+        Ok(())
+    }
+
+    /// Linked objects whose references name `id`: its direct reports and the groups it is a
+    /// direct member of.
+    async fn referrers(
+        &self,
+        kind: ObjectKind,
+        id: Uuid,
+    ) -> Result<Vec<(ObjectKind, Uuid)>, CycleError> {
+        let mut out = Vec::new();
+        if kind == ObjectKind::User {
+            let mut after = None;
+            loop {
+                let reports = self.dir().direct_reports(id, after, 1000).await?;
+                for report in &reports {
+                    if self.link(ObjectKind::User, report.id).await?.is_some() {
+                        out.push((ObjectKind::User, report.id));
+                    }
+                }
+                if reports.len() < 1000 {
+                    break;
+                }
+                after = reports.last().map(|r| r.id);
+            }
+        }
+        for group in self.dir().member_of(id).await? {
+            if group.kind == ObjectKind::Group
+                && self.link(ObjectKind::Group, group.id).await?.is_some()
+            {
+                out.push((ObjectKind::Group, group.id));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn link(&self, kind: ObjectKind, id: Uuid) -> Result<Option<Link>, CycleError> {
+        let Some(plan) = self.plan(kind) else {
+            return Ok(None);
+        };
+        Ok(self
+            .ctx
+            .store
+            .link(self.ctx.job_id, &plan.object_type, id)
+            .await?)
+    }
+
+    // ---- one object ---------------------------------------------------------------------
+
+    /// The source object with its references as ids, as the mapping reads it.
+    async fn load_source(&self, object: &StoredObject) -> Result<SourceObject, CycleError> {
+        let mut graph = object.to_graph();
+        match object.kind {
+            ObjectKind::User => {
+                if let Some(manager) = object.manager {
+                    graph.insert("manager".into(), Value::String(manager.to_string()));
+                }
+            }
+            ObjectKind::Group if object.deleted.is_none() => {
+                let members = self.dir().all_members(object.id).await?;
+                graph.insert(
+                    "members".into(),
+                    Value::Array(
+                        members
+                            .iter()
+                            .map(|m| Value::String(m.id.to_string()))
+                            .collect(),
+                    ),
+                );
+            }
+            _ => {}
+        }
+        SourceObject::from_graph(object.kind, &Value::Object(graph))
+            .map_err(|e| CycleError::Directory(DirectoryError::internal(e.to_string())))
+    }
+
+    async fn is_assigned(&self, object: &StoredObject) -> Result<bool, CycleError> {
+        let sp = Some(self.ctx.service_principal_id);
+        let direct = !self
+            .dir()
+            .assignments(sp, Some(object.id), None, 1)
+            .await?
+            .is_empty();
+        match object.kind {
+            ObjectKind::Group => Ok(direct && security_enabled(object)),
+            ObjectKind::User if direct => Ok(true),
+            ObjectKind::User => {
+                for group in self.dir().member_of(object.id).await? {
+                    if group.kind == ObjectKind::Group
+                        && security_enabled(&group)
+                        && !self
+                            .dir()
+                            .assignments(sp, Some(group.id), None, 1)
+                            .await?
+                            .is_empty()
+                    {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            ObjectKind::ServicePrincipal => Ok(false),
+        }
+    }
+
+    async fn reconcile(&mut self, kind: ObjectKind, id: Uuid) -> Result<Outcome, CycleError> {
+        let Some(plan_index) = self.plans.iter().position(|p| p.kind == kind) else {
+            return Ok(Outcome::default());
+        };
+        let link = self.link(kind, id).await?;
+        let (object, deleted) = match self.dir().presence(kind, id).await? {
+            Presence::Live(object) => (object, false),
+            Presence::Deleted(object) => (object, true),
+            Presence::Absent => {
+                if let Some(link) = link {
+                    self.hard_delete(plan_index, id, None, link).await?;
+                }
+                return Ok(Outcome::default());
+            }
+        };
+        let mut source = self.load_source(&object).await?;
+        let plan = &self.plans[plan_index];
+        let passes_scoping_filter = plan.scoping.matches(&source);
+        let assigned = match self.ctx.config.scope {
+            ScopeMode::SyncAll => true,
+            ScopeMode::AssignedOnly if deleted => false,
+            ScopeMode::AssignedOnly => self.is_assigned(&object).await?,
+        };
+        let facts = ScopeFacts {
+            mode: self.ctx.config.scope,
+            assigned,
+            deleted,
+            passes_scoping_filter,
+        };
+        source.set_scope(&facts);
+        let disabled = kind == ObjectKind::User
+            && object.data.get("accountEnabled") == Some(&Value::Bool(false));
+        if !facts.in_scope() || disabled {
+            let Some(link) = link else {
+                let why = if disabled {
+                    "the account is disabled"
+                } else {
+                    "the object is not assigned or fails the scoping filter"
+                };
+                self.skip(plan_index, &source, None, "NotEffectivelyEntitled", why);
+                return Ok(Outcome::default());
+            };
+            // Leaving scope is what SkipOutOfScopeDeletions covers; a disabled or deleted
+            // account is still disabled in the target.
+            let left_scope = !deleted && !disabled;
+            self.deprovision(plan_index, &source, link, left_scope)
+                .await?;
+            return Ok(Outcome::default());
+        }
+        match link {
+            Some(link) if link.stale.is_some() => {
+                self.skip(
+                    plan_index,
+                    &source,
+                    Some(&link.target_id),
+                    "StaleLink",
+                    "the link is stale: the matching rules choose another account; repair or delete the link",
+                );
+                Ok(Outcome::default())
+            }
+            Some(link) => {
+                if self.full && self.check_staleness(plan_index, &source, &link).await? {
+                    return Ok(Outcome::default());
+                }
+                self.update(plan_index, &source, link).await
+            }
+            None => self.match_or_create(plan_index, &source).await,
+        }
+    }
+
+    fn evaluate(
+        &mut self,
+        plan_index: usize,
+        source: &SourceObject,
+        operation: Operation,
+    ) -> Option<Evaluation> {
+        let plan = &self.plans[plan_index];
+        match plan.mapping.evaluate(source, operation, &self.env) {
+            Ok(evaluation) => Some(evaluation),
+            Err(error) => {
+                let entry = Entry::new(
+                    Action::Other,
+                    Status::Failure,
+                    ("EntrySynchronizationError", "processing", error.to_string()),
+                )
+                .error("MappingError", error.to_string());
+                self.fail(plan_index, source, entry, false);
+                None
+            }
+        }
+    }
+
+    async fn match_or_create(
+        &mut self,
+        plan_index: usize,
+        source: &SourceObject,
+    ) -> Result<Outcome, CycleError> {
+        let Some(evaluation) = self.evaluate(plan_index, source, Operation::Create) else {
+            return Ok(Outcome::default());
+        };
+        if evaluation.matching.is_empty() {
+            self.skip(
+                plan_index,
+                source,
+                None,
+                "ImportSkipped",
+                "the object has no value for any matching attribute",
+            );
+            return Ok(Outcome::default());
+        }
+        let (target_kind, object_type) = {
+            let plan = &self.plans[plan_index];
+            (plan.target_kind, plan.object_type.clone())
+        };
+        for matching in &evaluation.matching {
+            let found = match self
+                .ctx
+                .target
+                .find(target_kind, &matching.target_attribute, &matching.value)
+                .await
+            {
+                Ok(found) => found,
+                Err(error) => {
+                    self.target_failure(plan_index, source, None, Action::Other, &error);
+                    return Ok(Outcome::default());
+                }
+            };
+            if found.len() > 1 {
+                let ids: Vec<&str> = found.iter().map(|o| o.id.as_str()).collect();
+                let entry = Entry::new(
+                    Action::Other,
+                    Status::Failure,
+                    (
+                        "EntrySynchronizationMatching",
+                        "matching",
+                        format!(
+                            "{} eq \"{}\" finds {} accounts",
+                            matching.target_attribute,
+                            matching.value,
+                            found.len()
+                        ),
+                    ),
+                )
+                .error(
+                    "DuplicateTargetEntries",
+                    format!(
+                        "more than one account in the target has {} \"{}\": {}",
+                        matching.target_attribute,
+                        matching.value,
+                        ids.join(", ")
+                    ),
+                );
+                self.fail(plan_index, source, entry, false);
+                return Ok(Outcome::default());
+            }
+            let Some(account) = found.into_iter().next() else {
+                continue;
+            };
+            let taken = self
+                .ctx
+                .store
+                .link_by_target(self.ctx.job_id, &account.id)
+                .await?
+                .filter(|l| l.object_type == object_type && l.source_id.to_string() != source.id());
+            if let Some(holder) = taken {
+                let entry = Entry::new(
+                    Action::Other,
+                    Status::Failure,
+                    (
+                        "EntrySynchronizationMatching",
+                        "matching",
+                        format!(
+                            "account {} is linked to {} already",
+                            account.id, holder.source_id
+                        ),
+                    ),
+                )
+                .error(
+                    "DuplicateSourceEntries",
+                    format!(
+                        "{} \"{}\" matches account {}, which source object {} holds already",
+                        matching.target_attribute, matching.value, account.id, holder.source_id
+                    ),
+                )
+                .target(Some(&account.id));
+                self.fail(plan_index, source, entry, false);
+                return Ok(Outcome::default());
+            }
+            // A match makes the link before anything is exported to the account.
+            let source_attribute = self.plans[plan_index]
+                .matching_sources
+                .get(&matching.target_attribute.to_ascii_lowercase())
+                .cloned()
+                .unwrap_or_default();
+            let link = Link {
+                job_id: self.ctx.job_id.to_string(),
+                object_type: object_type.clone(),
+                source_id: self.source_uuid(source),
+                target_id: account.id.clone(),
+                display_name: display_name(source),
+                origin: LinkOrigin::Matched {
+                    target_attribute: matching.target_attribute.clone(),
+                    source_attribute,
+                    value: matching.value.clone(),
+                },
+                made: log::activity_time(self.now),
+                shadow: None,
+                stale: None,
+            };
+            match self.ctx.store.put_link(self.ctx.fence, link.clone()).await {
+                Ok(()) => {}
+                // Another source object took the account meanwhile (or holds it under an
+                // object type the lookup above did not return).
+                Err(SyncStoreError::TargetTaken { source_id, .. }) => {
+                    let entry = Entry::new(
+                        Action::Other,
+                        Status::Failure,
+                        (
+                            "EntrySynchronizationMatching",
+                            "matching",
+                            format!("account {} is linked to {source_id} already", account.id),
+                        ),
+                    )
+                    .error(
+                        "DuplicateSourceEntries",
+                        format!(
+                            "account {} is held by source object {source_id}",
+                            account.id
+                        ),
+                    )
+                    .target(Some(&account.id));
+                    self.fail(plan_index, source, entry, false);
+                    return Ok(Outcome::default());
+                }
+                Err(other) => return Err(other.into()),
+            }
+            let base = account.resource.as_object().cloned().unwrap_or_default();
+            let mut outcome = self.export_update(plan_index, source, link, base).await?;
+            outcome.newly_linked = true;
+            return Ok(outcome);
+        }
+        if !self.plans[plan_index].flow_types.add {
+            self.skip(
+                plan_index,
+                source,
+                None,
+                "EntrySynchronizationSkipped",
+                "the mapping does not allow Add",
+            );
+            return Ok(Outcome::default());
+        }
+        let body = evaluation.desired.post_body(&object_type);
+        match self.ctx.target.create(target_kind, body).await {
+            Ok(created) => {
+                let shadow = Shadow {
+                    attributes: evaluation.desired.attributes.clone(),
+                    references: BTreeMap::new(),
+                };
+                let link = Link {
+                    job_id: self.ctx.job_id.to_string(),
+                    object_type,
+                    source_id: self.source_uuid(source),
+                    target_id: created.id.clone(),
+                    display_name: display_name(source),
+                    origin: LinkOrigin::Created,
+                    made: log::activity_time(self.now),
+                    shadow: Some(shadow.to_json()),
+                    stale: None,
+                };
+                self.ctx.store.put_link(self.ctx.fence, link).await?;
+                self.created
+                    .insert((self.plans[plan_index].kind, self.source_uuid(source)));
+                let modified = diff(&evaluation.desired.attributes, &Map::new()).1;
+                let entry = Entry::new(
+                    Action::Create,
+                    Status::Success,
+                    (
+                        "EntryExportAdd",
+                        "export",
+                        format!("created account {}", created.id),
+                    ),
+                )
+                .target(Some(&created.id))
+                .modified(modified);
+                self.report.created += 1;
+                self.log(plan_index, source, entry);
+                Ok(Outcome {
+                    resolve_references: true,
+                    newly_linked: true,
+                    source: Some(source.clone()),
+                })
+            }
+            Err(error) => {
+                self.target_failure(plan_index, source, None, Action::Create, &error);
+                Ok(Outcome::default())
+            }
+        }
+    }
+
+    /// In a full cycle, checks a link against the current matching rules; marks it stale
+    /// (and returns true) when they choose another account, or several.
+    async fn check_staleness(
+        &mut self,
+        plan_index: usize,
+        source: &SourceObject,
+        link: &Link,
+    ) -> Result<bool, CycleError> {
+        let Some(evaluation) = self.evaluate(plan_index, source, Operation::Update) else {
+            return Ok(false);
+        };
+        let target_kind = self.plans[plan_index].target_kind;
+        for matching in &evaluation.matching {
+            let found = match self
+                .ctx
+                .target
+                .find(target_kind, &matching.target_attribute, &matching.value)
+                .await
+            {
+                Ok(found) => found,
+                // The export that follows reports the target's trouble.
+                Err(_) => return Ok(false),
+            };
+            let would_choose = match found.as_slice() {
+                [] => continue,
+                [one] if one.id == link.target_id => return Ok(false),
+                [one] => Some(one.id.clone()),
+                _ => None,
+            };
+            let reason = format!(
+                "matched by {} = \"{}\": {}",
+                matching.target_attribute,
+                matching.value,
+                match &would_choose {
+                    Some(id) => id.clone(),
+                    None => format!("{} accounts", found.len()),
+                }
+            );
+            let mut stale = link.clone();
+            stale.stale = Some(Staleness {
+                found: log::activity_time(self.now),
+                would_choose: would_choose.clone(),
+                reason: reason.clone(),
+            });
+            self.ctx.store.put_link(self.ctx.fence, stale).await?;
+            self.report.stale += 1;
+            let entry = Entry::new(
+                Action::Other,
+                Status::Skipped,
+                ("EntrySynchronizationMatching", "matching", reason.clone()),
+            )
+            .error(
+                "StaleLink",
+                format!(
+                    "linked to {}, but the matching rules now choose {reason}",
+                    link.target_id
+                ),
+            )
+            .target(Some(&link.target_id));
+            self.report.skipped += 1;
+            self.log(plan_index, source, entry);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn update(
+        &mut self,
+        plan_index: usize,
+        source: &SourceObject,
+        link: Link,
+    ) -> Result<Outcome, CycleError> {
+        let base = match Shadow::read(link.shadow.as_ref()) {
+            Some(shadow) => shadow.attributes,
+            None => match self
+                .ctx
+                .target
+                .get(self.plans[plan_index].target_kind, &link.target_id)
+                .await
+            {
+                Ok(Some(account)) => account.resource.as_object().cloned().unwrap_or_default(),
+                Ok(None) => {
+                    let error = TargetError::answered(
+                        "GET",
+                        format!(
+                            "/{}/{}",
+                            self.plans[plan_index].target_kind.endpoint(),
+                            link.target_id
+                        ),
+                        404,
+                    );
+                    self.target_failure(
+                        plan_index,
+                        source,
+                        Some(&link.target_id),
+                        Action::Update,
+                        &error,
+                    );
+                    return Ok(Outcome::default());
+                }
+                Err(error) => {
+                    self.target_failure(
+                        plan_index,
+                        source,
+                        Some(&link.target_id),
+                        Action::Update,
+                        &error,
+                    );
+                    return Ok(Outcome::default());
+                }
+            },
+        };
+        self.export_update(plan_index, source, link, base).await
+    }
+
+    /// Sends what `base` lacks of the desired resource, then records the shadow.
+    async fn export_update(
+        &mut self,
+        plan_index: usize,
+        source: &SourceObject,
+        mut link: Link,
+        base: Map<String, Value>,
+    ) -> Result<Outcome, CycleError> {
+        let Some(evaluation) = self.evaluate(plan_index, source, Operation::Update) else {
+            return Ok(Outcome::default());
+        };
+        let linked = || Outcome {
+            resolve_references: true,
+            newly_linked: false,
+            source: Some(source.clone()),
+        };
+        let (ops, modified) = diff(&evaluation.desired.attributes, &base);
+        let mut shadow = Shadow::read(link.shadow.as_ref()).unwrap_or_default();
+        if ops.is_empty() {
+            if link.shadow.is_none() {
+                shadow.attributes = evaluation.desired.attributes.clone();
+                link.shadow = Some(shadow.to_json());
+                self.ctx
+                    .store
+                    .put_link(self.ctx.fence, link.clone())
+                    .await?;
+            }
+            self.redundant(plan_index, source, &link.target_id);
+            return Ok(linked());
+        }
+        if !self.plans[plan_index].flow_types.update {
+            self.skip(
+                plan_index,
+                source,
+                Some(&link.target_id),
+                "EntrySynchronizationSkipped",
+                "the mapping does not allow Update",
+            );
+            return Ok(linked());
+        }
+        let target_kind = self.plans[plan_index].target_kind;
+        match self
+            .ctx
+            .target
+            .patch(target_kind, &link.target_id, &ops)
+            .await
+        {
+            Ok(_) => {
+                if link.shadow.is_none() {
+                    shadow.attributes = base;
+                }
+                merge(&mut shadow.attributes, &evaluation.desired.attributes);
+                link.shadow = Some(shadow.to_json());
+                link.display_name = display_name(source);
+                self.ctx
+                    .store
+                    .put_link(self.ctx.fence, link.clone())
+                    .await?;
+                let entry = Entry::new(
+                    Action::Update,
+                    Status::Success,
+                    (
+                        "EntryExportUpdate",
+                        "export",
+                        format!("updated account {}", link.target_id),
+                    ),
+                )
+                .target(Some(&link.target_id))
+                .modified(modified);
+                self.report.updated += 1;
+                self.log(plan_index, source, entry);
+                Ok(linked())
+            }
+            Err(error) => {
+                self.target_failure(
+                    plan_index,
+                    source,
+                    Some(&link.target_id),
+                    Action::Update,
+                    &error,
+                );
+                Ok(Outcome::default())
+            }
+        }
+    }
+
+    /// The object left scope, was disabled or soft deleted: `active=false`, or a delete
+    /// when the mapping has no `active`.
+    async fn deprovision(
+        &mut self,
+        plan_index: usize,
+        source: &SourceObject,
+        mut link: Link,
+        left_scope: bool,
+    ) -> Result<(), CycleError> {
+        if left_scope && self.ctx.config.skip_out_of_scope_deletions {
+            self.skip(
+                plan_index,
+                source,
+                Some(&link.target_id),
+                "SkipOutOfScopeDeletions",
+                "the object left scope and the job skips out-of-scope deletions",
+            );
+            return Ok(());
+        }
+        let Some(evaluation) = self.evaluate(plan_index, source, Operation::Update) else {
+            return Ok(());
+        };
+        let active = evaluation
+            .desired
+            .attributes
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("active"))
+            .map(|(k, v)| (k.clone(), v.clone()));
+        let Some((active_key, active_value)) = active else {
+            return self
+                .hard_delete(plan_index, self.source_uuid(source), Some(source), link)
+                .await;
+        };
+        let mut shadow = Shadow::read(link.shadow.as_ref()).unwrap_or_default();
+        let mut desired = Map::new();
+        desired.insert(active_key, active_value);
+        let (ops, modified) = diff(&desired, &shadow.attributes);
+        if ops.is_empty() {
+            self.redundant(plan_index, source, &link.target_id);
+            return Ok(());
+        }
+        if !self.plans[plan_index].flow_types.update {
+            self.skip(
+                plan_index,
+                source,
+                Some(&link.target_id),
+                "EntrySynchronizationSkipped",
+                "the mapping does not allow Update",
+            );
+            return Ok(());
+        }
+        let target_kind = self.plans[plan_index].target_kind;
+        match self
+            .ctx
+            .target
+            .patch(target_kind, &link.target_id, &ops)
+            .await
+        {
+            Ok(_) => {
+                merge(&mut shadow.attributes, &desired);
+                link.shadow = Some(shadow.to_json());
+                self.ctx
+                    .store
+                    .put_link(self.ctx.fence, link.clone())
+                    .await?;
+                let entry = Entry::new(
+                    Action::Disable,
+                    Status::Success,
+                    (
+                        "EntryExportUpdate",
+                        "export",
+                        format!("disabled account {}", link.target_id),
+                    ),
+                )
+                .target(Some(&link.target_id))
+                .modified(modified);
+                self.report.disabled += 1;
+                self.log(plan_index, source, entry);
+            }
+            Err(error) => self.target_failure(
+                plan_index,
+                source,
+                Some(&link.target_id),
+                Action::Disable,
+                &error,
+            ),
+        }
+        Ok(())
+    }
+
+    /// The object is gone from the directory (or must go from the target): `DELETE`, then
+    /// the link goes.
+    async fn hard_delete(
+        &mut self,
+        plan_index: usize,
+        source_id: Uuid,
+        source: Option<&SourceObject>,
+        link: Link,
+    ) -> Result<(), CycleError> {
+        let subject = Subject {
+            id: source_id,
+            display_name: source.and_then(display_name).or(link.display_name.clone()),
+        };
+        if !self.plans[plan_index].flow_types.delete {
+            let entry = Entry::new(
+                Action::Other,
+                Status::Skipped,
+                (
+                    "EntrySynchronizationSkip",
+                    "processing",
+                    "the mapping does not allow Delete".to_string(),
+                ),
+            )
+            .error(
+                "EntrySynchronizationSkipped",
+                "the mapping does not allow Delete",
+            )
+            .target(Some(&link.target_id));
+            self.report.skipped += 1;
+            self.push_row(plan_index, &subject, entry);
+            return Ok(());
+        }
+        let target_kind = self.plans[plan_index].target_kind;
+        match self.ctx.target.delete(target_kind, &link.target_id).await {
+            // Already gone is what a delete wants.
+            Ok(())
+            | Err(TargetError {
+                class: ErrorClass::NotFound,
+                ..
+            }) => {
+                self.ctx
+                    .store
+                    .delete_link(self.ctx.job_id, &link.object_type, link.source_id)
+                    .await?;
+                let entry = Entry::new(
+                    Action::Delete,
+                    Status::Success,
+                    (
+                        "EntryExportDelete",
+                        "export",
+                        format!("deleted account {}", link.target_id),
+                    ),
+                )
+                .target(Some(&link.target_id));
+                self.report.deleted += 1;
+                self.push_row(plan_index, &subject, entry);
+            }
+            Err(error) => {
+                self.note_target_failure(&error);
+                let entry =
+                    target_error_entry(Action::Delete, &error).target(Some(&link.target_id));
+                self.record_failure(plan_index, &subject, &entry, true);
+                self.push_row(plan_index, &subject, entry);
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns the source's reference ids into target ids through links and sends the
+    /// member and manager changes since the shadow.
+    async fn resolve_references(
+        &mut self,
+        kind: ObjectKind,
+        id: Uuid,
+        source: Option<SourceObject>,
+    ) -> Result<(), CycleError> {
+        let Some(plan_index) = self.plans.iter().position(|p| p.kind == kind) else {
+            return Ok(());
+        };
+        let plan = &self.plans[plan_index];
+        // Filling in a new object's references completes its creation; later changes to
+        // them are updates.
+        let allowed = plan.flow_types.update || self.created.contains(&(kind, id));
+        if plan.references.is_empty() || !allowed {
+            return Ok(());
+        }
+        let Some(mut link) = self.link(kind, id).await? else {
+            return Ok(());
+        };
+        if link.stale.is_some() {
+            return Ok(());
+        }
+        let source = match source {
+            Some(source) => source,
+            None => {
+                let Presence::Live(object) = self.dir().presence(kind, id).await? else {
+                    return Ok(());
+                };
+                self.load_source(&object).await?
+            }
+        };
+        let Some(evaluation) = self.evaluate(plan_index, &source, Operation::Update) else {
+            return Ok(());
+        };
+        let mut shadow = Shadow::read(link.shadow.as_ref()).unwrap_or_default();
+        let mut ops = Vec::new();
+        let mut modified = Vec::new();
+        let mut resolved_all = BTreeMap::new();
+        for (attribute, multivalued) in self.plans[plan_index].references.clone() {
+            let wanted: Vec<String> = evaluation
+                .desired
+                .references
+                .iter()
+                .filter(|r: &&DesiredReference| r.target_attribute.eq_ignore_ascii_case(&attribute))
+                .flat_map(|r| r.source_ids.iter().cloned())
+                .collect();
+            let mut resolved = Vec::new();
+            for source_id in wanted {
+                let Ok(source_id) = Uuid::parse_str(&source_id) else {
+                    continue;
+                };
+                for kind in [ObjectKind::User, ObjectKind::Group] {
+                    if let Some(target) = self.link(kind, source_id).await? {
+                        resolved.push(target.target_id);
+                        break;
+                    }
+                }
+            }
+            resolved.sort();
+            resolved.dedup();
+            let before = shadow
+                .references
+                .get(&attribute)
+                .cloned()
+                .unwrap_or_default();
+            // An account this job deleted is gone from the target's references too: the
+            // shadow forgets it without a request.
+            let mut before_live = Vec::with_capacity(before.len());
+            for target_id in before {
+                if resolved.contains(&target_id)
+                    || self
+                        .ctx
+                        .store
+                        .link_by_target(self.ctx.job_id, &target_id)
+                        .await?
+                        .is_some()
+                {
+                    before_live.push(target_id);
+                }
+            }
+            let before = before_live;
+            if multivalued {
+                let add: Vec<&String> = resolved.iter().filter(|t| !before.contains(t)).collect();
+                let remove: Vec<&String> =
+                    before.iter().filter(|t| !resolved.contains(t)).collect();
+                if !add.is_empty() {
+                    ops.push(PatchOperation::add_members(add.iter().map(|s| s.as_str())));
+                }
+                if !remove.is_empty() {
+                    ops.push(PatchOperation::remove_members(
+                        remove.iter().map(|s| s.as_str()),
+                    ));
+                }
+                if !add.is_empty() || !remove.is_empty() {
+                    modified.push(Modified {
+                        name: attribute.clone(),
+                        old: Some(json!(before)),
+                        new: Some(json!(resolved)),
+                    });
+                }
+            } else if resolved.first() != before.first() {
+                match resolved.first() {
+                    Some(target) => ops.push(PatchOperation::replace(
+                        attribute.clone(),
+                        json!({ "value": target }),
+                    )),
+                    None => ops.push(PatchOperation::remove(attribute.clone())),
+                }
+                modified.push(Modified {
+                    name: attribute.clone(),
+                    old: before.first().map(|t| json!(t)),
+                    new: resolved.first().map(|t| json!(t)),
+                });
+            }
+            resolved_all.insert(attribute, resolved);
+        }
+        if ops.is_empty() {
+            if resolved_all != shadow.references {
+                shadow.references = resolved_all;
+                link.shadow = Some(shadow.to_json());
+                self.ctx.store.put_link(self.ctx.fence, link).await?;
+            }
+            return Ok(());
+        }
+        let target_kind = self.plans[plan_index].target_kind;
+        match self
+            .ctx
+            .target
+            .patch(target_kind, &link.target_id, &ops)
+            .await
+        {
+            Ok(_) => {
+                shadow.references = resolved_all;
+                link.shadow = Some(shadow.to_json());
+                self.ctx
+                    .store
+                    .put_link(self.ctx.fence, link.clone())
+                    .await?;
+                let entry = Entry::new(
+                    Action::Update,
+                    Status::Success,
+                    (
+                        "EntryReferenceResolution",
+                        "referenceResolution",
+                        format!("updated the references of account {}", link.target_id),
+                    ),
+                )
+                .target(Some(&link.target_id))
+                .modified(modified);
+                self.report.updated += 1;
+                self.log(plan_index, &source, entry);
+            }
+            Err(error) => {
+                self.target_failure(
+                    plan_index,
+                    &source,
+                    Some(&link.target_id),
+                    Action::Update,
+                    &error,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    // ---- log rows -----------------------------------------------------------------------
+
+    fn source_uuid(&self, source: &SourceObject) -> Uuid {
+        Uuid::parse_str(source.id()).unwrap_or_default()
+    }
+
+    fn redundant(&mut self, plan_index: usize, source: &SourceObject, target_id: &str) {
+        let entry = Entry::new(
+            Action::Other,
+            Status::Skipped,
+            (
+                "EntrySynchronizationSkip",
+                "export",
+                "the account already holds the desired values".to_string(),
+            ),
+        )
+        .error(
+            "RedundantExport",
+            "the account already holds the desired values",
+        )
+        .target(Some(target_id));
+        self.report.redundant += 1;
+        self.log(plan_index, source, entry);
+    }
+
+    fn skip(
+        &mut self,
+        plan_index: usize,
+        source: &SourceObject,
+        target_id: Option<&str>,
+        code: &str,
+        reason: &str,
+    ) {
+        let entry = Entry::new(
+            Action::Other,
+            Status::Skipped,
+            ("EntrySynchronizationSkip", "scoping", reason.to_string()),
+        )
+        .error(code, reason)
+        .target(target_id);
+        self.report.skipped += 1;
+        self.log(plan_index, source, entry);
+    }
+
+    fn target_failure(
+        &mut self,
+        plan_index: usize,
+        source: &SourceObject,
+        target_id: Option<&str>,
+        action: Action,
+        error: &TargetError,
+    ) {
+        self.note_target_failure(error);
+        let entry = target_error_entry(action, error).target(target_id);
+        self.fail(plan_index, source, entry, true);
+    }
+
+    fn note_target_failure(&mut self, error: &TargetError) {
+        self.batch_failed = true;
+        self.cycle_failed = true;
+        if error.class == ErrorClass::Unauthorized && self.refused.is_none() {
+            self.refused = Some(error.clone());
+        }
+    }
+
+    fn fail(&mut self, plan_index: usize, source: &SourceObject, entry: Entry, retried: bool) {
+        let subject = Subject {
+            id: self.source_uuid(source),
+            display_name: display_name(source),
+        };
+        self.record_failure(plan_index, &subject, &entry, retried);
+        self.push_row(plan_index, &subject, entry);
+    }
+
+    fn record_failure(
+        &mut self,
+        plan_index: usize,
+        subject: &Subject,
+        entry: &Entry,
+        retried: bool,
+    ) {
+        let (code, reason) = entry.error.clone().unwrap_or_default();
+        self.report.failures.push(ObjectFailure {
+            object_type: self.plans[plan_index].object_type.clone(),
+            source_id: subject.id,
+            error_code: code,
+            reason,
+            retried,
+        });
+    }
+
+    fn log(&mut self, plan_index: usize, source: &SourceObject, entry: Entry) {
+        let subject = Subject {
+            id: self.source_uuid(source),
+            display_name: display_name(source),
+        };
+        self.push_row(plan_index, &subject, entry);
+    }
+
+    fn push_row(&mut self, plan_index: usize, subject: &Subject, entry: Entry) {
+        self.row_counter += 1;
+        // Row ids follow the cycle id, so rows sort in the order they were written.
+        let id = Uuid::from_u128(self.ctx.cycle_id.as_u128().wrapping_add(self.row_counter));
+        let change_id = Uuid::from_u128(self.ctx.cycle_id.as_u128() ^ subject.id.as_u128());
+        let plan = &self.plans[plan_index];
+        let redacted = |name: &str| plan.is_redacted(name);
+        let context = RowContext {
+            id,
+            job_id: self.ctx.job_id,
+            cycle_id: self.ctx.cycle_id,
+            change_id,
+            at: self.now,
+            object_type: &plan.object_type,
+            source_id: subject.id,
+            source_display_name: subject.display_name.as_deref(),
+            service_principal: (
+                self.ctx.service_principal_id,
+                self.ctx.service_principal_name,
+            ),
+            redacted: &redacted,
+        };
+        let summary = log::summary(&context, &entry);
+        self.rows.push(LogRow {
+            id,
+            job_id: self.ctx.job_id.to_string(),
+            cycle_id: self.ctx.cycle_id,
+            activity: log::activity_time(self.now),
+            action: entry.action.as_str().to_string(),
+            status: entry.status.as_str().to_string(),
+            source_id: Some(subject.id.to_string()),
+            target_id: entry.target_id.clone(),
+            summary,
+        });
+    }
+}
+
+/// Who a log row is about.
+struct Subject {
+    id: Uuid,
+    display_name: Option<String>,
+}
+
+fn display_name(source: &SourceObject) -> Option<String> {
+    source
+        .get("displayName")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+fn target_error_entry(action: Action, error: &TargetError) -> Entry {
+    let step = match action {
+        Action::Create => "EntryExportAdd",
+        Action::Delete => "EntryExportDelete",
+        _ => "EntryExportUpdate",
+    };
+    let mut entry = Entry::new(action, Status::Failure, (step, "export", error.to_string()))
+        .error(error_code(error), error.to_string());
+    if let Some(detail) = &error.detail {
+        entry = entry.details(detail.clone());
+    }
+    entry
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1501 @@
+//! Whole cycles over an in-memory directory, state store and target, with a fixed clock:
+//! what the target receives, and what the links and log rows say.
+
+use std::sync::Arc;
+
+use provisio_directory::{DirectoryConfig, MemoryDirectory, DEFAULT_ACCESS_ROLE};
+use serde_json::{json, Value};
+use time::macros::datetime;
+
+use super::*;
+use crate::clock::FixedClock;
+use crate::model::{AttributeMappingSource, FlowTypes, ObjectMapping};
+use crate::state::memory::MemorySyncStore;
+use crate::state::{JobRecord, JobStore, LeaseStore, LinkStore, LogQuery, LogStore};
+use crate::target::TargetKind;
+use crate::template::scim_schema;
+
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const JOB: &str = "scim.00000000000000000000000000000001";
+
+struct World {
+    directory: Directory,
+    store: MemorySyncStore,
+    target: MemoryTarget,
+    clock: FixedClock,
+    sp: Uuid,
+    schema: SynchronizationSchema,
+    config: JobConfig,
+    fence: Fence,
+    cycles: u128,
+    last_cycle: Uuid,
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+impl World {
+    async fn new() -> World {
+        let directory =
+            Directory::new(Arc::new(MemoryDirectory::new()), DirectoryConfig::default());
+        let sp = directory
+            .create(
+                ObjectKind::ServicePrincipal,
+                &object(json!({"displayName": "App", "appId": Uuid::from_u128(7).to_string()})),
+            )
+            .await
+            .unwrap()
+            .id;
+        let store = MemorySyncStore::new();
+        store
+            .create_job(JobRecord {
+                id: JOB.to_string(),
+                service_principal_id: sp,
+                template_id: "scim".to_string(),
+                job: json!({}),
+                schema: json!({}),
+                version: 0,
+                created: "2026-01-01T00:00:00Z".to_string(),
+            })
+            .await
+            .unwrap();
+        let fence = store
+            .acquire_lease(
+                JOB,
+                "worker",
+                "2026-01-01T00:00:00Z",
+                "2099-01-01T00:00:00Z",
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        World {
+            directory,
+            store,
+            target: MemoryTarget::new(),
+            clock: FixedClock::new(datetime!(2026-03-01 08:00 UTC)),
+            sp,
+            schema: scim_schema(),
+            config: JobConfig::default(),
+            fence,
+            cycles: 0,
+            last_cycle: Uuid::nil(),
+        }
+    }
+
+    async fn run(&mut self, force_full: bool) -> CycleReport {
+        self.try_run(force_full).await.unwrap()
+    }
+
+    async fn try_run(&mut self, force_full: bool) -> Result<CycleReport, CycleError> {
+        self.cycles += 1;
+        self.last_cycle = Uuid::from_u128(self.cycles << 64);
+        self.target.clear_requests();
+        let ctx = CycleContext {
+            job_id: JOB,
+            service_principal_id: self.sp,
+            service_principal_name: "App",
+            schema: &self.schema,
+            config: &self.config,
+            fence: self.fence,
+            cycle_id: self.last_cycle,
+            force_full,
+            directory: &self.directory,
+            store: &self.store,
+            target: &self.target,
+            clock: &self.clock,
+        };
+        run_cycle(&ctx).await
+    }
+
+    async fn cycle(&mut self) -> CycleReport {
+        self.run(false).await
+    }
+
+    async fn user(&self, upn: &str, extra: Value) -> Uuid {
+        let nick = upn.split('@').next().unwrap_or(upn);
+        let mut body = object(json!({
+            "userPrincipalName": upn,
+            "displayName": nick.to_uppercase(),
+            "mailNickname": nick,
+            "accountEnabled": true,
+            "jobTitle": "Engineer",
+        }));
+        body.extend(object(extra));
+        self.directory
+            .create(ObjectKind::User, &body)
+            .await
+            .unwrap()
+            .id
+    }
+
+    async fn group(&self, name: &str, members: &[Uuid]) -> Uuid {
+        let group = self
+            .directory
+            .create(
+                ObjectKind::Group,
+                &object(json!({"displayName": name, "mailNickname": name.to_lowercase()})),
+            )
+            .await
+            .unwrap()
+            .id;
+        for member in members {
+            self.directory.add_member(group, *member).await.unwrap();
+        }
+        group
+    }
+
+    async fn update(&self, id: Uuid, body: Value) {
+        self.directory
+            .update(ObjectKind::User, id, &object(body))
+            .await
+            .unwrap();
+    }
+
+    async fn assign(&self, principal: Uuid) -> Uuid {
+        self.directory
+            .assign(self.sp, principal, DEFAULT_ACCESS_ROLE)
+            .await
+            .unwrap()
+            .id
+    }
+
+    async fn link(&self, kind: ObjectKind, id: Uuid) -> Option<Link> {
+        let object_type = if kind == ObjectKind::User {
+            "User"
+        } else {
+            "Group"
+        };
+        self.store.link(JOB, object_type, id).await.unwrap()
+    }
+
+    async fn target_id(&self, kind: ObjectKind, id: Uuid) -> String {
+        self.link(kind, id).await.expect("a link").target_id
+    }
+
+    /// The log rows of the last cycle.
+    async fn rows(&self) -> Vec<LogRow> {
+        self.store
+            .logs(&LogQuery {
+                cycle_id: Some(self.last_cycle),
+                limit: 1000,
+                ..LogQuery::default()
+            })
+            .await
+            .unwrap()
+    }
+
+    /// (action, status, errorCode) of the last cycle's rows about `id`.
+    async fn outcomes(&self, id: Uuid) -> Vec<(String, String, Option<String>)> {
+        self.rows()
+            .await
+            .into_iter()
+            .filter(|r| r.source_id.as_deref() == Some(id.to_string().as_str()))
+            .map(|r| {
+                let code = r.summary["provisioningStatusInfo"]["errorInformation"]["errorCode"]
+                    .as_str()
+                    .map(str::to_string);
+                (r.action, r.status, code)
+            })
+            .collect()
+    }
+
+    /// The writes of the last cycle as "METHOD path".
+    fn writes(&self) -> Vec<String> {
+        self.target
+            .writes()
+            .into_iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect()
+    }
+
+    fn user_mapping(&mut self) -> &mut ObjectMapping {
+        &mut self.schema.synchronization_rules[0].object_mappings[0]
+    }
+
+    fn target_user(&self, target_id: &str) -> Value {
+        self.target
+            .object(TargetKind::User, target_id)
+            .expect("the account")
+    }
+}
+
+fn expression(text: &str) -> AttributeMappingSource {
+    serde_json::from_value(provisio_expr::parse_expression(text).unwrap()).unwrap()
+}
+
+fn outcome(action: &str, status: &str, code: Option<&str>) -> (String, String, Option<String>) {
+    (
+        action.to_string(),
+        status.to_string(),
+        code.map(str::to_string),
+    )
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn member_ids(group: &Value) -> Vec<String> {
+    sorted(
+        group
+            .get("members")
+            .and_then(Value::as_array)
+            .map(|members| {
+                members
+                    .iter()
+                    .filter_map(|m| m["value"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    )
+}
+
+fn patch_ops(request: &fake_target::Request) -> Vec<Value> {
+    request
+        .body
+        .as_ref()
+        .and_then(|b| b["Operations"].as_array().cloned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_initial_cycle_creates_assigned_users_and_nothing_else() {
+    let mut world = World::new().await;
+    let ann = world
+        .user("ann@contoso.com", json!({"givenName": "Ann"}))
+        .await;
+    let dan = world.user("dan@contoso.com", json!({})).await;
+    world.assign(ann).await;
+
+    let report = world.cycle().await;
+
+    assert_eq!(world.writes(), vec!["POST /Users".to_string()]);
+    let post = &world.target.writes()[0];
+    let body = post.body.as_ref().unwrap();
+    assert_eq!(body["userName"], json!("ann@contoso.com"));
+    assert_eq!(body["active"], json!(true));
+    assert_eq!(body["name"]["givenName"], json!("Ann"));
+    assert_eq!(body["externalId"], json!("ann"));
+    let link = world.link(ObjectKind::User, ann).await.unwrap();
+    assert_eq!(link.origin, LinkOrigin::Created);
+    assert_eq!(
+        world.target_user(&link.target_id)["userName"],
+        json!("ann@contoso.com")
+    );
+    assert!(world.link(ObjectKind::User, dan).await.is_none());
+    assert_eq!(report.created, 1);
+    assert!(report.full);
+    assert_eq!(
+        report.watermark_after,
+        Some(world.directory.watermark().await.unwrap())
+    );
+
+    let rows = world.rows().await;
+    let ann_row = rows
+        .iter()
+        .find(|r| r.source_id.as_deref() == Some(ann.to_string().as_str()))
+        .unwrap();
+    let summary = &ann_row.summary;
+    assert_eq!(summary["provisioningAction"], json!("create"));
+    assert_eq!(
+        summary["provisioningStatusInfo"]["status"],
+        json!("success")
+    );
+    assert_eq!(summary["jobId"], json!(JOB));
+    assert_eq!(summary["cycleId"], json!(world.last_cycle.to_string()));
+    assert_eq!(
+        summary["activityDateTime"],
+        json!("2026-03-01T08:00:00.000Z")
+    );
+    assert_eq!(summary["sourceIdentity"]["displayName"], json!("ANN"));
+    assert_eq!(summary["targetIdentity"]["id"], json!(link.target_id));
+    assert_eq!(
+        summary["servicePrincipal"]["id"],
+        json!(world.sp.to_string())
+    );
+    let steps: Vec<(&str, &str)> = summary["provisioningSteps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap(),
+                s["provisioningStepType"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        vec![("EntryImport", "import"), ("EntryExportAdd", "export")]
+    );
+    let user_name = summary["modifiedProperties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["displayName"] == json!("userName"))
+        .unwrap();
+    assert_eq!(user_name["newValue"], json!("ann@contoso.com"));
+    // Dan was visited only as a linked or assigned object would be: not at all.
+    assert!(world.outcomes(dan).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_cycle_without_changes_sends_nothing() {
+    let mut world = World::new().await;
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    world.assign(ann).await;
+    world.cycle().await;
+
+    // Incremental with an empty change log: no request at all, no row.
+    let report = world.cycle().await;
+    assert!(!report.full);
+    assert!(world.target.requests().is_empty());
+    assert!(world.rows().await.is_empty());
+
+    // A full cycle reads the target (matching checks) but writes nothing, and says so.
+    let report = world.run(true).await;
+    assert!(report.full);
+    assert!(world.writes().is_empty());
+    assert_eq!(report.redundant, 1);
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("other", "skipped", Some("RedundantExport"))]
+    );
+}
+
+#[tokio::test]
+async fn an_attribute_change_sends_one_patch() {
+    let mut world = World::new().await;
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    world.assign(ann).await;
+    world.assign(bob).await;
+    world.cycle().await;
+    let ann_target = world.target_id(ObjectKind::User, ann).await;
+
+    world.update(ann, json!({"jobTitle": "Director"})).await;
+    let report = world.cycle().await;
+
+    assert!(!report.full);
+    assert_eq!(world.writes(), vec![format!("PATCH /Users/{ann_target}")]);
+    assert_eq!(
+        patch_ops(&world.target.writes()[0]),
+        vec![json!({"op": "replace", "path": "title", "value": "Director"})]
+    );
+    assert_eq!(world.target_user(&ann_target)["title"], json!("Director"));
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("update", "success", None)]
+    );
+    // Bob did not change: not read, not logged.
+    assert!(world.outcomes(bob).await.is_empty());
+    assert_eq!(report.updated, 1);
+}
+
+#[tokio::test]
+async fn redacted_mappings_hide_their_values_in_the_log() {
+    let mut world = World::new().await;
+    let mapping = world
+        .user_mapping()
+        .attribute_mappings
+        .iter_mut()
+        .find(|m| m.target_attribute_name == "title")
+        .unwrap();
+    mapping.source = Some(expression("Redact([jobTitle])"));
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    world.assign(ann).await;
+    world.cycle().await;
+    world.update(ann, json!({"jobTitle": "Director"})).await;
+    world.cycle().await;
+
+    let rows = world.rows().await;
+    let properties = rows[0].summary["modifiedProperties"].clone();
+    assert_eq!(
+        properties,
+        json!([{"displayName": "title", "oldValue": "[Redact]", "newValue": "[Redact]"}])
+    );
+    // The target still gets the value.
+    let target = world.target_id(ObjectKind::User, ann).await;
+    assert_eq!(world.target_user(&target)["title"], json!("Director"));
+}
+
+#[tokio::test]
+async fn groups_are_created_empty_then_their_members_are_patched_in() {
+    let mut world = World::new().await;
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    let carol = world.user("carol@contoso.com", json!({})).await;
+    let dan = world.user("dan@contoso.com", json!({})).await;
+    let eng = world.group("Eng", &[bob, carol]).await;
+    world.assign(eng).await;
+
+    world.cycle().await;
+
+    let group_target = world.target_id(ObjectKind::Group, eng).await;
+    let bob_target = world.target_id(ObjectKind::User, bob).await;
+    let carol_target = world.target_id(ObjectKind::User, carol).await;
+    assert!(world.link(ObjectKind::User, dan).await.is_none());
+    assert_eq!(
+        world.writes(),
+        vec![
+            "POST /Users".to_string(),
+            "POST /Users".to_string(),
+            "POST /Groups".to_string(),
+            format!("PATCH /Groups/{group_target}"),
+        ]
+    );
+    let writes = world.target.writes();
+    let post = writes[2].body.as_ref().unwrap();
+    assert_eq!(post["displayName"], json!("Eng"));
+    assert_eq!(post["externalId"], json!(eng.to_string()));
+    assert!(post.get("members").is_none(), "{post}");
+    let ops = patch_ops(&writes[3]);
+    assert_eq!(ops.len(), 1);
+    assert_eq!(ops[0]["op"], json!("add"));
+    assert_eq!(ops[0]["path"], json!("members"));
+    let group = world
+        .target
+        .object(TargetKind::Group, &group_target)
+        .unwrap();
+    assert_eq!(
+        member_ids(&group),
+        sorted(vec![bob_target.clone(), carol_target.clone()])
+    );
+
+    // Dan joins, Carol leaves: Dan is created and added, Carol disabled and removed, each
+    // as a delta, never a replacement of the member list.
+    world.directory.add_member(eng, dan).await.unwrap();
+    world.directory.remove_member(eng, carol).await.unwrap();
+    world.cycle().await;
+    let dan_target = world.target_id(ObjectKind::User, dan).await;
+    let writes = world.target.writes();
+    let group_ops: Vec<Value> = writes
+        .iter()
+        .filter(|w| w.path == format!("/Groups/{group_target}"))
+        .flat_map(patch_ops)
+        .collect();
+    assert_eq!(
+        group_ops,
+        vec![
+            json!({"op": "add", "path": "members", "value": [{"value": dan_target}]}),
+            json!({"op": "remove", "path": "members", "value": [{"value": carol_target}]}),
+        ]
+    );
+    let group = world
+        .target
+        .object(TargetKind::Group, &group_target)
+        .unwrap();
+    assert_eq!(member_ids(&group), sorted(vec![bob_target, dan_target]));
+    assert_eq!(world.target_user(&carol_target)["active"], json!(false));
+    assert_eq!(
+        world.outcomes(carol).await,
+        vec![outcome("disable", "success", None)]
+    );
+}
+
+#[tokio::test]
+async fn members_that_enter_scope_later_are_added_then() {
+    let mut world = World::new().await;
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    let erin = world.user("erin@contoso.com", json!({})).await;
+    let team = world.group("Team", &[bob, erin]).await;
+    world.assign(bob).await;
+    // Bob is assigned directly and through the group, Erin through the group only.
+    world.assign(team).await;
+    world.cycle().await;
+    let group_target = world.target_id(ObjectKind::Group, team).await;
+    assert_eq!(
+        world
+            .target
+            .object(TargetKind::Group, &group_target)
+            .map(|g| member_ids(&g).len()),
+        Some(2)
+    );
+
+    // A nested group that enters scope later is added to its parent then.
+    let sub = world.group("Sub", &[]).await;
+    world.directory.add_member(team, sub).await.unwrap();
+    world.cycle().await;
+    assert!(world.link(ObjectKind::Group, sub).await.is_none());
+    world.assign(sub).await;
+    world.cycle().await;
+    let sub_target = world.target_id(ObjectKind::Group, sub).await;
+    let group = world
+        .target
+        .object(TargetKind::Group, &group_target)
+        .unwrap();
+    assert!(member_ids(&group).contains(&sub_target));
+}
+
+#[tokio::test]
+async fn managers_are_set_once_both_exist_even_when_the_manager_comes_later() {
+    let mut world = World::new().await;
+    let boss = world.user("boss@contoso.com", json!({})).await;
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    let erin = world.user("erin@contoso.com", json!({})).await;
+    world.directory.set_manager(ann, boss).await.unwrap();
+    world.directory.set_manager(boss, erin).await.unwrap();
+    world.assign(ann).await;
+    world.assign(boss).await;
+
+    world.cycle().await;
+
+    let ann_target = world.target_id(ObjectKind::User, ann).await;
+    let boss_target = world.target_id(ObjectKind::User, boss).await;
+    // Both created first (no manager in the POST), then Ann's manager set by PATCH.
+    let writes = world.target.writes();
+    assert_eq!(writes.iter().filter(|w| w.method == "POST").count(), 2);
+    assert!(writes.iter().filter(|w| w.method == "POST").all(|w| w
+        .body
+        .as_ref()
+        .unwrap()
+        .get(ENTERPRISE)
+        .is_none_or(|e| e.get("manager").is_none())));
+    let manager_patch = writes
+        .iter()
+        .find(|w| w.path == format!("/Users/{ann_target}"))
+        .unwrap();
+    assert_eq!(
+        patch_ops(manager_patch),
+        vec![
+            json!({"op": "replace", "path": format!("{ENTERPRISE}:manager"), "value": {"value": boss_target}})
+        ]
+    );
+    assert_eq!(
+        world.target_user(&ann_target)[ENTERPRISE]["manager"]["value"],
+        json!(boss_target)
+    );
+    // Erin, the boss's manager, is out of scope: the boss has no manager yet.
+    assert!(world
+        .target_user(&boss_target)
+        .get(ENTERPRISE)
+        .is_none_or(|e| e.get("manager").is_none()));
+
+    // Erin is assigned: she is created, and the boss's manager is set in the same cycle.
+    world.assign(erin).await;
+    world.cycle().await;
+    let erin_target = world.target_id(ObjectKind::User, erin).await;
+    assert_eq!(
+        world.writes(),
+        vec![
+            "POST /Users".to_string(),
+            format!("PATCH /Users/{boss_target}")
+        ]
+    );
+    assert_eq!(
+        world.target_user(&boss_target)[ENTERPRISE]["manager"]["value"],
+        json!(erin_target)
+    );
+
+    // A manager change is one PATCH; removing the manager removes it.
+    world.directory.set_manager(ann, erin).await.unwrap();
+    world.cycle().await;
+    assert_eq!(world.writes(), vec![format!("PATCH /Users/{ann_target}")]);
+    assert_eq!(
+        world.target_user(&ann_target)[ENTERPRISE]["manager"]["value"],
+        json!(erin_target)
+    );
+    world.directory.remove_manager(ann).await.unwrap();
+    world.cycle().await;
+    assert_eq!(
+        patch_ops(&world.target.writes()[0]),
+        vec![json!({"op": "remove", "path": format!("{ENTERPRISE}:manager")})]
+    );
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Event {
+    Unassign,
+    Disable,
+    SoftDelete,
+    Purge,
+}
+
+#[tokio::test]
+async fn leaving_scope_disables_and_a_hard_delete_deletes() {
+    // (event, SkipOutOfScopeDeletions, expected write, active afterwards (None: gone),
+    //  (action, status, errorCode) of the row)
+    let rows = [
+        (
+            Event::Unassign,
+            false,
+            Some("PATCH"),
+            Some(false),
+            outcome("disable", "success", None),
+        ),
+        (
+            Event::Unassign,
+            true,
+            None,
+            Some(true),
+            outcome("other", "skipped", Some("SkipOutOfScopeDeletions")),
+        ),
+        (
+            Event::Disable,
+            false,
+            Some("PATCH"),
+            Some(false),
+            outcome("disable", "success", None),
+        ),
+        (
+            Event::Disable,
+            true,
+            Some("PATCH"),
+            Some(false),
+            outcome("disable", "success", None),
+        ),
+        (
+            Event::SoftDelete,
+            false,
+            Some("PATCH"),
+            Some(false),
+            outcome("disable", "success", None),
+        ),
+        (
+            Event::Purge,
+            false,
+            Some("DELETE"),
+            None,
+            outcome("delete", "success", None),
+        ),
+        (
+            Event::Purge,
+            true,
+            Some("DELETE"),
+            None,
+            outcome("delete", "success", None),
+        ),
+    ];
+    for (event, skip, write, active, expected) in rows {
+        let mut world = World::new().await;
+        world.config.skip_out_of_scope_deletions = skip;
+        let ann = world.user("ann@contoso.com", json!({})).await;
+        let assignment = world.assign(ann).await;
+        world.cycle().await;
+        let target = world.target_id(ObjectKind::User, ann).await;
+
+        match event {
+            Event::Unassign => {
+                world.directory.unassign(assignment).await.unwrap();
+            }
+            Event::Disable => world.update(ann, json!({"accountEnabled": false})).await,
+            Event::SoftDelete => world.directory.delete(ObjectKind::User, ann).await.unwrap(),
+            Event::Purge => {
+                world.directory.delete(ObjectKind::User, ann).await.unwrap();
+                world.directory.purge(ann).await.unwrap();
+            }
+        }
+        world.cycle().await;
+
+        let case = format!("{event:?} skip={skip}");
+        let expected_writes: Vec<String> = write
+            .map(|method| format!("{method} /Users/{target}"))
+            .into_iter()
+            .collect();
+        assert_eq!(world.writes(), expected_writes, "{case}");
+        if write == Some("PATCH") {
+            assert_eq!(
+                patch_ops(&world.target.writes()[0]),
+                vec![json!({"op": "replace", "path": "active", "value": false})],
+                "{case}"
+            );
+        }
+        let account = world.target.object(TargetKind::User, &target);
+        assert_eq!(
+            account.as_ref().map(|a| a["active"].clone()),
+            active.map(Value::Bool),
+            "{case}"
+        );
+        assert_eq!(world.outcomes(ann).await, vec![expected], "{case}");
+        assert_eq!(
+            world.link(ObjectKind::User, ann).await.is_some(),
+            active.is_some(),
+            "{case}: the link goes with the account"
+        );
+        // Nothing more to say next time.
+        world.cycle().await;
+        assert!(world.writes().is_empty(), "{case}");
+    }
+}
+
+#[tokio::test]
+async fn a_restored_user_is_enabled_again() {
+    let mut world = World::new().await;
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    world.assign(ann).await;
+    world.cycle().await;
+    let target = world.target_id(ObjectKind::User, ann).await;
+    world.directory.delete(ObjectKind::User, ann).await.unwrap();
+    world.cycle().await;
+    assert_eq!(world.target_user(&target)["active"], json!(false));
+
+    world.directory.restore(ann).await.unwrap();
+    world.cycle().await;
+
+    assert_eq!(world.writes(), vec![format!("PATCH /Users/{target}")]);
+    assert_eq!(
+        patch_ops(&world.target.writes()[0]),
+        vec![json!({"op": "replace", "path": "active", "value": true})]
+    );
+    assert_eq!(world.target_user(&target)["active"], json!(true));
+}
+
+#[tokio::test]
+async fn disabled_users_are_never_provisioned() {
+    let mut world = World::new().await;
+    let ann = world
+        .user("ann@contoso.com", json!({"accountEnabled": false}))
+        .await;
+    world.assign(ann).await;
+    world.cycle().await;
+    assert!(world.writes().is_empty());
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("other", "skipped", Some("NotEffectivelyEntitled"))]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_export_is_retried_by_the_next_cycle() {
+    let mut world = World::new().await;
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    world.assign(ann).await;
+    world.assign(bob).await;
+    world.target.fail_next(1, 503, |r| {
+        r.body
+            .as_ref()
+            .is_some_and(|b| b["userName"] == json!("ann@contoso.com"))
+    });
+
+    // Full cycle: Bob is created, Ann fails; no watermark is kept, so the next cycle is
+    // full again and creates Ann.
+    let report = world.cycle().await;
+    assert_eq!(report.created, 1);
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].source_id, ann);
+    assert_eq!(report.failures[0].error_code, "InternalServerError");
+    assert!(report.failures[0].retried);
+    assert_eq!(report.watermark_after, None);
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("create", "failure", Some("InternalServerError"))]
+    );
+    let rows = world.rows().await;
+    let row = rows
+        .iter()
+        .find(|r| r.source_id == Some(ann.to_string()))
+        .unwrap();
+    assert_eq!(
+        row.summary["provisioningStatusInfo"]["errorInformation"]["additionalDetails"],
+        json!("injected failure")
+    );
+    let report = world.cycle().await;
+    assert!(report.full);
+    assert_eq!(report.created, 1);
+    assert!(world.link(ObjectKind::User, ann).await.is_some());
+    assert_eq!(
+        world.outcomes(bob).await,
+        vec![outcome("other", "skipped", Some("RedundantExport"))]
+    );
+
+    // Incremental: the watermark stays before the failed change until it is exported.
+    let target = world.target_id(ObjectKind::User, ann).await;
+    let before = world.store.watermark(JOB).await.unwrap();
+    world.update(ann, json!({"jobTitle": "Director"})).await;
+    world.target.fail_next(1, 429, |r| r.method == "PATCH");
+    let report = world.cycle().await;
+    assert_eq!(report.failures[0].error_code, "TooManyRequests");
+    assert_eq!(report.watermark_after, before);
+    let report = world.cycle().await;
+    assert!(report.failures.is_empty());
+    assert_eq!(world.writes(), vec![format!("PATCH /Users/{target}")]);
+    assert_eq!(world.target_user(&target)["title"], json!("Director"));
+    assert_eq!(
+        report.watermark_after,
+        Some(world.directory.watermark().await.unwrap())
+    );
+}
+
+/// Sets the matching priority of the user mapping's `target` attribute.
+fn set_matching(world: &mut World, target: &str, priority: i32) {
+    let mapping = world
+        .user_mapping()
+        .attribute_mappings
+        .iter_mut()
+        .find(|m| m.target_attribute_name == target)
+        .unwrap();
+    mapping.matching_priority = priority;
+}
+
+fn scim_user(user_name: &str, external_id: &str, display_name: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+        "externalId": external_id,
+        "displayName": display_name,
+        "active": true,
+    })
+}
+
+#[tokio::test]
+async fn an_existing_account_is_matched_by_user_name_not_created() {
+    let mut world = World::new().await;
+    let existing = world
+        .target
+        .seed(
+            TargetKind::User,
+            scim_user("ANN@contoso.com", "legacy-1", "Ann"),
+        )
+        .unwrap();
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    world.assign(ann).await;
+
+    world.cycle().await;
+
+    let link = world.link(ObjectKind::User, ann).await.unwrap();
+    assert_eq!(link.target_id, existing);
+    assert_eq!(
+        link.origin,
+        LinkOrigin::Matched {
+            target_attribute: "userName".into(),
+            source_attribute: "userPrincipalName".into(),
+            value: "ann@contoso.com".into(),
+        }
+    );
+    assert!(world.writes().iter().all(|w| !w.starts_with("POST")));
+    assert_eq!(world.writes(), vec![format!("PATCH /Users/{existing}")]);
+    let account = world.target_user(&existing);
+    assert_eq!(account["externalId"], json!("ann"));
+    assert_eq!(account["displayName"], json!("ANN"));
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("update", "success", None)]
+    );
+}
+
+#[tokio::test]
+async fn ambiguous_matches_are_reported_never_guessed() {
+    // Two accounts answer the matching query.
+    let mut world = World::new().await;
+    set_matching(&mut world, "externalId", 1);
+    set_matching(&mut world, "userName", 2);
+    world
+        .target
+        .seed(
+            TargetKind::User,
+            scim_user("a1@old.example", "ann", "Ann 1"),
+        )
+        .unwrap();
+    world
+        .target
+        .seed(
+            TargetKind::User,
+            scim_user("a2@old.example", "ann", "Ann 2"),
+        )
+        .unwrap();
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    world.assign(ann).await;
+    let report = world.cycle().await;
+    assert!(world.writes().is_empty());
+    assert!(world.link(ObjectKind::User, ann).await.is_none());
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("other", "failure", Some("DuplicateTargetEntries"))]
+    );
+    assert_eq!(report.failures[0].error_code, "DuplicateTargetEntries");
+    assert!(!report.failures[0].retried);
+
+    // Two source objects answer to one account: the first is linked, the second reported.
+    let mut world = World::new().await;
+    set_matching(&mut world, "userName", 0);
+    set_matching(&mut world, "displayName", 1);
+    let account = world
+        .target
+        .seed(
+            TargetKind::User,
+            scim_user("sam@old.example", "sam", "Sam Lee"),
+        )
+        .unwrap();
+    let first = world
+        .user("sam1@contoso.com", json!({"displayName": "Sam Lee"}))
+        .await;
+    let second = world
+        .user("sam2@contoso.com", json!({"displayName": "Sam Lee"}))
+        .await;
+    world.assign(first).await;
+    world.assign(second).await;
+    world.cycle().await;
+    let (linked, other) = match world.link(ObjectKind::User, first).await {
+        Some(_) => (first, second),
+        None => (second, first),
+    };
+    assert_eq!(world.target_id(ObjectKind::User, linked).await, account);
+    assert!(world.link(ObjectKind::User, other).await.is_none());
+    assert_eq!(
+        world.outcomes(other).await,
+        vec![outcome("other", "failure", Some("DuplicateSourceEntries"))]
+    );
+    assert!(world.writes().iter().all(|w| !w.starts_with("POST")));
+}
+
+#[tokio::test]
+async fn a_link_the_new_matching_rules_would_not_make_is_marked_stale_not_relinked() {
+    let mut world = World::new().await;
+    // Matching by externalId first finds Ann's old account (a former employee's, reused
+    // nickname); her own account has her userName.
+    set_matching(&mut world, "externalId", 1);
+    set_matching(&mut world, "userName", 2);
+    let old = world
+        .target
+        .seed(
+            TargetKind::User,
+            scim_user("ann.old@contoso.com", "ann", "Ann (old)"),
+        )
+        .unwrap();
+    let own = world
+        .target
+        .seed(
+            TargetKind::User,
+            scim_user("ann@contoso.com", "A-100", "Ann"),
+        )
+        .unwrap();
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    world.assign(ann).await;
+
+    let report = world.cycle().await;
+
+    // The match made the link, with its provenance, although the update then failed
+    // (the userName belongs to her own account).
+    let link = world.link(ObjectKind::User, ann).await.unwrap();
+    assert_eq!(link.target_id, old);
+    assert_eq!(
+        link.origin,
+        LinkOrigin::Matched {
+            target_attribute: "externalId".into(),
+            source_attribute: "mailNickname".into(),
+            value: "ann".into(),
+        }
+    );
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("update", "failure", Some("EntryConflict"))]
+    );
+    assert_eq!(report.failures[0].error_code, "EntryConflict");
+
+    // The rules change: userName only. The restart's full cycle finds the link stale and
+    // names the account the rules would choose; nothing is written.
+    set_matching(&mut world, "externalId", 0);
+    set_matching(&mut world, "userName", 1);
+    let report = world.run(true).await;
+    assert!(world.writes().is_empty());
+    assert_eq!(report.stale, 1);
+    let link = world.link(ObjectKind::User, ann).await.unwrap();
+    assert_eq!(link.target_id, old, "never silently re-linked");
+    let stale = link.stale.clone().unwrap();
+    assert_eq!(stale.would_choose.as_deref(), Some(own.as_str()));
+    assert_eq!(stale.found, "2026-03-01T08:00:00.000Z");
+    assert!(stale.reason.contains("userName"), "{}", stale.reason);
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("other", "skipped", Some("StaleLink"))]
+    );
+    let stale_links = world
+        .store
+        .links(
+            JOB,
+            &LinkQuery {
+                stale: Some(true),
+                limit: 10,
+                ..LinkQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(stale_links.len(), 1);
+
+    // Later cycles leave the stale link alone.
+    world.update(ann, json!({"jobTitle": "Director"})).await;
+    world.cycle().await;
+    assert!(world.writes().is_empty());
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("other", "skipped", Some("StaleLink"))]
+    );
+
+    // The operator deletes the link; the next full cycle links Ann to her own account.
+    assert!(world.store.delete_link(JOB, "User", ann).await.unwrap());
+    world.run(true).await;
+    let link = world.link(ObjectKind::User, ann).await.unwrap();
+    assert_eq!(link.target_id, own);
+    assert_eq!(
+        link.origin,
+        LinkOrigin::Matched {
+            target_attribute: "userName".into(),
+            source_attribute: "userPrincipalName".into(),
+            value: "ann@contoso.com".into(),
+        }
+    );
+    assert_eq!(link.stale, None);
+    assert_eq!(world.target_user(&own)["title"], json!("Director"));
+    assert_eq!(
+        world.target_user(&old)["userName"],
+        json!("ann.old@contoso.com")
+    );
+}
+
+#[tokio::test]
+async fn sync_all_takes_every_object_the_scoping_filter_lets_through() {
+    let mut world = World::new().await;
+    world.config.scope = ScopeMode::SyncAll;
+    world.user_mapping().scope = Some(
+        serde_json::from_value(json!({"groups": [{"clauses": [{
+            "operatorName": "EQUALS",
+            "sourceOperandName": "department",
+            "targetOperand": {"values": ["Sales"]},
+        }]}]}))
+        .unwrap(),
+    );
+    let ann = world
+        .user("ann@contoso.com", json!({"department": "Sales"}))
+        .await;
+    let bob = world
+        .user("bob@contoso.com", json!({"department": "Legal"}))
+        .await;
+    let team = world.group("Team", &[ann, bob]).await;
+
+    world.cycle().await;
+
+    // Nothing is assigned: SyncAll takes Ann and the group; Bob fails the filter.
+    let ann_target = world.target_id(ObjectKind::User, ann).await;
+    let team_target = world.target_id(ObjectKind::Group, team).await;
+    assert!(world.link(ObjectKind::User, bob).await.is_none());
+    assert_eq!(
+        world.outcomes(bob).await,
+        vec![outcome("other", "skipped", Some("NotEffectivelyEntitled"))]
+    );
+    let group = world
+        .target
+        .object(TargetKind::Group, &team_target)
+        .unwrap();
+    assert_eq!(member_ids(&group), vec![ann_target.clone()]);
+
+    // Ann leaves the filter's scope: disabled.
+    world.update(ann, json!({"department": "Legal"})).await;
+    world.cycle().await;
+    assert_eq!(world.writes(), vec![format!("PATCH /Users/{ann_target}")]);
+    assert_eq!(world.target_user(&ann_target)["active"], json!(false));
+}
+
+#[tokio::test]
+async fn an_unassigned_group_is_deleted_and_its_members_disabled() {
+    let mut world = World::new().await;
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    let team = world.group("Team", &[bob]).await;
+    let assignment = world.assign(team).await;
+    world.cycle().await;
+    let bob_target = world.target_id(ObjectKind::User, bob).await;
+    let team_target = world.target_id(ObjectKind::Group, team).await;
+
+    world.directory.unassign(assignment).await.unwrap();
+    world.cycle().await;
+
+    // Groups have no `active`: leaving scope deletes them.
+    assert_eq!(
+        sorted(world.writes()),
+        sorted(vec![
+            format!("PATCH /Users/{bob_target}"),
+            format!("DELETE /Groups/{team_target}"),
+        ])
+    );
+    assert!(world.link(ObjectKind::Group, team).await.is_none());
+    assert_eq!(world.target_user(&bob_target)["active"], json!(false));
+}
+
+/// Not a check: prints what full and incremental cycles cost as the directory grows, to
+/// show that an incremental cycle follows the changes, not the directory. Run with
+/// `cargo test -p provisio-engine --release --lib cycle::tests::cycle_costs -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore]
+async fn cycle_costs() {
+    for size in [500usize, 2000, 8000] {
+        let mut world = World::new().await;
+        let mut users = Vec::with_capacity(size);
+        for i in 0..size {
+            users.push(world.user(&format!("user{i}@contoso.com"), json!({})).await);
+        }
+        let group = world.group("All", &users).await;
+        world.assign(group).await;
+        let started = std::time::Instant::now();
+        let report = world.cycle().await;
+        let full = started.elapsed();
+        let full_requests = world.target.requests().len();
+        assert_eq!(report.created as usize, size + 1);
+
+        // One change per incremental cycle, averaged over several cycles.
+        let rounds = 100u32;
+        let mut requests = 0;
+        let mut spent = std::time::Duration::ZERO;
+        for round in 0..rounds {
+            let title = format!("Director {round}");
+            world
+                .update(users[size / 2], json!({"jobTitle": title}))
+                .await;
+            let started = std::time::Instant::now();
+            world.cycle().await;
+            spent += started.elapsed();
+            requests += world.target.requests().len();
+        }
+        let incremental = spent / rounds;
+        println!(
+            "{size} users: full cycle {full:?} ({full_requests} requests), \
+             incremental with one change {incremental:?} ({} requests per cycle)",
+            requests / rounds as usize
+        );
+    }
+}
+
+#[tokio::test]
+async fn deleting_an_assigned_group_disables_the_members_it_brought_in_scope() {
+    let mut world = World::new().await;
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    let team = world.group("Team", &[bob, ann]).await;
+    world.assign(team).await;
+    world.assign(ann).await;
+    world.cycle().await;
+    let bob_target = world.target_id(ObjectKind::User, bob).await;
+    let ann_target = world.target_id(ObjectKind::User, ann).await;
+    let team_target = world.target_id(ObjectKind::Group, team).await;
+
+    world
+        .directory
+        .delete(ObjectKind::Group, team)
+        .await
+        .unwrap();
+    world.cycle().await;
+
+    // Bob was in scope through the group only; Ann is assigned herself.
+    assert_eq!(
+        sorted(world.writes()),
+        sorted(vec![
+            format!("PATCH /Users/{bob_target}"),
+            format!("DELETE /Groups/{team_target}"),
+        ])
+    );
+    assert_eq!(world.target_user(&bob_target)["active"], json!(false));
+    assert_eq!(world.target_user(&ann_target)["active"], json!(true));
+    assert_eq!(
+        world.outcomes(ann).await,
+        vec![outcome("other", "skipped", Some("RedundantExport"))]
+    );
+}
+
+#[tokio::test]
+async fn a_replay_after_lost_state_matches_instead_of_creating_twice() {
+    let mut world = World::new().await;
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    world.assign(ann).await;
+    world.cycle().await;
+    let target = world.target_id(ObjectKind::User, ann).await;
+
+    // As after a crash between the export and the record of it: no link, no watermark.
+    world.store.clear_links(JOB).await.unwrap();
+    world
+        .store
+        .set_watermark(world.fence, JOB, None)
+        .await
+        .unwrap();
+    world.cycle().await;
+
+    assert!(world.writes().is_empty(), "{:?}", world.writes());
+    let link = world.link(ObjectKind::User, ann).await.unwrap();
+    assert_eq!(link.target_id, target);
+    assert!(matches!(link.origin, LinkOrigin::Matched { .. }));
+    assert_eq!(world.target.objects(TargetKind::User).len(), 1);
+}
+
+#[tokio::test]
+async fn a_worker_that_lost_its_lease_stops_and_leaves_the_watermark() {
+    let mut world = World::new().await;
+    let ann = world.user("ann@contoso.com", json!({})).await;
+    world.assign(ann).await;
+    world.cycle().await;
+    let watermark = world.store.watermark(JOB).await.unwrap();
+    // The lease expired and another worker took the job.
+    world
+        .store
+        .acquire_lease(JOB, "other", "2100-01-01T00:00:00Z", "2100-01-01T01:00:00Z")
+        .await
+        .unwrap()
+        .unwrap();
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    world.assign(bob).await;
+
+    let error = world.try_run(false).await.unwrap_err();
+
+    assert!(
+        matches!(error, CycleError::Store(SyncStoreError::Fenced(_))),
+        "{error:?}"
+    );
+    assert_eq!(world.store.watermark(JOB).await.unwrap(), watermark);
+    assert!(world.link(ObjectKind::User, bob).await.is_none());
+}
+
+#[tokio::test]
+async fn object_flow_types_limit_what_the_cycle_may_do() {
+    // (flowTypes, expected writes of: create Ann, update Ann, purge Ann)
+    let rows = [
+        ("Add, Update, Delete", ["POST", "PATCH", "DELETE"]),
+        ("Update, Delete", ["", "", ""]),
+        ("Add, Delete", ["POST", "", "DELETE"]),
+        ("Add, Update", ["POST", "PATCH", ""]),
+    ];
+    for (flow_types, expected) in rows {
+        let mut world = World::new().await;
+        world.user_mapping().flow_types = FlowTypes::parse(flow_types).unwrap();
+        let ann = world.user("ann@contoso.com", json!({})).await;
+        world.assign(ann).await;
+        let mut seen = Vec::new();
+        world.cycle().await;
+        seen.push(
+            world
+                .target
+                .writes()
+                .first()
+                .map(|w| w.method)
+                .unwrap_or_default(),
+        );
+        world.update(ann, json!({"jobTitle": "Director"})).await;
+        world.cycle().await;
+        seen.push(
+            world
+                .target
+                .writes()
+                .first()
+                .map(|w| w.method)
+                .unwrap_or_default(),
+        );
+        world.directory.delete(ObjectKind::User, ann).await.unwrap();
+        world.directory.purge(ann).await.unwrap();
+        world.cycle().await;
+        seen.push(
+            world
+                .target
+                .writes()
+                .first()
+                .map(|w| w.method)
+                .unwrap_or_default(),
+        );
+        assert_eq!(seen, expected, "{flow_types}");
+    }
+}
+
+#[tokio::test]
+async fn defaults_flow_on_create_when_the_source_is_empty() {
+    let mut world = World::new().await;
+    let mapping = world
+        .user_mapping()
+        .attribute_mappings
+        .iter_mut()
+        .find(|m| m.target_attribute_name == "title")
+        .unwrap();
+    mapping.default_value = Some("Staff".into());
+    let ann = world
+        .user("ann@contoso.com", json!({"jobTitle": null}))
+        .await;
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    world.assign(ann).await;
+    world.assign(bob).await;
+    world.cycle().await;
+    let ann_target = world.target_id(ObjectKind::User, ann).await;
+    let bob_target = world.target_id(ObjectKind::User, bob).await;
+    assert_eq!(world.target_user(&ann_target)["title"], json!("Staff"));
+    assert_eq!(world.target_user(&bob_target)["title"], json!("Engineer"));
+}
+
+#[tokio::test]
+async fn without_update_a_new_group_gets_its_members_but_later_changes_wait() {
+    let mut world = World::new().await;
+    world.schema.synchronization_rules[0].object_mappings[1].flow_types =
+        FlowTypes::parse("Add, Delete").unwrap();
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    let dan = world.user("dan@contoso.com", json!({})).await;
+    let team = world.group("Team", &[bob]).await;
+    world.assign(team).await;
+    world.assign(dan).await;
+    world.cycle().await;
+    let team_target = world.target_id(ObjectKind::Group, team).await;
+    let bob_target = world.target_id(ObjectKind::User, bob).await;
+    let group = world
+        .target
+        .object(TargetKind::Group, &team_target)
+        .unwrap();
+    assert_eq!(member_ids(&group), vec![bob_target.clone()]);
+
+    world.directory.add_member(team, dan).await.unwrap();
+    world.cycle().await;
+    assert!(world.writes().is_empty(), "{:?}", world.writes());
+    let group = world
+        .target
+        .object(TargetKind::Group, &team_target)
+        .unwrap();
+    assert_eq!(member_ids(&group), vec![bob_target]);
+}
+
+#[tokio::test]
+async fn a_cycle_can_run_on_any_worker_thread() {
+    fn assert_send<T: Send>(_: &T) {}
+    let world = World::new().await;
+    let ctx = CycleContext {
+        job_id: JOB,
+        service_principal_id: world.sp,
+        service_principal_name: "App",
+        schema: &world.schema,
+        config: &world.config,
+        fence: world.fence,
+        cycle_id: Uuid::from_u128(1),
+        force_full: false,
+        directory: &world.directory,
+        store: &world.store,
+        target: &world.target,
+        clock: &world.clock,
+    };
+    let cycle = run_cycle(&ctx);
+    assert_send(&cycle);
+    assert!(cycle.await.is_ok());
+}
+
+#[tokio::test]
+async fn groups_are_matched_by_display_name() {
+    let mut world = World::new().await;
+    let existing = world
+        .target
+        .seed(
+            TargetKind::Group,
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "team"}),
+        )
+        .unwrap();
+    let team = world.group("Team", &[]).await;
+    world.assign(team).await;
+    world.cycle().await;
+    let link = world.link(ObjectKind::Group, team).await.unwrap();
+    assert_eq!(link.target_id, existing);
+    assert_eq!(
+        link.origin,
+        LinkOrigin::Matched {
+            target_attribute: "displayName".into(),
+            source_attribute: "displayName".into(),
+            value: "Team".into(),
+        }
+    );
+    assert_eq!(world.writes(), vec![format!("PATCH /Groups/{existing}")]);
+}
+
+#[tokio::test]
+async fn a_purged_member_is_deleted_without_a_member_removal() {
+    let mut world = World::new().await;
+    let bob = world.user("bob@contoso.com", json!({})).await;
+    let carol = world.user("carol@contoso.com", json!({})).await;
+    let boss = world.user("boss@contoso.com", json!({})).await;
+    world.directory.set_manager(bob, boss).await.unwrap();
+    let team = world.group("Team", &[bob, carol, boss]).await;
+    world.assign(team).await;
+    world.cycle().await;
+    let team_target = world.target_id(ObjectKind::Group, team).await;
+    let bob_target = world.target_id(ObjectKind::User, bob).await;
+    let carol_target = world.target_id(ObjectKind::User, carol).await;
+    let boss_target = world.target_id(ObjectKind::User, boss).await;
+
+    world
+        .directory
+        .delete(ObjectKind::User, boss)
+        .await
+        .unwrap();
+    world.directory.purge(boss).await.unwrap();
+    world.cycle().await;
+
+    // The target drops a deleted account from its groups itself.
+    let writes = world.writes();
+    assert!(
+        writes.contains(&format!("DELETE /Users/{boss_target}")),
+        "{writes:?}"
+    );
+    assert!(!writes.iter().any(|w| w.contains("/Groups/")), "{writes:?}");
+    let group = world
+        .target
+        .object(TargetKind::Group, &team_target)
+        .unwrap();
+    assert_eq!(member_ids(&group), sorted(vec![bob_target, carol_target]));
+
+    // Nothing is left to send about it.
+    world.run(true).await;
+    assert!(world.writes().is_empty(), "{:?}", world.writes());
+}
+
+#[test]
+fn job_settings_come_from_the_secrets() {
+    use crate::model::{SynchronizationSecret, SynchronizationSecretKeyStringValuePair};
+    use crate::secrets::Secrets;
+    let pair = |key, value: &str| SynchronizationSecretKeyStringValuePair {
+        key,
+        value: Some(value.to_string()),
+    };
+    let rows = [
+        (vec![], ScopeMode::AssignedOnly, false),
+        (
+            vec![pair(SynchronizationSecret::SyncAll, "True")],
+            ScopeMode::SyncAll,
+            false,
+        ),
+        (
+            vec![
+                pair(SynchronizationSecret::SyncAll, "false"),
+                pair(SynchronizationSecret::SkipOutOfScopeDeletions, "TRUE"),
+            ],
+            ScopeMode::AssignedOnly,
+            true,
+        ),
+    ];
+    for (pairs, scope, skip) in rows {
+        let config = JobConfig::from_secrets(&Secrets::new(pairs));
+        assert_eq!(config.scope, scope);
+        assert_eq!(config.skip_out_of_scope_deletions, skip);
+        assert_eq!(config.batch_size, DEFAULT_BATCH_SIZE);
+    }
+}
+
+#[tokio::test]
+async fn refused_credentials_stop_the_cycle_at_once() {
+    let mut world = World::new().await;
+    for name in ["ann", "bob", "carol"] {
+        let id = world.user(&format!("{name}@contoso.com"), json!({})).await;
+        world.assign(id).await;
+    }
+    world.target.fail_next(1, 401, |r| r.method == "POST");
+
+    let error = world.try_run(false).await.unwrap_err();
+
+    let CycleError::Unauthorized(refusal) = error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(refusal.status, Some(401));
+    // One matching query and the refused POST: nothing more was tried.
+    assert_eq!(world.target.requests().len(), 2);
+    let rows = world.rows().await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        rows[0].summary["provisioningStatusInfo"]["errorInformation"]["errorCode"],
+        json!("Unauthorized")
+    );
+    assert_eq!(world.store.watermark(JOB).await.unwrap(), None);
+
+    // Once the credentials work, the next cycle provisions everyone.
+    let report = world.cycle().await;
+    assert_eq!(report.created, 3);
+}
