@@ -28,3 +28,4 @@ pub mod state;
 pub mod synchronization;
 pub mod target;
 pub mod template;
+pub mod worker;

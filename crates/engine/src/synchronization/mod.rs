@@ -47,8 +47,10 @@ mod connections;
 mod expression;
 pub mod interval;
 mod logs;
+mod runs;
 
 pub use logs::log_timestamp;
+pub use runs::Execution;
 
 pub use connections::{ConnectionPage, ConnectionQuery, ObjectConnection};
 pub use expression::{parse_expression, ParseExpressionRequest, ParseExpressionResponse};
