@@ -402,7 +402,7 @@ mod tests {
         let w = world().await;
         w.user("ann").await;
         let job = w.started_job().await;
-        assert_eq!(w.ran().await, [job.clone()], "a job that never ran is due");
+        assert_eq!(w.ran().await, [job.as_str()], "a job that never ran is due");
         assert_eq!(w.user_names(), ["ann@contoso.test"]);
         let status = job_of(&w.sync.job_record(w.sp, &job).await.expect("job"))
             .expect("job")
@@ -424,7 +424,7 @@ mod tests {
             "within the change delay of the last cycle"
         );
         w.clock.advance(time::Duration::seconds(1));
-        assert_eq!(w.ran().await, [job.clone()]);
+        assert_eq!(w.ran().await, [job.as_str()]);
 
         // Nothing changed and the interval has not passed: not due.
         w.clock.advance(time::Duration::seconds(5));
@@ -435,7 +435,7 @@ mod tests {
         // With nothing changed, the interval (40 minutes by default) still runs a cycle,
         // which sends nothing: the steady state.
         w.clock.advance(time::Duration::minutes(41));
-        assert_eq!(w.ran().await, [job.clone()]);
+        assert_eq!(w.ran().await, [job.as_str()]);
         assert!(w.target.writes().is_empty(), "{:?}", w.target.writes());
         let status = job_of(&w.sync.job_record(w.sp, &job).await.expect("job"))
             .expect("job")
@@ -455,7 +455,7 @@ mod tests {
         let w = world().await;
         w.user("ann").await;
         let job = w.started_job().await;
-        assert_eq!(w.ran().await, [job.clone()]);
+        assert_eq!(w.ran().await, [job.as_str()]);
         let store = w.sync.store();
         assert_eq!(
             store
@@ -486,7 +486,7 @@ mod tests {
             .expect("restart");
         store.release_lease(&job, fence).await.expect("release");
         w.target.clear_requests();
-        assert_eq!(w.ran().await, [job.clone()], "a restarted job is due");
+        assert_eq!(w.ran().await, [job.as_str()], "a restarted job is due");
         let links = store
             .links(
                 &job,
