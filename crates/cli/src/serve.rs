@@ -11,9 +11,13 @@ use clap::Args;
 use provisio_api::{token_hash, ApiState};
 use provisio_directory::{Directory, DirectoryConfig, ObjectKind};
 use provisio_engine::clock::SystemClock;
+use provisio_engine::model::{SynchronizationSecret, SynchronizationSecretKeyStringValuePair};
 use provisio_engine::secrets::SecretSealer;
 use provisio_engine::synchronization::Synchronization;
+use provisio_engine::worker::{Worker, WorkerConfig};
 use provisio_store::SettingsStore;
+
+use crate::provisioning::ScimTargets;
 use rand::RngCore;
 use serde_json::json;
 
@@ -179,7 +183,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
     });
-    let state = ApiState::new(directory, hash).with_synchronization(synchronization);
+    let worker = Worker::new(
+        synchronization.clone(),
+        directory.clone(),
+        Arc::new(ScimTargets::default()),
+        WorkerConfig::default(),
+    );
+    let state =
+        ApiState::new(directory.clone(), hash).with_synchronization(synchronization.clone());
     let mut app = provisio_api::app(state);
     if args.demo {
         let target = crate::scim_server::demo_target(&args.data_dir).await?;
@@ -191,9 +202,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     println!("listening on http://{addr}");
     if args.demo {
+        let (sp, job) = demo_job(&directory, &synchronization, addr).await?;
+        let jobs = format!("http://{addr}/v1.0/servicePrincipals/{sp}/synchronization/jobs/{job}");
+        let curl = "curl -s -H 'Authorization: Bearer demo-token'";
         println!("provisio demo: the Graph API at http://{addr}/v1.0 and a SCIM 2.0 target app at http://{addr}/target/scim/v2 (token: demo-token)");
-        println!("  try: curl -H 'Authorization: Bearer demo-token' 'http://{addr}/v1.0/users?$select=displayName,department'");
+        println!(
+            "  the job provisioning the 'Demo SCIM app' assignments to the target app is running:"
+        );
+        println!("  job status:   {curl} '{jobs}'");
+        println!("  links:        {curl} '{jobs}/objectConnections'");
+        println!("  provisioning log: {curl} 'http://{addr}/v1.0/auditLogs/provisioning'");
+        println!("  the target:   {curl} 'http://{addr}/target/scim/v2/Users?attributes=userName,active'");
+        println!("  a change:     {curl} -X PATCH -H 'Content-Type: application/json' -d '{{\"jobTitle\": \"CTO\"}}' 'http://{addr}/v1.0/users/bjorn.nilsson@contoso.example'");
     }
+    tokio::spawn(crate::provisioning::run_worker(
+        worker,
+        Duration::from_secs(1),
+    ));
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -211,6 +236,48 @@ pub const DEMO_PEOPLE: [(&str, &str, &str, &str, &str); 5] = [
     ("dario.rossi", "Dario", "Rossi", "Finance", "Controller"),
     ("eun-ji.kim", "Eun-ji", "Kim", "Sales", "Account Executive"),
 ];
+
+/// The application id of the demo's service principal, by which a restart finds it again.
+const DEMO_APP_ID: &str = "6d656d6f-0000-4000-8000-000000000001";
+
+/// The demo's job: the `scim` template on the demo application, exporting to the built-in
+/// target app at this address; made once, its target address renewed at every start.
+async fn demo_job(
+    directory: &Directory,
+    synchronization: &Synchronization,
+    addr: SocketAddr,
+) -> anyhow::Result<(uuid::Uuid, String)> {
+    let sp = directory
+        .lookup(
+            ObjectKind::ServicePrincipal,
+            provisio_directory::IndexSeek::AppId,
+            DEMO_APP_ID,
+        )
+        .await?
+        .context("the demo data directory has no demo application: start from an empty one")?;
+    let secret = |key, value: String| SynchronizationSecretKeyStringValuePair {
+        key,
+        value: Some(value),
+    };
+    synchronization
+        .put_secrets(
+            sp,
+            vec![
+                secret(
+                    SynchronizationSecret::BaseAddress,
+                    format!("http://{addr}/target/scim/v2"),
+                ),
+                secret(SynchronizationSecret::SecretToken, "demo-token".to_string()),
+            ],
+        )
+        .await?;
+    let job = match synchronization.jobs(sp).await?.into_iter().next() {
+        Some(job) => job.id,
+        None => synchronization.create_job(sp, "scim").await?.id,
+    };
+    synchronization.start(sp, &job).await?;
+    Ok((sp, job))
+}
 
 /// A small directory to try the API on: users with a manager, a nested group, an
 /// application with an assignment. Seeded once.
@@ -240,13 +307,13 @@ async fn seed_demo(directory: &Directory) -> anyhow::Result<()> {
     let rnd = directory
         .create(
             ObjectKind::Group,
-            &body(json!({"displayName": "R&D", "mailNickname": "rnd"})),
+            &body(json!({"displayName": "R&D", "mailNickname": "rnd", "securityEnabled": true})),
         )
         .await?;
     let everyone = directory
         .create(
             ObjectKind::Group,
-            &body(json!({"displayName": "Everyone", "mailNickname": "everyone"})),
+            &body(json!({"displayName": "Everyone", "mailNickname": "everyone", "securityEnabled": true})),
         )
         .await?;
     directory.add_member(rnd.id, ids[1]).await?;
@@ -255,7 +322,7 @@ async fn seed_demo(directory: &Directory) -> anyhow::Result<()> {
     let app = directory
         .create(
             ObjectKind::ServicePrincipal,
-            &body(json!({"displayName": "Demo SCIM app"})),
+            &body(json!({"displayName": "Demo SCIM app", "appId": DEMO_APP_ID})),
         )
         .await?;
     directory
