@@ -153,7 +153,9 @@ impl Synchronization {
     }
 
     /// `DELETE …/objectConnections('{objectId}')`: refused while the job is active; done
-    /// (or nothing to do) otherwise.
+    /// (or nothing to do) otherwise. The object is matched again at the job's next cycle:
+    /// the job's watermark is left for the worker to forget, so that cycle is a full one
+    /// and comes as soon as the job runs (Entra leaves it to a provision on demand).
     pub async fn delete_connection(&self, sp: Uuid, job: &str, object_id: &str) -> SyncResult<()> {
         let state = self.job(sp, job).await?.schedule.map(|s| s.state);
         if state == Some(SynchronizationScheduleState::Active) {
@@ -163,6 +165,11 @@ impl Synchronization {
             self.store
                 .delete_link(job, &link.object_type, link.source_id)
                 .await?;
+            self.update(sp, job, |stored, _| {
+                stored.pending.watermark = true;
+                Ok(())
+            })
+            .await?;
         }
         Ok(())
     }
