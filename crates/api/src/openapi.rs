@@ -125,6 +125,10 @@ fn synchronization_schemas() -> Map<String, Value> {
     }
     out.insert("synchronizationJobRestart".into(), json!({"type": "object", "properties": {"criteria": {"type": "object", "properties": {
         "resetScope": {"type": "string", "description": "Comma-separated: None, ConnectorDataStore, Escrows, Watermark, QuarantineState, Full, ForceDeletes; empty is Escrows, Watermark, QuarantineState."}}}}}));
+    out.insert("validateCredentials".into(), json!({"type": "object", "properties": {
+        "useSavedCredentials": {"type": "boolean", "description": "Test the saved secrets; else the given credentials (over the saved ones)."},
+        "credentials": {"type": "array", "items": {"type": "object", "properties": {"key": {"type": "string"}, "value": {"type": "string", "writeOnly": true}}}},
+        "templateId": {"type": "string"}}}));
     out.insert("synchronizationSecrets".into(), json!({"type": "object", "required": ["value"], "properties": {"value": {"type": "array", "items": {"type": "object", "properties": {
         "key": {"type": "string", "description": "A synchronizationSecret: BaseAddress, SecretToken, SyncAll, SkipOutOfScopeDeletions, …"},
         "value": {"type": "string", "writeOnly": true}}}}}}));

@@ -163,12 +163,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
     });
+    let targets = Arc::new(ScimTargets::default());
     let synchronization = Synchronization::new(
         Arc::clone(&stores.sync),
         directory.clone(),
         Arc::new(SystemClock),
         sealer,
-    );
+    )
+    .with_targets(targets.clone());
     let retention = time::Duration::days(i64::from(args.provisioning_log_retention_days));
     let log_purger = synchronization.clone();
     tokio::spawn(async move {
@@ -186,7 +188,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let worker = Worker::new(
         synchronization.clone(),
         directory.clone(),
-        Arc::new(ScimTargets::default()),
+        targets,
         WorkerConfig::default(),
     );
     let state =

@@ -151,6 +151,37 @@ async fn a_job_keeps_a_separate_scim_server_in_step_with_the_directory() {
     let ann = w.user("ann", "ann").await;
     let assignment = w.assign(&ann).await;
     let job = w.job().await;
+
+    // validateCredentials: the saved ones pass; a wrong token is a 400 that says what the
+    // target answered.
+    let validate = w.sync(&format!("/jobs/{job}/validateCredentials"));
+    let r = w
+        .graph
+        .post(&validate, json!({"useSavedCredentials": true}))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = w
+        .graph
+        .post(
+            &validate,
+            json!({"credentials": [{"key": "SecretToken", "value": "wrong-token"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let message = r.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("401"), "{message}");
+    let r = w
+        .graph
+        .post(
+            &validate,
+            json!({"credentials": [
+                {"key": "BaseAddress", "value": format!("{}/nothing-here", w.scim_url)},
+                {"key": "SecretToken", "value": TOKEN}
+            ]}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "a URL that is no SCIM endpoint: {}", r.body);
+
     w.start(&job).await;
     let account = w
         .target_user("ann@contoso.test", |u| u["active"] == true)

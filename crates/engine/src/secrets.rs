@@ -111,6 +111,11 @@ impl Secrets {
             .and_then(|p| p.value.as_deref())
     }
 
+    /// Every pair, in request order.
+    pub fn pairs(&self) -> &[SynchronizationSecretKeyStringValuePair] {
+        &self.pairs
+    }
+
     /// The keys that are set, in request order.
     pub fn keys(&self) -> impl Iterator<Item = &SynchronizationSecret> {
         self.pairs.iter().map(|p| &p.key)

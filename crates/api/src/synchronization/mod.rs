@@ -79,6 +79,10 @@ fn graph_routes() -> Vec<Route> {
             post(start),
         ),
         (
+            op("post", path!("/jobs/{jobId}/validateCredentials"), "Test the saved or given credentials against the target: a query that must find nothing.", TAG, 204, Some("validateCredentials"), None),
+            post(validate_credentials),
+        ),
+        (
             op("post", path!("/jobs/{jobId}/pause"), "Pause a job; its state is kept.", TAG, 204, None, None),
             post(pause),
         ),
@@ -284,6 +288,34 @@ async fn start(State(s): State<ApiState>, Path((id, job)): Path<(String, String)
     sync.start(sp.uuid, &job)
         .await
         .map_err(|e| graph_error(&sp, e))?;
+    Ok(no_content())
+}
+
+/// `validateCredentials`'s body (its `templateId` is not needed: the job has one).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ValidateCredentials {
+    #[serde(default)]
+    use_saved_credentials: bool,
+    #[serde(default)]
+    credentials: Vec<SynchronizationSecretKeyStringValuePair>,
+}
+
+async fn validate_credentials(
+    State(s): State<ApiState>,
+    Path((id, job)): Path<(String, String)>,
+    JsonObject(body): JsonObject,
+) -> ApiResult {
+    let (sync, sp) = target(&s, &id)?;
+    let request: ValidateCredentials = body_as(body, "validateCredentials")?;
+    sync.validate_credentials(
+        sp.uuid,
+        &job,
+        request.use_saved_credentials,
+        request.credentials,
+    )
+    .await
+    .map_err(|e| graph_error(&sp, e))?;
     Ok(no_content())
 }
 

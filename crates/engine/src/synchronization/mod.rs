@@ -44,6 +44,7 @@ use crate::secrets::{SealError, SecretSealer, Secrets};
 use crate::state::{JobRecord, SyncStore, SyncStoreError};
 
 mod connections;
+mod credentials;
 mod expression;
 pub mod interval;
 mod logs;
@@ -184,6 +185,8 @@ pub struct Synchronization {
     directory: Directory,
     clock: Arc<dyn Clock>,
     sealer: SecretSealer,
+    /// The targets `validateCredentials` asks (the SCIM client in the binary).
+    targets: Option<Arc<dyn crate::worker::TargetFactory>>,
 }
 
 impl Synchronization {
@@ -198,7 +201,14 @@ impl Synchronization {
             directory,
             clock,
             sealer,
+            targets: None,
         }
+    }
+
+    /// The service with the targets `validateCredentials` tests credentials against.
+    pub fn with_targets(mut self, targets: Arc<dyn crate::worker::TargetFactory>) -> Self {
+        self.targets = Some(targets);
+        self
     }
 
     /// The state store, for the cycle runner and tests.
