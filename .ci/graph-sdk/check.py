@@ -1,7 +1,10 @@
 """Drives `provisio serve` with Microsoft's Graph SDK for Python (msgraph-sdk, stock client,
 only the base URL changed) through the calls Graph scripts make against a directory.
 
-Usage: python check.py BASE_URL TOKEN   (BASE_URL like http://127.0.0.1:8080/v1.0)
+Usage: python check.py BASE_URL TOKEN [SCIM_URL SCIM_TOKEN]
+  BASE_URL like http://127.0.0.1:8080/v1.0; with a SCIM target, the synchronization calls of
+  Microsoft's provisioning configuration guide run too (templates, a job, secrets,
+  validateCredentials, start, the job's status, its schema, the provisioning log).
 
 Each step is one SDK call (or a few that belong together) with what a script would rely on;
 a failing step is reported with the SDK's error and the run goes on. The last line is
@@ -30,6 +33,20 @@ from msgraph.generated.models.password_profile import PasswordProfile
 from msgraph.generated.models.reference_create import ReferenceCreate
 from msgraph.generated.models.reference_update import ReferenceUpdate
 from msgraph.generated.models.service_principal import ServicePrincipal
+from msgraph.generated.models.synchronization_job import SynchronizationJob
+from msgraph.generated.models.synchronization_secret import SynchronizationSecret
+from msgraph.generated.models.synchronization_secret_key_string_value_pair import (
+    SynchronizationSecretKeyStringValuePair,
+)
+from msgraph.generated.audit_logs.provisioning.provisioning_request_builder import (
+    ProvisioningRequestBuilder,
+)
+from msgraph.generated.service_principals.item.synchronization.jobs.item.validate_credentials.validate_credentials_post_request_body import (
+    ValidateCredentialsPostRequestBody,
+)
+from msgraph.generated.service_principals.item.synchronization.secrets.secrets_put_request_body import (
+    SecretsPutRequestBody,
+)
 from msgraph.generated.models.user import User
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 from msgraph.graph_request_adapter import GraphRequestAdapter
@@ -86,7 +103,7 @@ def config(cls, **query):
     return RequestConfiguration(query_parameters=cls(**query), headers=headers)
 
 
-async def main(base_url, token):
+async def main(base_url, token, scim_url=None, scim_token=None):
     client = client_for(base_url, token)
     steps = Steps()
     run_id = uuid.uuid4().hex[:8]
@@ -287,6 +304,57 @@ async def main(base_url, token):
         page = await slashed.users.get()
         check(any(u.id == state["ann"].id for u in page.value), "the users")
 
+    async def synchronization():
+        sp = await client.service_principals.post(
+            ServicePrincipal(app_id=str(uuid.uuid4()), display_name=f"Provisioned {run_id}")
+        )
+        await client.service_principals.by_service_principal_id(sp.id).app_role_assigned_to.post(
+            AppRoleAssignment(
+                principal_id=uuid.UUID(state["ann"].id),
+                resource_id=uuid.UUID(sp.id),
+                app_role_id=uuid.UUID(int=0),
+            )
+        )
+        sync = client.service_principals.by_service_principal_id(sp.id).synchronization
+        templates = await sync.templates.get()
+        check(any(t.id == "scim" for t in templates.value), "the scim template")
+        job = await sync.jobs.post(SynchronizationJob(template_id="scim"))
+        check(job.id.startswith("scim."), job.id)
+        secret = lambda key, value: SynchronizationSecretKeyStringValuePair(key=key, value=value)
+        await sync.secrets.put(
+            SecretsPutRequestBody(
+                value=[
+                    secret(SynchronizationSecret.BaseAddress, scim_url),
+                    secret(SynchronizationSecret.SecretToken, scim_token),
+                ]
+            )
+        )
+        jobs = sync.jobs.by_synchronization_job_id(job.id)
+        await jobs.validate_credentials.post(
+            ValidateCredentialsPostRequestBody(use_saved_credentials=True)
+        )
+        await jobs.start.post()
+        for _ in range(300):
+            current = await jobs.get()
+            execution = current.status.last_execution if current.status else None
+            if execution and execution.state:
+                break
+            await asyncio.sleep(0.1)
+        check(execution is not None, "a cycle ran")
+        check(str(execution.state).endswith("Succeeded"), f"state {execution.state}")
+        schema = await jobs.schema.get()
+        check(len(schema.synchronization_rules) >= 1, "the schema's rules")
+        logs = await client.audit_logs.provisioning.get(
+            config(
+                ProvisioningRequestBuilder.ProvisioningRequestBuilderGetQueryParameters,
+                filter=f"jobId eq '{job.id}'",
+            )
+        )
+        check(
+            any(row.source_identity and row.source_identity.id == state["ann"].id for row in logs.value),
+            "Ann's row in the provisioning log",
+        )
+
     await steps.run("create users", create_users())
     await steps.run("GET /users/{id}", get_by_id())
     await steps.run("GET /users/{userPrincipalName}", get_by_upn())
@@ -309,10 +377,15 @@ async def main(base_url, token):
     await steps.run("appRoleAssignedTo and appRoleAssignments by userPrincipalName", service_principal_assignment())
     await steps.run("$batch", batch())
     await steps.run("empty segment after the base URL (/v1.0//users)", empty_segment_after_base_url())
+    if scim_url:
+        await steps.run(
+            "synchronization: templates, job, secrets, validateCredentials, start, status, schema, provisioning log",
+            synchronization(),
+        )
 
     print(f"sdk: {steps.passed} passed, {len(steps.failed)} failed")
     return 1 if steps.failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(sys.argv[1], sys.argv[2])))
+    sys.exit(asyncio.run(main(*sys.argv[1:5])))
