@@ -34,8 +34,8 @@ pub fn postgres_url() -> Option<String> {
     }
 }
 
-/// Runs `provisio ARGS --listen 127.0.0.1:0` with a temporary `--data-dir` (unless `extra`
-/// names a database) and returns it with the address of its `listening on …` line.
+/// Runs `provisio ARGS --listen 127.0.0.1:0` with a temporary `--data-dir` and returns it
+/// with the address of its `listening on …` line.
 fn spawn(args: &[&str], extra: &[&str]) -> (Child, tempfile::TempDir, String) {
     let data = tempfile::tempdir().expect("temp dir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_provisio"));
@@ -45,9 +45,9 @@ fn spawn(args: &[&str], extra: &[&str]) -> (Child, tempfile::TempDir, String) {
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    if !extra.contains(&"--database-url") {
-        cmd.arg("--data-dir").arg(data.path());
-    }
+    // Always a data directory of its own: with PostgreSQL it still holds files (the
+    // secrets key), which must not land in the working directory.
+    cmd.arg("--data-dir").arg(data.path());
     cmd.args(extra);
     let mut child = cmd.spawn().expect("start provisio");
     let stdout = child.stdout.take().expect("piped stdout");
