@@ -45,9 +45,11 @@ fn spawn(args: &[&str], extra: &[&str]) -> (Child, tempfile::TempDir, String) {
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    // Always a data directory of its own: with PostgreSQL it still holds files (the
-    // secrets key), which must not land in the working directory.
-    cmd.arg("--data-dir").arg(data.path());
+    // A data directory of its own; `serve` takes one with PostgreSQL too (it keeps the
+    // secrets key there), which must not land in the working directory.
+    if !extra.contains(&"--database-url") || args.first() == Some(&"serve") {
+        cmd.arg("--data-dir").arg(data.path());
+    }
     cmd.args(extra);
     let mut child = cmd.spawn().expect("start provisio");
     let stdout = child.stdout.take().expect("piped stdout");
