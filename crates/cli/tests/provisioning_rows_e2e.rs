@@ -255,7 +255,16 @@ async fn every_reset_scope_answers_204_and_keeps_one_account_and_one_link() {
         ("Full", "matched"),
     ];
     for (n, (reset_scope, linked_by)) in table.into_iter().enumerate() {
+        // Paused first: the barrier below then also shows that a restart resumes the job.
+        let r = w
+            .graph
+            .send("POST", &w.sync(&format!("/jobs/{job}/pause")), None, &[])
+            .await;
+        assert_eq!(r.status, 204, "{}", r.body);
         w.restart(&job, reset_scope).await;
+        let status = w.graph.get(&w.sync(&format!("/jobs/{job}"))).await.body["status"].clone();
+        assert_eq!(status["code"], "Active", "{reset_scope:?}: {status}");
+        assert!(status["quarantine"].is_null(), "{reset_scope:?}: {status}");
         barrier(&w, "ann", &format!("After restart {n}")).await;
         assert_eq!(
             w.target_count("ann@contoso.test").await,
