@@ -82,11 +82,16 @@ async fn group_assignment_provisions_members_and_follows_membership() {
     let ann_account = w.target_user("ann@contoso.test", |_| true).await;
     assert_eq!(ann_account["active"], true, "{ann_account}");
 
+    // Carol, in scope through the group only, leaves it: disabled, and out of the group.
+    w.remove_member(&team, &carol).await;
+    w.target_user("carol@contoso.test", |u| u["active"] == false)
+        .await;
+    w.target_group("Team", |g| !member_ids(g).contains(&carol_id))
+        .await;
+
     // Unassigning the group takes its members out of scope: their accounts are disabled.
     w.unassign(&assignment).await;
     w.target_user("bob@contoso.test", |u| u["active"] == false)
-        .await;
-    w.target_user("carol@contoso.test", |u| u["active"] == false)
         .await;
     barrier(&w, "ann", "Legal").await;
     let ann_account = w.target_user("ann@contoso.test", |_| true).await;
@@ -229,6 +234,14 @@ async fn the_target_manager_follows_the_directory_manager() {
     );
     w.target_user("ann@contoso.test", |u| {
         u[ENTERPRISE]["manager"]["value"] == chief_id.as_str()
+    })
+    .await;
+
+    // Removing the manager in the directory clears it in the target.
+    let r = w.graph.delete(&format!("/users/{ann}/manager/$ref")).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    w.target_user("ann@contoso.test", |u| {
+        u[ENTERPRISE]["manager"]["value"].as_str().is_none()
     })
     .await;
 }
