@@ -162,10 +162,16 @@ async fn skip_out_of_scope_deletions_leaves_an_unassigned_account_active() {
     barrier(&w, "bob", "Legal").await;
     let ann_account = w.target_user("ann@contoso.test", |_| true).await;
     assert_eq!(ann_account["active"], true, "{ann_account}");
+
+    // The secret covers leaving scope only: a soft delete still disables the account.
+    let r = w.graph.delete(&format!("/users/{bob}")).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    w.target_user("bob@contoso.test", |u| u["active"] == false)
+        .await;
 }
 
 #[tokio::test]
-async fn a_scoping_filter_disables_accounts_it_no_longer_lets_through() {
+async fn a_scoping_filter_moves_accounts_in_and_out_of_scope() {
     let w = world().await;
     let ann = w.user("ann", "ann").await;
     let bob = w.user("bob", "bob").await;
@@ -204,6 +210,14 @@ async fn a_scoping_filter_disables_accounts_it_no_longer_lets_through() {
         .await;
     let ann_account = w.target_user("ann@contoso.test", |_| true).await;
     assert_eq!(ann_account["active"], true, "{ann_account}");
+
+    // Moving between departments moves accounts in and out of scope.
+    w.patch_user(&bob, json!({"department": "Sales"})).await;
+    w.target_user("bob@contoso.test", |u| u["active"] == true)
+        .await;
+    w.patch_user(&ann, json!({"department": "Legal"})).await;
+    w.target_user("ann@contoso.test", |u| u["active"] == false)
+        .await;
 }
 
 #[tokio::test]
