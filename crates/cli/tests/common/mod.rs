@@ -4,6 +4,8 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+pub mod provisioning;
+
 pub const TOKEN: &str = "e2e-token";
 
 pub struct Server {
