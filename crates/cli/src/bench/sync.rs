@@ -339,13 +339,13 @@ pub async fn run(args: SyncBenchArgs) -> anyhow::Result<()> {
         .filter(|u| u["accountEnabled"] != false)
         .collect();
     let disabled = user_list.len() - enabled.len();
-    if enabled.is_empty() {
-        bail!("every seeded user is disabled: nothing to provision");
-    }
     let user_names: Vec<String> = enabled
         .iter()
         .filter_map(|u| u["userPrincipalName"].as_str().map(str::to_string))
         .collect();
+    if user_names.is_empty() {
+        bail!("no enabled user with a userPrincipalName: nothing to provision");
+    }
 
     eprintln!("Assigning every user and group through $batch…");
     let sp = graph
