@@ -522,7 +522,7 @@ pub async fn run(args: SyncBenchArgs) -> anyhow::Result<()> {
         assign_time.as_secs_f64()
     );
     println!(
-        "  initial cycle:    {:.1} s ({}), {} exported, {:.0} objects/s; target holds {target_users} users ({disabled} disabled not created), {target_groups} groups ({:.1} s from start to seen ended)",
+        "  initial cycle:    {:.1} s ({}), {} exported, {:.0} exports/s; target holds {target_users} users ({disabled} disabled not created), {target_groups} groups ({:.1} s from start to seen ended)",
         initial.seconds(),
         initial.state,
         initial.exported,
