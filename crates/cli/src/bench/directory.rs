@@ -44,7 +44,7 @@ fn peak_kib(pid: u32) -> Option<u64> {
 }
 
 /// Runs `provisio ARGS` to completion; returns its stdout, wall time and peak memory.
-async fn run_provisio(args: Vec<String>) -> anyhow::Result<(String, Duration, u64)> {
+pub(super) async fn run_provisio(args: Vec<String>) -> anyhow::Result<(String, Duration, u64)> {
     let exe = std::env::current_exe().context("finding the provisio binary")?;
     let started = Instant::now();
     let mut child = std::process::Command::new(exe)

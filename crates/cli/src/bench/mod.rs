@@ -11,6 +11,7 @@ use clap::Subcommand;
 
 mod directory;
 mod scim_server;
+mod sync;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -35,11 +36,16 @@ pub enum BenchCommand {
     /// Import N users from JSON Lines, list them through nextLink pages and read the change
     /// log, against `provisio serve`.
     Directory(directory::DirectoryBenchArgs),
+    /// Provision N users and G groups from `provisio serve` to a separate `provisio
+    /// scim-server` through a synchronization job: the initial cycle, incremental cycles, the
+    /// delay from a directory write to the target, and the engine's memory.
+    Sync(sync::SyncBenchArgs),
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Directory(args) => directory::run(args).await,
+        BenchCommand::Sync(args) => sync::run(args).await,
         BenchCommand::ScimServer {
             users,
             concurrency,
