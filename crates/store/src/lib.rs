@@ -196,6 +196,31 @@ impl ObjectRow {
 pub(crate) const ASSIGNMENT_COLUMNS: &str =
     "id, principal_id, principal_kind, resource_id, app_role_id, created";
 
+/// The assignments query with only the filters given, so that the planners walk the
+/// `(resource_id, id)` or `(principal_id, id)` index (a `(? IS NULL OR column = ?)` filter
+/// kept SQLite on the primary key: assigning N objects, each checked first, cost O(N²)).
+/// Parameters, numbered by `placeholder`: `after`, then the resource and the principal when
+/// given, then the limit.
+pub(crate) fn assignments_sql(
+    resource: bool,
+    principal: bool,
+    placeholder: impl Fn(usize) -> String,
+) -> String {
+    let mut sql = format!(
+        "SELECT {ASSIGNMENT_COLUMNS} FROM directory_assignments WHERE id > {}",
+        placeholder(1)
+    );
+    let mut n = 1;
+    for (given, column) in [(resource, "resource_id"), (principal, "principal_id")] {
+        if given {
+            n += 1;
+            sql.push_str(&format!(" AND {column} = {}", placeholder(n)));
+        }
+    }
+    sql.push_str(&format!(" ORDER BY id LIMIT {}", placeholder(n + 1)));
+    sql
+}
+
 /// An assignment from its [`ASSIGNMENT_COLUMNS`], read as text by `get`.
 pub(crate) fn assignment_from_columns(
     get: impl Fn(usize) -> Result<String, StoreError>,

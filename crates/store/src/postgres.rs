@@ -1361,22 +1361,20 @@ impl AssignmentStore for PostgresDirectory {
         limit: usize,
     ) -> Result<Vec<StoredAssignment>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        sqlx::query(&format!(
-            "SELECT {ASSIGNMENT_COLUMNS} FROM directory_assignments \
-             WHERE ($1::text IS NULL OR resource_id = $1) \
-             AND ($2::text IS NULL OR principal_id = $2) \
-             AND id > $3 ORDER BY id LIMIT $4"
-        ))
-        .bind(resource.map(|r| r.to_string()))
-        .bind(principal.map(|p| p.to_string()))
-        .bind(after.map(|a| a.to_string()).unwrap_or_default())
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?
-        .iter()
-        .map(assignment_from_row)
-        .collect()
+        let sql =
+            crate::assignments_sql(resource.is_some(), principal.is_some(), |n| format!("${n}"));
+        let mut query = sqlx::query(&sql).bind(after.map(|a| a.to_string()).unwrap_or_default());
+        for id in [resource, principal].into_iter().flatten() {
+            query = query.bind(id.to_string());
+        }
+        query
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(assignment_from_row)
+            .collect()
     }
 }
 

@@ -984,20 +984,10 @@ impl AssignmentStore for SqliteDirectory {
         limit: usize,
     ) -> Result<Vec<StoredAssignment>, StoreError> {
         self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT {ASSIGNMENT_COLUMNS} FROM directory_assignments \
-                     WHERE (?1 IS NULL OR resource_id = ?1) AND (?2 IS NULL OR principal_id = ?2) \
-                     AND id > ?3 ORDER BY id LIMIT ?4"
-                ))
-                .map_err(db_error)?;
+            let (sql, args) = assignments_query(resource, principal, after, limit);
+            let mut stmt = conn.prepare_cached(&sql).map_err(db_error)?;
             let mut rows = stmt
-                .query(params![
-                    resource.map(|r| r.to_string()),
-                    principal.map(|p| p.to_string()),
-                    after.map(|a| a.to_string()).unwrap_or_default(),
-                    limit as i64
-                ])
+                .query(rusqlite::params_from_iter(args.iter()))
                 .map_err(db_error)?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(db_error)? {
@@ -1007,6 +997,22 @@ impl AssignmentStore for SqliteDirectory {
         })
         .await
     }
+}
+
+/// [`crate::assignments_sql`] with SQLite's placeholders, and its arguments.
+fn assignments_query(
+    resource: Option<Uuid>,
+    principal: Option<Uuid>,
+    after: Option<Uuid>,
+    limit: usize,
+) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value as Sql;
+    let sql = crate::assignments_sql(resource.is_some(), principal.is_some(), |n| format!("?{n}"));
+    let mut args = vec![Sql::Text(after.map(|a| a.to_string()).unwrap_or_default())];
+    args.extend(resource.map(|r| Sql::Text(r.to_string())));
+    args.extend(principal.map(|p| Sql::Text(p.to_string())));
+    args.push(Sql::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+    (sql, args)
 }
 
 #[async_trait]
@@ -1194,6 +1200,40 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[tokio::test]
+    async fn assignment_lookups_walk_their_index() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = super::SqliteDirectory::open(dir.path())
+            .await
+            .expect("open");
+        let id = Some(uuid::Uuid::nil());
+        // (resource, principal, the index the plan must name)
+        let cases = [
+            (id, None, "directory_assignments_by_resource"),
+            (None, id, "directory_assignments_by_principal"),
+            (id, id, "directory_assignments_by_"),
+        ];
+        for (resource, principal, index) in cases {
+            let (sql, args) = super::assignments_query(resource, principal, None, 10);
+            let plan = store
+                .read(move |conn| {
+                    let mut stmt = conn
+                        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                        .map_err(super::db_error)?;
+                    let rows = stmt
+                        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                            r.get::<_, String>(3)
+                        })
+                        .map_err(super::db_error)?;
+                    rows.collect::<Result<Vec<_>, _>>().map_err(super::db_error)
+                })
+                .await
+                .expect("plan")
+                .join(" / ");
+            assert!(plan.contains(index), "{resource:?} {principal:?}: {plan}");
         }
     }
 
