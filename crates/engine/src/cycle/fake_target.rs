@@ -59,6 +59,41 @@ struct State {
     user_names: BTreeMap<String, String>,
     requests: Vec<Request>,
     failures: Vec<Failure>,
+    /// How many times each call gives way to other futures before it acts, as a remote
+    /// target's latency would (0: calls complete at once).
+    yields: usize,
+    /// Calls under way now, and the most seen at once.
+    in_flight: usize,
+    max_in_flight: usize,
+}
+
+/// A call under way: counted in `in_flight` until dropped.
+struct Call<'a>(&'a MemoryTarget);
+
+impl Drop for Call<'_> {
+    fn drop(&mut self) {
+        self.0.lock().in_flight -= 1;
+    }
+}
+
+/// A future that is pending once (waking itself), so that other futures polled by the same
+/// task (a `buffered` stream) run meanwhile.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
 }
 
 /// `TargetKind` is not `Ord`; the store sorts users before groups, each by id.
@@ -140,6 +175,31 @@ impl MemoryTarget {
             .filter(|r| r.is_write())
             .cloned()
             .collect()
+    }
+
+    /// Makes every later call give way `yields` times before it acts, so that calls of a
+    /// concurrent caller overlap as they would over a network.
+    pub fn set_latency(&self, yields: usize) {
+        self.lock().yields = yields;
+    }
+
+    /// The most calls that were under way at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.lock().max_in_flight
+    }
+
+    async fn call(&self) -> Call<'_> {
+        let yields = {
+            let mut state = self.lock();
+            state.in_flight += 1;
+            state.max_in_flight = state.max_in_flight.max(state.in_flight);
+            state.yields
+        };
+        let call = Call(self);
+        for _ in 0..yields {
+            YieldOnce(false).await;
+        }
+        call
     }
 
     /// Forgets the request log (the objects stay).
@@ -311,6 +371,7 @@ impl Target for MemoryTarget {
         attribute: &str,
         value: &str,
     ) -> Result<Vec<TargetObject>, TargetError> {
+        let _call = self.call().await;
         let filter_text = eq_filter(attribute, value);
         let path = format!("/{}?filter={filter_text}", kind.endpoint());
         let mut state = self.lock();
@@ -357,6 +418,7 @@ impl Target for MemoryTarget {
     }
 
     async fn get(&self, kind: TargetKind, id: &str) -> Result<Option<TargetObject>, TargetError> {
+        let _call = self.call().await;
         let path = format!("/{}/{id}", kind.endpoint());
         let mut state = self.lock();
         self.receive(
@@ -377,6 +439,7 @@ impl Target for MemoryTarget {
     }
 
     async fn create(&self, kind: TargetKind, resource: Value) -> Result<TargetObject, TargetError> {
+        let _call = self.call().await;
         let mut state = self.lock();
         self.receive(
             &mut state,
@@ -407,6 +470,7 @@ impl Target for MemoryTarget {
         if ops.is_empty() {
             return Ok(None);
         }
+        let _call = self.call().await;
         let path = format!("/{}/{id}", kind.endpoint());
         let body = patch_body(ops);
         let mut state = self.lock();
@@ -440,6 +504,7 @@ impl Target for MemoryTarget {
     }
 
     async fn delete(&self, kind: TargetKind, id: &str) -> Result<(), TargetError> {
+        let _call = self.call().await;
         let path = format!("/{}/{id}", kind.endpoint());
         let mut state = self.lock();
         self.receive(
@@ -474,6 +539,7 @@ impl Target for MemoryTarget {
         count: u64,
         _attributes: &[&str],
     ) -> Result<Page, TargetError> {
+        let _call = self.call().await;
         let path = format!(
             "/{}?startIndex={start_index}&count={count}",
             kind.endpoint()

@@ -47,9 +47,12 @@ pub mod log;
 mod plan;
 mod shadow;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::hash_map::Entry as MapEntry;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
+use futures::stream::{self, StreamExt, TryStreamExt};
 use provisio_directory::{
     ChangeOp, Directory, DirectoryError, ListQuery, ListRequest, ObjectKind, Presence, StoredObject,
 };
@@ -76,6 +79,10 @@ use log::{Action, Entry, Modified, RowContext, Status};
 /// How many objects (or change records) a batch holds by default.
 pub const DEFAULT_BATCH_SIZE: usize = 500;
 
+/// How many objects of a batch are processed at once by default (the SCIM client's default
+/// bound on requests in flight is the same).
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
 /// The job settings a cycle reads (the API keeps them with the job's secrets).
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobConfig {
@@ -85,6 +92,9 @@ pub struct JobConfig {
     pub skip_out_of_scope_deletions: bool,
     /// Objects or change records per batch: the unit of crash replay.
     pub batch_size: usize,
+    /// Objects of a batch processed at once, so that the target's latency overlaps (the
+    /// SCIM client bounds its requests in flight separately).
+    pub concurrency: usize,
 }
 
 impl JobConfig {
@@ -108,6 +118,7 @@ impl Default for JobConfig {
             scope: ScopeMode::AssignedOnly,
             skip_out_of_scope_deletions: false,
             batch_size: DEFAULT_BATCH_SIZE,
+            concurrency: DEFAULT_CONCURRENCY,
         }
     }
 }
@@ -188,14 +199,15 @@ pub struct CycleReport {
 pub async fn run_cycle(ctx: &CycleContext<'_>) -> Result<CycleReport, CycleError> {
     let watermark = ctx.store.watermark(ctx.job_id).await?;
     let full = watermark.is_none() || ctx.force_full;
-    let mut runner = Runner::new(ctx, full)?;
-    runner.report.watermark_before = watermark;
+    let runner = Runner::new(ctx, full)?;
     match watermark {
         Some(from) if !full => runner.incremental(from).await?,
         _ => runner.full().await?,
     }
-    runner.report.watermark_after = ctx.store.watermark(ctx.job_id).await?;
-    Ok(runner.report)
+    let mut report = runner.into_report();
+    report.watermark_before = watermark;
+    report.watermark_after = ctx.store.watermark(ctx.job_id).await?;
+    Ok(report)
 }
 
 /// The expression environment of a cycle: the clock's time and a seeded generator.
@@ -240,6 +252,15 @@ struct Runner<'c, 'a> {
     plans: Vec<Plan>,
     env: CycleEnvironment,
     now: OffsetDateTime,
+    /// What the objects processed so far led to. The objects of a batch are processed
+    /// concurrently (up to `JobConfig::concurrency`) within the cycle's one task, so the
+    /// lock is never contended across threads and never held across an await.
+    progress: Mutex<Progress>,
+}
+
+/// The mutable part of a cycle.
+#[derive(Default)]
+struct Progress {
     rows: Vec<LogRow>,
     row_counter: u128,
     /// A target call failed in the current batch.
@@ -284,18 +305,34 @@ impl<'c, 'a> Runner<'c, 'a> {
                 state: AtomicU64::new(ctx.cycle_id.as_u64_pair().0),
             },
             now,
-            rows: Vec::new(),
-            row_counter: 0,
-            batch_failed: false,
-            cycle_failed: false,
-            created: HashSet::new(),
-            refused: None,
-            report: CycleReport {
-                cycle_id: ctx.cycle_id,
-                full,
-                ..CycleReport::default()
-            },
+            progress: Mutex::new(Progress {
+                report: CycleReport {
+                    cycle_id: ctx.cycle_id,
+                    full,
+                    ..CycleReport::default()
+                },
+                ..Progress::default()
+            }),
         })
+    }
+
+    fn progress(&self) -> MutexGuard<'_, Progress> {
+        // A panic while the lock was held cannot leave it half-updated in a way that
+        // matters more than the panic itself.
+        self.progress
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn into_report(self) -> CycleReport {
+        self.progress
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .report
+    }
+
+    fn refused(&self) -> bool {
+        self.progress().refused.is_some()
     }
 
     fn plan(&self, kind: ObjectKind) -> Option<&Plan> {
@@ -308,7 +345,7 @@ impl<'c, 'a> Runner<'c, 'a> {
 
     // ---- cycles -------------------------------------------------------------------------
 
-    async fn full(&mut self) -> Result<(), CycleError> {
+    async fn full(&self) -> Result<(), CycleError> {
         let start = self.dir().watermark().await?;
         let batch = self.ctx.config.batch_size.max(1);
         let mut seen: HashSet<(ObjectKind, Uuid)> = HashSet::new();
@@ -420,7 +457,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 after = links.last().map(|l| l.source_id);
             }
         }
-        let watermark = (!self.cycle_failed).then_some(start);
+        let watermark = (!self.progress().cycle_failed).then_some(start);
         self.ctx
             .store
             .set_watermark(self.ctx.fence, self.ctx.job_id, watermark)
@@ -428,7 +465,7 @@ impl<'c, 'a> Runner<'c, 'a> {
         Ok(())
     }
 
-    async fn incremental(&mut self, from: i64) -> Result<(), CycleError> {
+    async fn incremental(&self, from: i64) -> Result<(), CycleError> {
         let batch = self.ctx.config.batch_size.max(1);
         let mut cursor = from;
         // The watermark stays before the first batch with a failed export.
@@ -501,9 +538,9 @@ impl<'c, 'a> Runner<'c, 'a> {
             }
             // Users before groups, so that members resolve when their group is processed.
             items.sort_by_key(|(kind, _)| *kind != ObjectKind::User);
-            self.batch_failed = false;
+            self.progress().batch_failed = false;
             self.process_batch(items).await?;
-            if self.batch_failed && hold.is_none() {
+            if self.progress().batch_failed && hold.is_none() {
                 hold = Some(first_seq - 1);
             }
             cursor = last_seq;
@@ -521,43 +558,97 @@ impl<'c, 'a> Runner<'c, 'a> {
 
     /// Processes a batch of objects, resolves the references that are due, and records the
     /// batch's log rows (links are written as each object is exported).
-    async fn process_batch(&mut self, items: Vec<(ObjectKind, Uuid)>) -> Result<(), CycleError> {
+    ///
+    /// Up to `JobConfig::concurrency` objects are in flight at once, in three phases with a
+    /// barrier between them: every object is reconciled (matched, created, updated), then
+    /// the linked objects that refer to the newly linked ones are found, then references are
+    /// resolved, so that a reference never looks for a link an unfinished create is about to
+    /// make. Results are taken in the batch's order, so that the references due come out in
+    /// the same order as with one object at a time.
+    async fn process_batch(&self, items: Vec<(ObjectKind, Uuid)>) -> Result<(), CycleError> {
+        let width = self.ctx.config.concurrency.max(1);
+        // The futures are built into vectors before they are streamed: a stream that maps
+        // with a closure returning a future over `&self` trips the compiler's proof that the
+        // cycle's future is `Send` (rust-lang/rust#102211).
+        let reconciles: Vec<_> = items
+            .into_iter()
+            .map(|key| self.reconcile_key(key))
+            .collect();
+        let outcomes: Vec<((ObjectKind, Uuid), Outcome)> = stream::iter(reconciles)
+            .buffered(width)
+            .try_collect()
+            .await?;
+        let lookups: Vec<_> = outcomes
+            .iter()
+            .filter(|(_, outcome)| outcome.newly_linked)
+            .map(|(key, _)| self.referrers(key.0, key.1))
+            .collect();
+        let referrers: Vec<Vec<(ObjectKind, Uuid)>> =
+            stream::iter(lookups).buffered(width).try_collect().await?;
         // (kind, id) → the source object when this batch has read it already.
         let mut due: Vec<((ObjectKind, Uuid), Option<SourceObject>)> = Vec::new();
-        for (kind, id) in items {
-            if self.refused.is_some() {
-                break;
-            }
-            let outcome = self.reconcile(kind, id).await?;
+        let mut index: HashMap<(ObjectKind, Uuid), usize> = HashMap::new();
+        let mut referrers = referrers.into_iter();
+        for (key, outcome) in outcomes {
             if outcome.resolve_references {
-                match due.iter_mut().find(|(key, _)| *key == (kind, id)) {
-                    Some((_, source)) => *source = outcome.source,
-                    None => due.push(((kind, id), outcome.source)),
+                match index.get(&key) {
+                    Some(&at) => due[at].1 = outcome.source,
+                    None => {
+                        index.insert(key, due.len());
+                        due.push((key, outcome.source));
+                    }
                 }
             }
             if outcome.newly_linked {
-                for referrer in self.referrers(kind, id).await? {
-                    if !due.iter().any(|(key, _)| *key == referrer) {
+                for referrer in referrers.next().unwrap_or_default() {
+                    if let MapEntry::Vacant(slot) = index.entry(referrer) {
+                        slot.insert(due.len());
                         due.push((referrer, None));
                     }
                 }
             }
         }
-        for ((kind, id), source) in due {
-            if self.refused.is_some() {
-                break;
-            }
-            self.resolve_references(kind, id, source).await?;
-        }
-        let rows = std::mem::take(&mut self.rows);
+        let resolutions: Vec<_> = due
+            .into_iter()
+            .map(|(key, source)| self.resolve_key(key, source))
+            .collect();
+        stream::iter(resolutions)
+            .buffered(width)
+            .try_collect::<Vec<()>>()
+            .await?;
+        let (rows, refused) = {
+            let mut progress = self.progress();
+            (std::mem::take(&mut progress.rows), progress.refused.take())
+        };
         if !rows.is_empty() {
             self.ctx.store.append_logs(rows).await?;
         }
-        if let Some(error) = self.refused.take() {
+        if let Some(error) = refused {
             // The rows say what failed; the watermark stays where it was.
             return Err(CycleError::Unauthorized(error));
         }
         Ok(())
+    }
+
+    async fn reconcile_key(
+        &self,
+        key: (ObjectKind, Uuid),
+    ) -> Result<((ObjectKind, Uuid), Outcome), CycleError> {
+        if self.refused() {
+            return Ok((key, Outcome::default()));
+        }
+        Ok((key, self.reconcile(key.0, key.1).await?))
+    }
+
+    async fn resolve_key(
+        &self,
+        (kind, id): (ObjectKind, Uuid),
+        source: Option<SourceObject>,
+    ) -> Result<(), CycleError> {
+        if self.refused() {
+            return Ok(());
+        }
+        self.resolve_references(kind, id, source).await
     }
 
     /// Linked objects whose references name `id`: its direct reports and the groups it is a
@@ -662,7 +753,7 @@ impl<'c, 'a> Runner<'c, 'a> {
         }
     }
 
-    async fn reconcile(&mut self, kind: ObjectKind, id: Uuid) -> Result<Outcome, CycleError> {
+    async fn reconcile(&self, kind: ObjectKind, id: Uuid) -> Result<Outcome, CycleError> {
         let Some(plan_index) = self.plans.iter().position(|p| p.kind == kind) else {
             return Ok(Outcome::default());
         };
@@ -733,7 +824,7 @@ impl<'c, 'a> Runner<'c, 'a> {
     }
 
     fn evaluate(
-        &mut self,
+        &self,
         plan_index: usize,
         source: &SourceObject,
         operation: Operation,
@@ -755,7 +846,7 @@ impl<'c, 'a> Runner<'c, 'a> {
     }
 
     async fn match_or_create(
-        &mut self,
+        &self,
         plan_index: usize,
         source: &SourceObject,
     ) -> Result<Outcome, CycleError> {
@@ -932,7 +1023,8 @@ impl<'c, 'a> Runner<'c, 'a> {
                     stale: None,
                 };
                 self.ctx.store.put_link(self.ctx.fence, link).await?;
-                self.created
+                self.progress()
+                    .created
                     .insert((self.plans[plan_index].kind, self.source_uuid(source)));
                 let modified = diff(&evaluation.desired.attributes, &Map::new()).1;
                 let entry = Entry::new(
@@ -946,7 +1038,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 )
                 .target(Some(&created.id))
                 .modified(modified);
-                self.report.created += 1;
+                self.progress().report.created += 1;
                 self.log(plan_index, source, entry);
                 Ok(Outcome {
                     resolve_references: true,
@@ -964,7 +1056,7 @@ impl<'c, 'a> Runner<'c, 'a> {
     /// In a full cycle, checks a link against the current matching rules; marks it stale
     /// (and returns true) when they choose another account, or several.
     async fn check_staleness(
-        &mut self,
+        &self,
         plan_index: usize,
         source: &SourceObject,
         link: &Link,
@@ -1006,7 +1098,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 reason: reason.clone(),
             });
             self.ctx.store.put_link(self.ctx.fence, stale).await?;
-            self.report.stale += 1;
+            self.progress().report.stale += 1;
             let entry = Entry::new(
                 Action::Other,
                 Status::Skipped,
@@ -1020,7 +1112,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 ),
             )
             .target(Some(&link.target_id));
-            self.report.skipped += 1;
+            self.progress().report.skipped += 1;
             self.log(plan_index, source, entry);
             return Ok(true);
         }
@@ -1028,7 +1120,7 @@ impl<'c, 'a> Runner<'c, 'a> {
     }
 
     async fn update(
-        &mut self,
+        &self,
         plan_index: usize,
         source: &SourceObject,
         link: Link,
@@ -1078,7 +1170,7 @@ impl<'c, 'a> Runner<'c, 'a> {
 
     /// Sends what `base` lacks of the desired resource, then records the shadow.
     async fn export_update(
-        &mut self,
+        &self,
         plan_index: usize,
         source: &SourceObject,
         mut link: Link,
@@ -1145,7 +1237,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 )
                 .target(Some(&link.target_id))
                 .modified(modified);
-                self.report.updated += 1;
+                self.progress().report.updated += 1;
                 self.log(plan_index, source, entry);
                 Ok(linked())
             }
@@ -1165,7 +1257,7 @@ impl<'c, 'a> Runner<'c, 'a> {
     /// The object left scope, was disabled or soft deleted: `active=false`, or a delete
     /// when the mapping has no `active`.
     async fn deprovision(
-        &mut self,
+        &self,
         plan_index: usize,
         source: &SourceObject,
         mut link: Link,
@@ -1238,7 +1330,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 )
                 .target(Some(&link.target_id))
                 .modified(modified);
-                self.report.disabled += 1;
+                self.progress().report.disabled += 1;
                 self.log(plan_index, source, entry);
             }
             Err(error) => self.target_failure(
@@ -1255,7 +1347,7 @@ impl<'c, 'a> Runner<'c, 'a> {
     /// The object is gone from the directory (or must go from the target): `DELETE`, then
     /// the link goes.
     async fn hard_delete(
-        &mut self,
+        &self,
         plan_index: usize,
         source_id: Uuid,
         source: Option<&SourceObject>,
@@ -1280,7 +1372,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 "the mapping does not allow Delete",
             )
             .target(Some(&link.target_id));
-            self.report.skipped += 1;
+            self.progress().report.skipped += 1;
             self.push_row(plan_index, &subject, entry);
             return Ok(());
         }
@@ -1306,7 +1398,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                     ),
                 )
                 .target(Some(&link.target_id));
-                self.report.deleted += 1;
+                self.progress().report.deleted += 1;
                 self.push_row(plan_index, &subject, entry);
             }
             Err(error) => {
@@ -1323,7 +1415,7 @@ impl<'c, 'a> Runner<'c, 'a> {
     /// Turns the source's reference ids into target ids through links and sends the
     /// member and manager changes since the shadow.
     async fn resolve_references(
-        &mut self,
+        &self,
         kind: ObjectKind,
         id: Uuid,
         source: Option<SourceObject>,
@@ -1334,7 +1426,7 @@ impl<'c, 'a> Runner<'c, 'a> {
         let plan = &self.plans[plan_index];
         // Filling in a new object's references completes its creation; later changes to
         // them are updates.
-        let allowed = plan.flow_types.update || self.created.contains(&(kind, id));
+        let allowed = plan.flow_types.update || self.progress().created.contains(&(kind, id));
         if plan.references.is_empty() || !allowed {
             return Ok(());
         }
@@ -1471,7 +1563,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 )
                 .target(Some(&link.target_id))
                 .modified(modified);
-                self.report.updated += 1;
+                self.progress().report.updated += 1;
                 self.log(plan_index, &source, entry);
             }
             Err(error) => {
@@ -1493,7 +1585,7 @@ impl<'c, 'a> Runner<'c, 'a> {
         Uuid::parse_str(source.id()).unwrap_or_default()
     }
 
-    fn redundant(&mut self, plan_index: usize, source: &SourceObject, target_id: &str) {
+    fn redundant(&self, plan_index: usize, source: &SourceObject, target_id: &str) {
         let entry = Entry::new(
             Action::Other,
             Status::Skipped,
@@ -1508,12 +1600,12 @@ impl<'c, 'a> Runner<'c, 'a> {
             "the account already holds the desired values",
         )
         .target(Some(target_id));
-        self.report.redundant += 1;
+        self.progress().report.redundant += 1;
         self.log(plan_index, source, entry);
     }
 
     fn skip(
-        &mut self,
+        &self,
         plan_index: usize,
         source: &SourceObject,
         target_id: Option<&str>,
@@ -1527,12 +1619,12 @@ impl<'c, 'a> Runner<'c, 'a> {
         )
         .error(code, reason)
         .target(target_id);
-        self.report.skipped += 1;
+        self.progress().report.skipped += 1;
         self.log(plan_index, source, entry);
     }
 
     fn target_failure(
-        &mut self,
+        &self,
         plan_index: usize,
         source: &SourceObject,
         target_id: Option<&str>,
@@ -1544,15 +1636,16 @@ impl<'c, 'a> Runner<'c, 'a> {
         self.fail(plan_index, source, entry, true);
     }
 
-    fn note_target_failure(&mut self, error: &TargetError) {
-        self.batch_failed = true;
-        self.cycle_failed = true;
-        if error.class == ErrorClass::Unauthorized && self.refused.is_none() {
-            self.refused = Some(error.clone());
+    fn note_target_failure(&self, error: &TargetError) {
+        let mut progress = self.progress();
+        progress.batch_failed = true;
+        progress.cycle_failed = true;
+        if error.class == ErrorClass::Unauthorized && progress.refused.is_none() {
+            progress.refused = Some(error.clone());
         }
     }
 
-    fn fail(&mut self, plan_index: usize, source: &SourceObject, entry: Entry, retried: bool) {
+    fn fail(&self, plan_index: usize, source: &SourceObject, entry: Entry, retried: bool) {
         let subject = Subject {
             id: self.source_uuid(source),
             display_name: display_name(source),
@@ -1561,15 +1654,9 @@ impl<'c, 'a> Runner<'c, 'a> {
         self.push_row(plan_index, &subject, entry);
     }
 
-    fn record_failure(
-        &mut self,
-        plan_index: usize,
-        subject: &Subject,
-        entry: &Entry,
-        retried: bool,
-    ) {
+    fn record_failure(&self, plan_index: usize, subject: &Subject, entry: &Entry, retried: bool) {
         let (code, reason) = entry.error.clone().unwrap_or_default();
-        self.report.failures.push(ObjectFailure {
+        self.progress().report.failures.push(ObjectFailure {
             object_type: self.plans[plan_index].object_type.clone(),
             source_id: subject.id,
             error_code: code,
@@ -1578,7 +1665,7 @@ impl<'c, 'a> Runner<'c, 'a> {
         });
     }
 
-    fn log(&mut self, plan_index: usize, source: &SourceObject, entry: Entry) {
+    fn log(&self, plan_index: usize, source: &SourceObject, entry: Entry) {
         let subject = Subject {
             id: self.source_uuid(source),
             display_name: display_name(source),
@@ -1586,10 +1673,14 @@ impl<'c, 'a> Runner<'c, 'a> {
         self.push_row(plan_index, &subject, entry);
     }
 
-    fn push_row(&mut self, plan_index: usize, subject: &Subject, entry: Entry) {
-        self.row_counter += 1;
+    fn push_row(&self, plan_index: usize, subject: &Subject, entry: Entry) {
+        let counter = {
+            let mut progress = self.progress();
+            progress.row_counter += 1;
+            progress.row_counter
+        };
         // Row ids follow the cycle id, so rows sort in the order they were written.
-        let id = Uuid::from_u128(self.ctx.cycle_id.as_u128().wrapping_add(self.row_counter));
+        let id = Uuid::from_u128(self.ctx.cycle_id.as_u128().wrapping_add(counter));
         let change_id = Uuid::from_u128(self.ctx.cycle_id.as_u128() ^ subject.id.as_u128());
         let plan = &self.plans[plan_index];
         let redacted = |name: &str| plan.is_redacted(name);
@@ -1609,7 +1700,7 @@ impl<'c, 'a> Runner<'c, 'a> {
             redacted: &redacted,
         };
         let summary = log::summary(&context, &entry);
-        self.rows.push(LogRow {
+        self.progress().rows.push(LogRow {
             id,
             job_id: self.ctx.job_id.to_string(),
             cycle_id: self.ctx.cycle_id,

@@ -1491,3 +1491,94 @@ async fn refused_credentials_stop_the_cycle_at_once() {
     let report = world.cycle().await;
     assert_eq!(report.created, 3);
 }
+
+#[tokio::test]
+async fn a_batch_keeps_up_to_the_job_s_concurrency_in_flight_with_the_same_result() {
+    // The same directory provisioned one object at a time and four at a time, through a
+    // target whose calls overlap as a remote one's would.
+    let mut results = Vec::new();
+    for concurrency in [1, 4] {
+        let mut world = World::new().await;
+        world.config.concurrency = concurrency;
+        world.target.set_latency(3);
+        let boss = world.user("boss@contoso.com", json!({})).await;
+        let mut staff = Vec::new();
+        for n in 0..12 {
+            let user = world.user(&format!("u{n:02}@contoso.com"), json!({})).await;
+            world
+                .directory
+                .set_manager(user, boss)
+                .await
+                .expect("manager");
+            staff.push(user);
+        }
+        let team = world.group("Team", &staff).await;
+        world.assign(team).await;
+        world.assign(boss).await;
+        let report = world.cycle().await;
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
+        assert_eq!(world.target.max_in_flight(), concurrency);
+        let mut accounts: Vec<(String, Value, usize)> = Vec::new();
+        for user in staff.iter().chain([&boss]) {
+            let account = world.target_user(&world.target_id(ObjectKind::User, *user).await);
+            let manager = account[ENTERPRISE]["manager"]["value"].clone();
+            let manager = match manager.as_str() {
+                Some(id) => world.target_user(id)["userName"].clone(),
+                None => Value::Null,
+            };
+            accounts.push((account["userName"].to_string(), manager, 0));
+        }
+        let group = world
+            .target
+            .object(
+                TargetKind::Group,
+                &world.target_id(ObjectKind::Group, team).await,
+            )
+            .expect("the group");
+        accounts.push(("Team".into(), Value::Null, member_ids(&group).len()));
+        accounts.sort_by(|a, b| a.0.cmp(&b.0));
+        results.push((report.created, report.updated, accounts));
+    }
+    assert_eq!(results[0], results[1]);
+    assert_eq!(results[1].0, 14, "13 users and the group");
+}
+
+#[tokio::test]
+async fn two_objects_racing_for_one_account_link_one_and_report_the_other() {
+    let mut world = World::new().await;
+    world.config.concurrency = 4;
+    world.target.set_latency(2);
+    set_matching(&mut world, "userName", 0);
+    set_matching(&mut world, "displayName", 1);
+    let account = world
+        .target
+        .seed(
+            TargetKind::User,
+            scim_user("sam@old.example", "sam", "Sam Lee"),
+        )
+        .unwrap();
+    let first = world
+        .user("sam1@contoso.com", json!({"displayName": "Sam Lee"}))
+        .await;
+    let second = world
+        .user("sam2@contoso.com", json!({"displayName": "Sam Lee"}))
+        .await;
+    world.assign(first).await;
+    world.assign(second).await;
+    world.cycle().await;
+    assert!(
+        world.target.max_in_flight() >= 2,
+        "the two were matched at once"
+    );
+    let (linked, other) = match world.link(ObjectKind::User, first).await {
+        Some(_) => (first, second),
+        None => (second, first),
+    };
+    assert_eq!(world.target_id(ObjectKind::User, linked).await, account);
+    assert!(world.link(ObjectKind::User, other).await.is_none());
+    assert_eq!(
+        world.outcomes(other).await,
+        vec![outcome("other", "failure", Some("DuplicateSourceEntries"))]
+    );
+    assert!(world.writes().iter().all(|w| !w.starts_with("POST")));
+}
