@@ -11,6 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod bench;
 mod directory;
 mod expr_cmd;
+mod journal;
 mod provisioning;
 mod scim_server;
 mod serve;

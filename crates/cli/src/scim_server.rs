@@ -52,6 +52,10 @@ pub struct ScimServerArgs {
     /// Seed that makes injected faults reproducible.
     #[arg(long)]
     fault_seed: Option<u64>,
+    /// Append every answered request (method, path and query, status, body, the id a create
+    /// made) to this file as JSON lines: what a provisioning engine sent, exactly.
+    #[arg(long)]
+    journal: Option<PathBuf>,
 }
 
 fn check_rate(name: &str, v: f64) -> anyhow::Result<()> {
@@ -126,13 +130,18 @@ pub async fn run(args: ScimServerArgs) -> anyhow::Result<()> {
     if config.faults.is_active() {
         tracing::warn!(message = "Fault injection is on.", faults = ?config.faults);
     }
-    listen(args.listen, store, config).await
+    let journal = match &args.journal {
+        Some(path) => Some(crate::journal::Journal::create(path, args.max_body_bytes)?),
+        None => None,
+    };
+    listen(args.listen, store, config, journal).await
 }
 
 async fn listen(
     addr: SocketAddr,
     store: Arc<dyn ResourceStore>,
     config: ServerConfig,
+    journal: Option<crate::journal::Journal>,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -142,7 +151,14 @@ async fn listen(
     // scripts and tests (no port races).
     println!("listening on http://{local}/scim/v2");
     tracing::info!(message = "SCIM server listening.", base_url = %format!("http://{local}/scim/v2"));
-    axum::serve(listener, app(store, config))
+    let mut router = app(store, config);
+    if let Some(journal) = journal {
+        router = router.layer(axum::middleware::from_fn_with_state(
+            journal,
+            crate::journal::record,
+        ));
+    }
+    axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -839,3 +839,71 @@ async fn sorting_more_than_the_server_will_gather_is_too_many() {
         "c@x.com"
     );
 }
+
+#[tokio::test]
+async fn the_journal_records_every_answered_request_with_the_id_a_create_made() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let journal = dir.path().join("requests.jsonl");
+    let journal_arg = journal.to_string_lossy().into_owned();
+    let server = Server::start(&["--journal", &journal_arg, "--max-body-bytes", "4096"]);
+    let c = server.client();
+    let ann = c.post("/Users", user("ann@example.com")).await;
+    assert_eq!(ann.status, 201);
+    let id = ann.body["id"].as_str().expect("id").to_string();
+    let missing = c.get("/Users/does-not-exist").await;
+    assert_eq!(missing.status, 404);
+    let filter = "/Users?filter=userName%20eq%20%22ann@example.com%22";
+    assert_eq!(c.get(filter).await.status, 200);
+    // Too large for the server's limit: refused in SCIM's shape, still journaled as nothing.
+    let big = c
+        .post(
+            "/Users",
+            json!({"schemas": [USER], "userName": "x".repeat(5000)}),
+        )
+        .await;
+    assert_eq!(big.status, 413);
+    assert_eq!(big.body["status"], json!("413"));
+
+    // The writer flushes when idle: poll until the three lines are there.
+    let mut lines: Vec<Value> = Vec::new();
+    for _ in 0..100 {
+        let text = std::fs::read_to_string(&journal).unwrap_or_default();
+        lines = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
+        if lines.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let summary: Vec<(String, String, u64, Option<String>)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["method"].as_str().unwrap_or_default().to_string(),
+                l["uri"].as_str().unwrap_or_default().to_string(),
+                l["status"].as_u64().unwrap_or_default(),
+                l["created"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("POST".into(), "/scim/v2/Users".into(), 201, Some(id)),
+            (
+                "GET".into(),
+                "/scim/v2/Users/does-not-exist".into(),
+                404,
+                None
+            ),
+            ("GET".into(), format!("/scim/v2{filter}"), 200, None),
+        ]
+    );
+    let body: Value =
+        serde_json::from_str(lines[0]["body"].as_str().expect("the POST's body")).expect("JSON");
+    assert_eq!(body["userName"], json!("ann@example.com"));
+    assert!(lines[1].get("body").is_none());
+    assert!(lines[0]["at"].as_str().is_some_and(|t| t.ends_with('Z')));
+}

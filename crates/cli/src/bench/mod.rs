@@ -10,6 +10,7 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 
 mod directory;
+mod replay;
 mod scim_server;
 mod sync;
 

@@ -18,7 +18,9 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::directory::run_provisio;
+use super::replay;
 use super::spawn_server;
+use crate::journal::{self, JournalEntry};
 
 const TOKEN: &str = "bench-sync-token";
 /// Graph's limit of requests in one `$batch`.
@@ -290,8 +292,21 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 pub async fn run(args: SyncBenchArgs) -> anyhow::Result<()> {
     let users = args.users.max(1);
     let groups = args.groups;
+    // The target journals what it receives, so that the initial cycle's own requests can be
+    // replayed without the engine.
+    let journal_dir = tempfile::tempdir()?;
+    let journal_path = journal_dir.path().join("requests.jsonl");
+    let journal_arg = journal_path.to_string_lossy().into_owned();
     let (target_server, scim) = spawn_server(
-        &["scim-server", "--listen", "127.0.0.1:0", "--token", TOKEN],
+        &[
+            "scim-server",
+            "--listen",
+            "127.0.0.1:0",
+            "--token",
+            TOKEN,
+            "--journal",
+            &journal_arg,
+        ],
         None,
     )
     .await?;
@@ -507,6 +522,33 @@ pub async fn run(args: SyncBenchArgs) -> anyhow::Result<()> {
 
     let serve_peak = serve.memory_kib("VmHWM:").unwrap_or(0);
     let target_peak = target_server.memory_kib("VmHWM:").unwrap_or(0);
+    drop(serve);
+    drop(target_server);
+
+    // The initial cycle's requests, replayed into a fresh target with nothing else running.
+    let concurrency = provisio_engine::cycle::DEFAULT_CONCURRENCY;
+    eprintln!(
+        "Replaying the initial cycle's requests into a fresh target, {concurrency} at a time…"
+    );
+    let recorded: Vec<JournalEntry> = journal::read(&journal_path)?
+        .into_iter()
+        .filter(|e| {
+            e.time()
+                .is_some_and(|at| at >= initial.began && at <= initial.ended)
+        })
+        .collect();
+    let (_fresh_target, fresh_scim) = spawn_server(
+        &["scim-server", "--listen", "127.0.0.1:0", "--token", TOKEN],
+        None,
+    )
+    .await?;
+    let origin = fresh_scim
+        .split("/scim/")
+        .next()
+        .unwrap_or(&fresh_scim)
+        .to_string();
+    let replayed = replay::replay(&recorded, &origin, TOKEN, concurrency).await?;
+    let ratio = initial.seconds() / replayed.elapsed.as_secs_f64().max(1e-9);
     let store = if args.database_url.is_some() {
         "PostgreSQL"
     } else {
@@ -529,6 +571,20 @@ pub async fn run(args: SyncBenchArgs) -> anyhow::Result<()> {
         per_second(initial.exported, initial.seconds()),
         initial_seen.as_secs_f64()
     );
+    println!(
+        "  its requests:     {} ({:.0} requests/s); replayed alone into a fresh target, {concurrency} at a time in {} phases: {:.1} s; the cycle took {ratio:.2}× the replay",
+        replayed.requests,
+        per_second(replayed.requests as u64, initial.seconds()),
+        replayed.phases,
+        replayed.elapsed.as_secs_f64(),
+    );
+    if replayed.mismatches > 0 {
+        println!(
+            "  warning: {} replayed requests answered otherwise than recorded, e.g. {}",
+            replayed.mismatches,
+            replayed.examples.join("; ")
+        );
+    }
     println!(
         "  1% incremental:   {:.2} s, {} exported ({changed} users changed), {:.1}% of the initial cycle ({:.1} s from start to seen ended)",
         one_percent.seconds(),
@@ -559,6 +615,9 @@ pub async fn run(args: SyncBenchArgs) -> anyhow::Result<()> {
             json!({
                 "users": users, "groups": groups, "store": store,
                 "initial_seconds": initial.seconds(), "initial_exported": initial.exported,
+                "initial_requests": replayed.requests, "replay_seconds": replayed.elapsed.as_secs_f64(),
+                "replay_concurrency": concurrency, "initial_over_replay": ratio,
+                "replay_mismatches": replayed.mismatches,
                 "target_users": target_users, "disabled_users": disabled, "target_groups": target_groups,
                 "one_percent_seconds": one_percent.seconds(), "one_percent_exported": one_percent.exported,
                 "no_change_seconds": no_change.seconds(),

@@ -83,6 +83,9 @@ pub const DEFAULT_BATCH_SIZE: usize = 500;
 /// bound on requests in flight is the same).
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
+/// How many member values one PATCH carries by default.
+pub const DEFAULT_MEMBERS_PER_REQUEST: usize = 100;
+
 /// The job settings a cycle reads (the API keeps them with the job's secrets).
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobConfig {
@@ -95,6 +98,10 @@ pub struct JobConfig {
     /// Objects of a batch processed at once, so that the target's latency overlaps (the
     /// SCIM client bounds its requests in flight separately).
     pub concurrency: usize,
+    /// The most member values one PATCH carries; a larger membership change is sent in
+    /// several requests. Targets refuse large bodies (a group of 30,000 members is over a
+    /// megabyte), and some cap the changes per request (AWS IAM Identity Center: 100).
+    pub members_per_request: usize,
 }
 
 impl JobConfig {
@@ -119,6 +126,7 @@ impl Default for JobConfig {
             skip_out_of_scope_deletions: false,
             batch_size: DEFAULT_BATCH_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
+            members_per_request: DEFAULT_MEMBERS_PER_REQUEST,
         }
     }
 }
@@ -1449,9 +1457,15 @@ impl<'c, 'a> Runner<'c, 'a> {
             return Ok(());
         };
         let mut shadow = Shadow::read(link.shadow.as_ref()).unwrap_or_default();
-        let mut ops = Vec::new();
+        // Single-valued references (manager) go in the first request; member changes are
+        // split so that no request carries more than `members_per_request` values (targets
+        // refuse large bodies, some cap the changes in one PATCH).
+        let mut single: Vec<(String, Option<String>)> = Vec::new();
+        let mut member_changes: Vec<MemberChange> = Vec::new();
         let mut modified = Vec::new();
         let mut resolved_all = BTreeMap::new();
+        // What the target holds now, as far as the shadow knows; updated request by request.
+        let mut applied: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (attribute, multivalued) in self.plans[plan_index].references.clone() {
             let wanted: Vec<String> = evaluation
                 .desired
@@ -1496,41 +1510,45 @@ impl<'c, 'a> Runner<'c, 'a> {
             }
             let before = before_live;
             if multivalued {
-                let add: Vec<&String> = resolved.iter().filter(|t| !before.contains(t)).collect();
-                let remove: Vec<&String> =
-                    before.iter().filter(|t| !resolved.contains(t)).collect();
-                if !add.is_empty() {
-                    ops.push(PatchOperation::add_members(add.iter().map(|s| s.as_str())));
-                }
-                if !remove.is_empty() {
-                    ops.push(PatchOperation::remove_members(
-                        remove.iter().map(|s| s.as_str()),
-                    ));
-                }
+                let add: Vec<String> = resolved
+                    .iter()
+                    .filter(|t| !before.contains(t))
+                    .cloned()
+                    .collect();
+                let remove: Vec<String> = before
+                    .iter()
+                    .filter(|t| !resolved.contains(t))
+                    .cloned()
+                    .collect();
                 if !add.is_empty() || !remove.is_empty() {
                     modified.push(Modified {
                         name: attribute.clone(),
                         old: Some(json!(before)),
                         new: Some(json!(resolved)),
                     });
+                    member_changes.push(MemberChange {
+                        attribute: attribute.clone(),
+                        add,
+                        remove,
+                    });
                 }
             } else if resolved.first() != before.first() {
-                match resolved.first() {
-                    Some(target) => ops.push(PatchOperation::replace(
-                        attribute.clone(),
-                        json!({ "value": target }),
-                    )),
-                    None => ops.push(PatchOperation::remove(attribute.clone())),
-                }
+                single.push((attribute.clone(), resolved.first().cloned()));
                 modified.push(Modified {
                     name: attribute.clone(),
                     old: before.first().map(|t| json!(t)),
                     new: resolved.first().map(|t| json!(t)),
                 });
             }
+            applied.insert(attribute.clone(), before);
             resolved_all.insert(attribute, resolved);
         }
-        if ops.is_empty() {
+        let requests = reference_requests(
+            single,
+            &member_changes,
+            self.ctx.config.members_per_request.max(1),
+        );
+        if requests.is_empty() {
             if resolved_all != shadow.references {
                 shadow.references = resolved_all;
                 link.shadow = Some(shadow.to_json());
@@ -1539,34 +1557,23 @@ impl<'c, 'a> Runner<'c, 'a> {
             return Ok(());
         }
         let target_kind = self.plans[plan_index].target_kind;
-        match self
-            .ctx
-            .target
-            .patch(target_kind, &link.target_id, &ops)
-            .await
-        {
-            Ok(_) => {
-                shadow.references = resolved_all;
-                link.shadow = Some(shadow.to_json());
-                self.ctx
-                    .store
-                    .put_link(self.ctx.fence, link.clone())
-                    .await?;
-                let entry = Entry::new(
-                    Action::Update,
-                    Status::Success,
-                    (
-                        "EntryReferenceResolution",
-                        "referenceResolution",
-                        format!("updated the references of account {}", link.target_id),
-                    ),
-                )
-                .target(Some(&link.target_id))
-                .modified(modified);
-                self.progress().report.updated += 1;
-                self.log(plan_index, &source, entry);
-            }
-            Err(error) => {
+        for request in requests {
+            if let Err(error) = self
+                .ctx
+                .target
+                .patch(target_kind, &link.target_id, &request.ops)
+                .await
+            {
+                // The requests that went through are recorded, so that the retry sends only
+                // the rest.
+                if request.index > 0 {
+                    shadow.references = applied;
+                    link.shadow = Some(shadow.to_json());
+                    self.ctx
+                        .store
+                        .put_link(self.ctx.fence, link.clone())
+                        .await?;
+                }
                 self.target_failure(
                     plan_index,
                     &source,
@@ -1574,8 +1581,36 @@ impl<'c, 'a> Runner<'c, 'a> {
                     Action::Update,
                     &error,
                 );
+                return Ok(());
+            }
+            for (attribute, value) in &request.single {
+                applied.insert(attribute.clone(), value.iter().cloned().collect());
+            }
+            for (attribute, add, remove) in &request.members {
+                let current = applied.entry(attribute.clone()).or_default();
+                current.retain(|t| !remove.contains(t));
+                current.extend(add.iter().cloned());
             }
         }
+        shadow.references = resolved_all;
+        link.shadow = Some(shadow.to_json());
+        self.ctx
+            .store
+            .put_link(self.ctx.fence, link.clone())
+            .await?;
+        let entry = Entry::new(
+            Action::Update,
+            Status::Success,
+            (
+                "EntryReferenceResolution",
+                "referenceResolution",
+                format!("updated the references of account {}", link.target_id),
+            ),
+        )
+        .target(Some(&link.target_id))
+        .modified(modified);
+        self.progress().report.updated += 1;
+        self.log(plan_index, &source, entry);
         Ok(())
     }
 
@@ -1712,6 +1747,96 @@ impl<'c, 'a> Runner<'c, 'a> {
             summary,
         });
     }
+}
+
+/// The member changes of one multi-valued reference attribute.
+#[derive(Debug, Clone, PartialEq)]
+struct MemberChange {
+    attribute: String,
+    add: Vec<String>,
+    remove: Vec<String>,
+}
+
+/// One PATCH of a reference resolution, with what it changes.
+#[derive(Debug, Clone, PartialEq)]
+struct ReferenceRequest {
+    /// 0 for the first request of the object.
+    index: usize,
+    ops: Vec<PatchOperation>,
+    /// Single-valued attributes set (`Some`) or removed (`None`).
+    single: Vec<(String, Option<String>)>,
+    /// (attribute, added, removed) member values.
+    members: Vec<(String, Vec<String>, Vec<String>)>,
+}
+
+/// Splits reference changes into PATCH requests carrying at most `per_request` member
+/// values each (the single-valued changes ride with the first): removals first, so that
+/// a target with a cap on a group's size never sees the group above its final size.
+fn reference_requests(
+    single: Vec<(String, Option<String>)>,
+    changes: &[MemberChange],
+    per_request: usize,
+) -> Vec<ReferenceRequest> {
+    let mut requests: Vec<ReferenceRequest> = Vec::new();
+    let mut current = ReferenceRequest {
+        index: 0,
+        ops: single
+            .iter()
+            .map(|(attribute, value)| match value {
+                Some(target) => {
+                    PatchOperation::replace(attribute.clone(), json!({ "value": target }))
+                }
+                None => PatchOperation::remove(attribute.clone()),
+            })
+            .collect(),
+        single,
+        members: Vec::new(),
+    };
+    let mut room = per_request;
+    let mut pieces: Vec<(&str, bool, &[String])> = Vec::new();
+    for change in changes {
+        for chunk in change.remove.chunks(per_request) {
+            pieces.push((&change.attribute, false, chunk));
+        }
+    }
+    for change in changes {
+        for chunk in change.add.chunks(per_request) {
+            pieces.push((&change.attribute, true, chunk));
+        }
+    }
+    for (attribute, adding, mut values) in pieces {
+        while !values.is_empty() {
+            if room == 0 {
+                let next = ReferenceRequest {
+                    index: current.index + 1,
+                    ops: Vec::new(),
+                    single: Vec::new(),
+                    members: Vec::new(),
+                };
+                requests.push(std::mem::replace(&mut current, next));
+                room = per_request;
+            }
+            let (now, later) = values.split_at(values.len().min(room));
+            room -= now.len();
+            values = later;
+            let ids = now.iter().map(String::as_str);
+            if adding {
+                current.ops.push(PatchOperation::add_members(ids));
+                current
+                    .members
+                    .push((attribute.to_string(), now.to_vec(), Vec::new()));
+            } else {
+                current.ops.push(PatchOperation::remove_members(ids));
+                current
+                    .members
+                    .push((attribute.to_string(), Vec::new(), now.to_vec()));
+            }
+        }
+    }
+    if !current.ops.is_empty() {
+        requests.push(current);
+    }
+    requests
 }
 
 /// Who a log row is about.

@@ -482,8 +482,8 @@ async fn groups_are_created_empty_then_their_members_are_patched_in() {
     assert_eq!(
         group_ops,
         vec![
-            json!({"op": "add", "path": "members", "value": [{"value": dan_target}]}),
             json!({"op": "remove", "path": "members", "value": [{"value": carol_target}]}),
+            json!({"op": "add", "path": "members", "value": [{"value": dan_target}]}),
         ]
     );
     let group = world
@@ -1581,4 +1581,123 @@ async fn two_objects_racing_for_one_account_link_one_and_report_the_other() {
         vec![outcome("other", "failure", Some("DuplicateSourceEntries"))]
     );
     assert!(world.writes().iter().all(|w| !w.starts_with("POST")));
+}
+
+#[test]
+fn reference_changes_are_split_into_requests_of_bounded_size() {
+    let ids = |prefix: &str, n: usize| -> Vec<String> {
+        (0..n).map(|i| format!("{prefix}{i}")).collect()
+    };
+    let change = |add: usize, remove: usize| MemberChange {
+        attribute: "members".into(),
+        add: ids("a", add),
+        remove: ids("r", remove),
+    };
+    // (single-valued changes, member adds, member removes, per request) -> values per request
+    let cases: Vec<(usize, usize, usize, usize, Vec<usize>)> = vec![
+        (0, 0, 0, 100, vec![]),
+        (1, 0, 0, 100, vec![0]),
+        (0, 3, 0, 100, vec![3]),
+        (0, 100, 0, 100, vec![100]),
+        (0, 101, 0, 100, vec![100, 1]),
+        (0, 250, 0, 100, vec![100, 100, 50]),
+        (1, 150, 60, 100, vec![100, 100, 10]),
+        (0, 5, 5, 1, vec![1; 10]),
+    ];
+    for (single, add, remove, per, expected) in cases {
+        let single: Vec<(String, Option<String>)> = (0..single)
+            .map(|_| ("manager".to_string(), Some("m".to_string())))
+            .collect();
+        let changes: Vec<MemberChange> = if add + remove > 0 {
+            vec![change(add, remove)]
+        } else {
+            vec![]
+        };
+        let requests = reference_requests(single.clone(), &changes, per);
+        let sizes: Vec<usize> = requests
+            .iter()
+            .map(|r| r.members.iter().map(|(_, a, d)| a.len() + d.len()).sum())
+            .collect();
+        assert_eq!(
+            sizes,
+            expected,
+            "single {} add {add} remove {remove} per {per}",
+            single.len()
+        );
+        assert_eq!(
+            requests.iter().map(|r| r.index).collect::<Vec<_>>(),
+            (0..requests.len()).collect::<Vec<_>>()
+        );
+        // The manager rides with the first request only; removals come before additions.
+        if let Some(first) = requests.first() {
+            assert_eq!(first.single, single);
+        }
+        let order: Vec<bool> = requests
+            .iter()
+            .flat_map(|r| r.members.iter().map(|(_, a, _)| !a.is_empty()))
+            .collect();
+        assert!(order.windows(2).all(|w| w[0] <= w[1]), "{order:?}");
+        let added: usize = requests
+            .iter()
+            .flat_map(|r| &r.members)
+            .map(|(_, a, _)| a.len())
+            .sum();
+        assert_eq!(added, add);
+    }
+}
+
+#[tokio::test]
+async fn a_large_membership_goes_out_in_several_patches_and_a_failure_resumes_where_it_stopped() {
+    let mut world = World::new().await;
+    world.config.members_per_request = 10;
+    let mut members = Vec::new();
+    for n in 0..25 {
+        members.push(world.user(&format!("m{n:02}@contoso.com"), json!({})).await);
+    }
+    let team = world.group("Team", &members).await;
+    world.assign(team).await;
+    // The second member PATCH fails once.
+    let seen = std::sync::atomic::AtomicUsize::new(0);
+    world.target.fail_next(1, 503, move |r| {
+        r.method == "PATCH"
+            && r.path.starts_with("/Groups/")
+            && seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 1
+    });
+    let report = world.cycle().await;
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    let group_target = world.target_id(ObjectKind::Group, team).await;
+    let group_patches = |world: &World| -> Vec<usize> {
+        world
+            .target
+            .writes()
+            .iter()
+            .filter(|w| w.method == "PATCH" && w.path == format!("/Groups/{group_target}"))
+            .map(|w| {
+                patch_ops(w)
+                    .iter()
+                    .map(|op| op["value"].as_array().map_or(0, Vec::len))
+                    .sum()
+            })
+            .collect()
+    };
+    // 10 went in, the next 10 failed: the cycle stopped there for this group.
+    assert_eq!(group_patches(&world), vec![10, 10]);
+    let group = world
+        .target
+        .object(TargetKind::Group, &group_target)
+        .unwrap();
+    assert_eq!(member_ids(&group).len(), 10);
+
+    // The next cycle (full: a failed full cycle leaves no watermark) sends only the 15 left.
+    world.cycle().await;
+    assert_eq!(group_patches(&world), vec![10, 5]);
+    let group = world
+        .target
+        .object(TargetKind::Group, &group_target)
+        .unwrap();
+    let mut expected = Vec::new();
+    for member in &members {
+        expected.push(world.target_id(ObjectKind::User, *member).await);
+    }
+    assert_eq!(member_ids(&group), sorted(expected));
 }
