@@ -52,10 +52,34 @@ pub enum PatchStyle {
 /// The query flag of an Entra tenant URL that turns on RFC 7644 PATCH (reference §3.3).
 pub const SCIM_COMPLIANT_PATCH_FLAG: &str = "aadOptscim062020";
 
+/// The flag an older version of Microsoft's page gives for the same (kept: tenant URLs
+/// written then still carry it).
+pub const SCIM_COMPLIANT_PATCH_FLAG_2020: &str = "AzureAdScimPatch062020";
+
+/// The flag that rolls a job back to Entra's legacy PATCH (`Replace`, `"False"`, member
+/// removal by value list): "Downgrade URL: … AzureAdScimPatch2017", in MicrosoftDocs/entra-docs
+/// `docs/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility.md`.
+pub const LEGACY_PATCH_FLAG: &str = "AzureAdScimPatch2017";
+
+/// The PATCH style a tenant URL's query parameter asks for, if it is one of the flags.
+fn flag_style(name: &str) -> Option<PatchStyle> {
+    if name.eq_ignore_ascii_case(SCIM_COMPLIANT_PATCH_FLAG)
+        || name.eq_ignore_ascii_case(SCIM_COMPLIANT_PATCH_FLAG_2020)
+    {
+        Some(PatchStyle::Rfc7644)
+    } else if name.eq_ignore_ascii_case(LEGACY_PATCH_FLAG) {
+        Some(PatchStyle::EntraLegacy)
+    } else {
+        None
+    }
+}
+
 /// A tenant URL as an admin enters it in Entra, split into the base URL to call and the
 /// PATCH style its flag asks for: `https://app/scim?aadOptscim062020` gives
-/// `https://app/scim` and `Some(Rfc7644)`. The flag is for Entra, not the target, so it is
-/// not sent; other query parameters stay. `None`: the URL does not say.
+/// `https://app/scim` and `Some(Rfc7644)`, `…?AzureAdScimPatch2017` `Some(EntraLegacy)`.
+/// Flags are for the provisioning service, not the target, so they are not sent; other
+/// query parameters stay. `None`: the URL does not say (provisio then writes RFC 7644,
+/// the behaviour Microsoft announces as the coming default). The last flag wins.
 pub fn split_tenant_url(url: &str) -> (String, Option<PatchStyle>) {
     let url = url.trim();
     let Some((base, query)) = url.split_once('?') else {
@@ -70,11 +94,11 @@ pub fn split_tenant_url(url: &str) -> (String, Option<PatchStyle>) {
         .split('&')
         .filter(|param| {
             let name = param.split_once('=').map_or(*param, |(name, _)| name);
-            let is_flag = name.eq_ignore_ascii_case(SCIM_COMPLIANT_PATCH_FLAG);
-            if is_flag {
-                style = Some(PatchStyle::Rfc7644);
+            let flag = flag_style(name);
+            if flag.is_some() {
+                style = flag;
             }
-            !is_flag && !param.is_empty()
+            flag.is_none() && !param.is_empty()
         })
         .collect();
     let mut out = base.to_string();
@@ -216,6 +240,21 @@ mod tests {
                 None,
             ),
             ("https://app/scim?", "https://app/scim", None),
+            (
+                "https://app/scim?AzureAdScimPatch2017",
+                "https://app/scim",
+                Some(PatchStyle::EntraLegacy),
+            ),
+            (
+                "https://app/scim?azureadscimpatch2017&api-version=2",
+                "https://app/scim?api-version=2",
+                Some(PatchStyle::EntraLegacy),
+            ),
+            (
+                "https://app/scim?AzureAdScimPatch062020",
+                "https://app/scim",
+                rfc,
+            ),
         ];
         for (url, base, style) in cases {
             assert_eq!(split_tenant_url(url), (base.to_string(), style), "{url}");

@@ -33,7 +33,12 @@ pub struct World {
 }
 
 pub async fn world() -> World {
-    let target = Server::start(&[]);
+    world_with_target(&[]).await
+}
+
+/// A world whose `provisio scim-server` gets `target_args` too.
+pub async fn world_with_target(target_args: &[&str]) -> World {
+    let target = Server::start(target_args);
     let graph_server = Server::start_graph(&[]);
     let graph = graph_server.client();
     let scim = target.client();
