@@ -231,7 +231,9 @@ impl Worker {
     async fn keep_lease(&self, record: &JobRecord, fence: Fence) -> LeaseLost {
         let store = self.synchronization.store();
         let clock = self.synchronization.clock();
-        let period = self.config.lease / 3;
+        // A second at least, so that a lease configured too short cannot make the renewals
+        // hammer the store.
+        let period: time::Duration = std::cmp::max(self.config.lease / 3, time::Duration::SECOND);
         loop {
             self.ticker.wait(period).await;
             let until = provisio_directory::timestamp(clock.now() + self.config.lease);
