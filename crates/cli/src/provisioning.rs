@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
+use provisio_engine::clock::Ticker;
 use provisio_engine::secrets::Secrets;
 use provisio_engine::target::Target;
 use provisio_engine::worker::{JobRun, TargetFactory, Worker};
@@ -39,6 +41,16 @@ impl TargetFactory for ScimTargets {
         let client = Arc::new(ScimTarget::new(&config).map_err(|e| e.to_string())?);
         clients.insert(key, Arc::clone(&client));
         Ok(client as Arc<dyn Target>)
+    }
+}
+
+/// Waits on the runtime's timer: paces the lease renewals of running cycles.
+pub struct RuntimeTicker;
+
+#[async_trait]
+impl Ticker for RuntimeTicker {
+    async fn wait(&self, period: time::Duration) {
+        tokio::time::sleep(period.unsigned_abs()).await;
     }
 }
 

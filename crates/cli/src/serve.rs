@@ -17,7 +17,7 @@ use provisio_engine::synchronization::Synchronization;
 use provisio_engine::worker::{Worker, WorkerConfig};
 use provisio_store::SettingsStore;
 
-use crate::provisioning::ScimTargets;
+use crate::provisioning::{RuntimeTicker, ScimTargets};
 use rand::RngCore;
 use serde_json::json;
 
@@ -51,6 +51,11 @@ pub struct ServeArgs {
     /// PostgreSQL database must share the key.
     #[arg(long, env = "PROVISIO_SECRETS_KEY", hide_env_values = true)]
     pub secrets_key: Option<String>,
+    /// How long a job's lease lasts, in seconds. A running cycle renews it every third of
+    /// that; when a process dies mid-cycle, another process sharing the PostgreSQL database
+    /// takes the job over once the lease has expired. At least 3.
+    #[arg(long, default_value_t = 1800, value_parser = clap::value_parser!(u32).range(3..))]
+    pub lease_seconds: u32,
 }
 
 const TOKEN_SETTING: &str = "admin-token-sha256";
@@ -189,7 +194,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         synchronization.clone(),
         directory.clone(),
         targets,
-        WorkerConfig::default(),
+        Arc::new(RuntimeTicker),
+        WorkerConfig {
+            lease: time::Duration::seconds(i64::from(args.lease_seconds)),
+            ..WorkerConfig::default()
+        },
     );
     let state =
         ApiState::new(directory.clone(), hash).with_synchronization(synchronization.clone());

@@ -1,13 +1,23 @@
 //! The engine's clock, injected so that schedules, timestamps and expression functions such
-//! as `Now()` are deterministic in tests.
+//! as `Now()` are deterministic in tests, and its ticker, which paces what runs beside a
+//! cycle (renewing the job's lease) without the engine owning a timer.
 
 use std::sync::Mutex;
 
+use async_trait::async_trait;
 use time::OffsetDateTime;
 
 /// Where the engine reads the time from.
 pub trait Clock: Send + Sync {
     fn now(&self) -> OffsetDateTime;
+}
+
+/// Waits between the lease renewals of a running cycle. The binary sleeps on its runtime's
+/// timer; tests tick by hand, so that no test depends on how fast the machine is.
+#[async_trait]
+pub trait Ticker: Send + Sync {
+    /// Returns once `period` has passed.
+    async fn wait(&self, period: time::Duration);
 }
 
 /// The machine's clock, in UTC.

@@ -3,16 +3,24 @@
 //! directory's change log has moved past the job's watermark and the job's last cycle ended
 //! at least `change_delay` ago (provisio's: a change reaches the target within seconds,
 //! whatever the interval). Each cycle runs under the job's lease, so one worker at a time
-//! runs a job, however many processes share the database.
+//! runs a job, however many processes share the database. While the cycle runs, the worker
+//! renews the lease every third of its length, so a cycle longer than the lease keeps its
+//! job; when a renewal finds the lease gone (the process stalled past it and another worker
+//! took the job over), the cycle stops there and the job's status says so.
 //!
 //! The worker does no IO of its own and keeps no timer: the caller calls [`Worker::run_due`]
-//! every second or so (the binary does), and tests call it with a fixed clock.
+//! every second or so (the binary does), tests call it with a fixed clock, and the renewals
+//! wait on an injected [`Ticker`].
 
+use std::future::{poll_fn, Future};
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use provisio_directory::Directory;
 use uuid::Uuid;
 
+use crate::clock::Ticker;
 use crate::cycle::{run_cycle, CycleContext, CycleReport, JobConfig};
 use crate::model::SynchronizationScheduleState;
 use crate::secrets::Secrets;
@@ -50,6 +58,10 @@ impl Default for WorkerConfig {
     }
 }
 
+/// Why a cycle stopped when a renewal of its lease found the lease gone, as the job's status
+/// records it.
+pub const LEASE_LOST: &str = "the lease on the job passed to another worker";
+
 /// What happened to one due job.
 #[derive(Debug)]
 pub enum JobRun {
@@ -66,6 +78,7 @@ pub struct Worker {
     synchronization: Synchronization,
     directory: Directory,
     targets: Arc<dyn TargetFactory>,
+    ticker: Arc<dyn Ticker>,
     config: WorkerConfig,
 }
 
@@ -74,12 +87,14 @@ impl Worker {
         synchronization: Synchronization,
         directory: Directory,
         targets: Arc<dyn TargetFactory>,
+        ticker: Arc<dyn Ticker>,
         config: WorkerConfig,
     ) -> Self {
         Worker {
             synchronization,
             directory,
             targets,
+            ticker,
             config,
         }
     }
@@ -150,7 +165,14 @@ impl Worker {
             Err(error) => return JobRun::Failed(error.to_string()),
         };
         let began = log_timestamp(now);
-        let outcome = self.cycle(record, fence).await;
+        let outcome =
+            match first_of(self.cycle(record, fence), self.keep_lease(record, fence)).await {
+                Either::First(outcome) => outcome,
+                // The cycle is dropped at the call it was waiting on: its next fenced write would
+                // fail anyway, and until then it would only send the target what the worker now
+                // holding the job sends too.
+                Either::Second(LeaseLost) => Err(LEASE_LOST.to_string()),
+            };
         let ended = log_timestamp(clock.now());
         let (run, execution) = match outcome {
             Ok(report) => {
@@ -200,6 +222,35 @@ impl Worker {
             tracing::warn!(message = "Releasing a job's lease failed.", job = %record.id, %error);
         }
         run
+    }
+
+    /// Renews the job's lease every third of its length; returns only when a renewal finds
+    /// it held by another worker. A renewal that fails (the store unreachable) is tried again
+    /// at the next tick: the lease may well outlast the outage, and the fenced writes refuse
+    /// the cycle's work if it does not.
+    async fn keep_lease(&self, record: &JobRecord, fence: Fence) -> LeaseLost {
+        let store = self.synchronization.store();
+        let clock = self.synchronization.clock();
+        // A second at least, so that a lease configured too short cannot make the renewals
+        // hammer the store.
+        let period: time::Duration = std::cmp::max(self.config.lease / 3, time::Duration::SECOND);
+        loop {
+            self.ticker.wait(period).await;
+            let until = provisio_directory::timestamp(clock.now() + self.config.lease);
+            match store
+                .renew_lease(&record.id, &self.config.id, fence, &until)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(message = "The job's lease passed to another worker: its cycle stops.", job = %record.id);
+                    return LeaseLost;
+                }
+                Err(error) => {
+                    tracing::warn!(message = "Renewing a job's lease failed.", job = %record.id, %error)
+                }
+            }
+        }
     }
 
     /// The cycle itself: pending resets, the job's settings and target, then `run_cycle`.
@@ -253,11 +304,40 @@ impl Worker {
     }
 }
 
+/// A renewal found the job's lease held by another worker.
+struct LeaseLost;
+
+enum Either<A, B> {
+    First(A),
+    Second(B),
+}
+
+/// Polls both futures in the caller's task (the engine spawns nothing) until one ends; the
+/// other is dropped. `first` is polled first, so a cycle that ends with its last renewal
+/// counts as ended.
+async fn first_of<A, B>(
+    first: impl Future<Output = A>,
+    second: impl Future<Output = B>,
+) -> Either<A, B> {
+    let mut first = pin!(first);
+    let mut second = pin!(second);
+    poll_fn(|cx| {
+        if let Poll::Ready(a) = first.as_mut().poll(cx) {
+            return Poll::Ready(Either::First(a));
+        }
+        second.as_mut().poll(cx).map(Either::Second)
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use provisio_directory::{DirectoryConfig, MemoryDirectory, ObjectKind, DEFAULT_ACCESS_ROLE};
     use serde_json::{json, Map, Value};
     use time::macros::datetime;
+
+    use async_trait::async_trait;
+    use tokio::sync::{watch, Semaphore};
 
     use super::*;
     use crate::clock::{Clock, FixedClock};
@@ -265,15 +345,128 @@ mod tests {
     use crate::model::{SynchronizationSecret, SynchronizationSecretKeyStringValuePair};
     use crate::secrets::SecretSealer;
     use crate::state::memory::MemorySyncStore;
-    use crate::target::TargetKind;
+    use crate::target::{Page, PatchOperation, TargetError, TargetKind, TargetObject};
 
-    struct Fixed(MemoryTarget);
+    struct Fixed(Arc<GatedTarget>);
 
     impl TargetFactory for Fixed {
         fn target(&self, secrets: &Secrets) -> Result<Arc<dyn Target>, String> {
             match secrets.base_address() {
-                Some(_) => Ok(Arc::new(self.0.clone())),
+                Some(_) => Ok(self.0.clone()),
                 None => Err("no BaseAddress".to_string()),
+            }
+        }
+    }
+
+    /// A memory target whose creates wait while its gate is closed, so that a test can hold
+    /// a cycle in the middle for as long as it likes.
+    struct GatedTarget {
+        inner: MemoryTarget,
+        open: watch::Sender<bool>,
+        /// Creates that reached the gate.
+        arrived: watch::Sender<usize>,
+    }
+
+    impl GatedTarget {
+        fn new(inner: MemoryTarget) -> Self {
+            GatedTarget {
+                inner,
+                open: watch::Sender::new(true),
+                arrived: watch::Sender::new(0),
+            }
+        }
+
+        async fn until_a_create_waits(&self) {
+            let mut arrived = self.arrived.subscribe();
+            arrived.wait_for(|n| *n > 0).await.expect("gate alive");
+        }
+    }
+
+    #[async_trait]
+    impl Target for GatedTarget {
+        async fn find(
+            &self,
+            kind: TargetKind,
+            attribute: &str,
+            value: &str,
+        ) -> Result<Vec<TargetObject>, TargetError> {
+            self.inner.find(kind, attribute, value).await
+        }
+        async fn get(
+            &self,
+            kind: TargetKind,
+            id: &str,
+        ) -> Result<Option<TargetObject>, TargetError> {
+            self.inner.get(kind, id).await
+        }
+        async fn create(
+            &self,
+            kind: TargetKind,
+            resource: Value,
+        ) -> Result<TargetObject, TargetError> {
+            let mut open = self.open.subscribe();
+            self.arrived.send_modify(|n| *n += 1);
+            open.wait_for(|open| *open).await.expect("gate alive");
+            self.inner.create(kind, resource).await
+        }
+        async fn patch(
+            &self,
+            kind: TargetKind,
+            id: &str,
+            ops: &[PatchOperation],
+        ) -> Result<Option<TargetObject>, TargetError> {
+            self.inner.patch(kind, id, ops).await
+        }
+        async fn delete(&self, kind: TargetKind, id: &str) -> Result<(), TargetError> {
+            self.inner.delete(kind, id).await
+        }
+        async fn list_page(
+            &self,
+            kind: TargetKind,
+            start_index: u64,
+            count: u64,
+            attributes: &[&str],
+        ) -> Result<Page, TargetError> {
+            self.inner
+                .list_page(kind, start_index, count, attributes)
+                .await
+        }
+        async fn probe(&self) -> Result<(), TargetError> {
+            self.inner.probe().await
+        }
+    }
+
+    /// A ticker that lets one wait through per tick, and counts the waits begun.
+    struct ManualTicker {
+        ticks: Semaphore,
+        waits: watch::Sender<usize>,
+    }
+
+    impl ManualTicker {
+        fn new() -> Self {
+            ManualTicker {
+                ticks: Semaphore::new(0),
+                waits: watch::Sender::new(0),
+            }
+        }
+
+        fn tick(&self) {
+            self.ticks.add_permits(1);
+        }
+
+        /// Returns once `n` waits have begun (the renewal loop is waiting for its n-th tick).
+        async fn until_waits(&self, n: usize) {
+            let mut waits = self.waits.subscribe();
+            waits.wait_for(|w| *w >= n).await.expect("ticker alive");
+        }
+    }
+
+    #[async_trait]
+    impl Ticker for ManualTicker {
+        async fn wait(&self, _period: time::Duration) {
+            self.waits.send_modify(|n| *n += 1);
+            if let Ok(permit) = self.ticks.acquire().await {
+                permit.forget();
             }
         }
     }
@@ -289,8 +482,10 @@ mod tests {
         directory: Directory,
         sync: Synchronization,
         target: MemoryTarget,
+        gate: Arc<GatedTarget>,
+        ticker: Arc<ManualTicker>,
         clock: Arc<FixedClock>,
-        worker: Worker,
+        worker: Arc<Worker>,
         sp: Uuid,
     }
 
@@ -305,12 +500,15 @@ mod tests {
             SecretSealer::new([7; 32]),
         );
         let target = MemoryTarget::new();
-        let worker = Worker::new(
+        let gate = Arc::new(GatedTarget::new(target.clone()));
+        let ticker = Arc::new(ManualTicker::new());
+        let worker = Arc::new(Worker::new(
             sync.clone(),
             directory.clone(),
-            Arc::new(Fixed(target.clone())),
+            Arc::new(Fixed(gate.clone())),
+            ticker.clone(),
             WorkerConfig::default(),
-        );
+        ));
         let sp = directory
             .create(
                 ObjectKind::ServicePrincipal,
@@ -323,6 +521,8 @@ mod tests {
             directory,
             sync,
             target,
+            gate,
+            ticker,
             clock,
             worker,
             sp,
@@ -533,5 +733,113 @@ mod tests {
             Some(crate::model::SynchronizationTaskExecutionResult::Failed)
         );
         assert!(last.error.is_some_and(|e| !e.message.is_empty()));
+    }
+
+    impl World {
+        /// Starts the job's cycle in a task of its own, its first create held at the gate,
+        /// and returns once the cycle waits there with its lease renewals waiting for a tick.
+        async fn cycle_held_at_the_gate(&self, job: &str) -> tokio::task::JoinHandle<JobRun> {
+            self.gate.open.send_replace(false);
+            let record = self.sync.job_record(self.sp, job).await.expect("job");
+            let worker = self.worker.clone();
+            let run = tokio::spawn(async move { worker.run_job(&record).await });
+            self.gate.until_a_create_waits().await;
+            self.ticker.until_waits(1).await;
+            run
+        }
+
+        /// Whether another worker could take the job's lease now.
+        async fn another_worker_takes(&self, job: &str, worker: &str) -> bool {
+            let now = self.clock.now();
+            self.sync
+                .store()
+                .acquire_lease(
+                    job,
+                    worker,
+                    &provisio_directory::timestamp(now),
+                    &provisio_directory::timestamp(now + time::Duration::minutes(30)),
+                )
+                .await
+                .expect("lease")
+                .is_some()
+        }
+
+        async fn last_execution(&self, job: &str) -> crate::model::SynchronizationTaskExecution {
+            job_of(&self.sync.job_record(self.sp, job).await.expect("job"))
+                .expect("job")
+                .status
+                .expect("status")
+                .last_execution
+                .expect("last execution")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cycle_longer_than_the_lease_keeps_its_job_by_renewing_the_lease() {
+        let w = world().await;
+        w.user("ann").await;
+        let job = w.started_job().await;
+        let run = w.cycle_held_at_the_gate(&job).await;
+
+        // An hour passes in the cycle (twice the 30-minute lease), a renewal every 20 minutes.
+        for renewal in 1..=3 {
+            w.clock.advance(time::Duration::minutes(20));
+            w.ticker.tick();
+            w.ticker.until_waits(renewal + 1).await;
+        }
+        assert!(
+            !w.another_worker_takes(&job, "another").await,
+            "the lease was renewed past its first 30 minutes"
+        );
+
+        w.gate.open.send_replace(true);
+        let run = run.await.expect("the cycle's task");
+        assert!(matches!(run, JobRun::Ran(_)), "{run:?}");
+        assert_eq!(w.user_names(), ["ann@contoso.test"]);
+        assert_eq!(
+            w.last_execution(&job).await.state,
+            Some(crate::model::SynchronizationTaskExecutionResult::Succeeded)
+        );
+        assert!(
+            w.another_worker_takes(&job, "another").await,
+            "the lease is released when the cycle ends"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cycle_whose_lease_passed_to_another_worker_stops_and_says_so() {
+        let w = world().await;
+        w.user("ann").await;
+        let job = w.started_job().await;
+        let run = w.cycle_held_at_the_gate(&job).await;
+
+        // The process stalls past the lease (no renewal ran) and another worker takes the job.
+        w.clock.advance(time::Duration::minutes(31));
+        assert!(w.another_worker_takes(&job, "another").await);
+        w.ticker.tick();
+
+        let run = run.await.expect("the cycle's task");
+        assert!(
+            matches!(&run, JobRun::Failed(message) if message == LEASE_LOST),
+            "{run:?}"
+        );
+        assert!(
+            w.user_names().is_empty(),
+            "the held create was dropped with the cycle"
+        );
+        let last = w.last_execution(&job).await;
+        assert_eq!(
+            last.state,
+            Some(crate::model::SynchronizationTaskExecutionResult::Failed)
+        );
+        assert_eq!(
+            last.error.map(|e| e.message).as_deref(),
+            Some(LEASE_LOST),
+            "the status says why the cycle stopped"
+        );
+        assert!(
+            !w.another_worker_takes(&job, "a third").await,
+            "the stopped cycle leaves the other worker's lease alone"
+        );
     }
 }

@@ -90,6 +90,12 @@ impl Server {
         }
     }
 
+    /// Ends the process at once (SIGKILL on Unix), as a crash would: it releases nothing.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// A client for a tenant of its own, so reruns against a shared database never collide.
     pub fn fresh_tenant_client(&self) -> Client {
         let nanos = std::time::SystemTime::now()
