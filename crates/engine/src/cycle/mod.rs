@@ -50,7 +50,7 @@ mod shadow;
 use std::collections::hash_map::Entry as MapEntry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use provisio_directory::{
@@ -252,6 +252,8 @@ struct Outcome {
     /// The source object as this batch read it, so that resolving its references does not
     /// read it (and a group's members) again.
     source: Option<SourceObject>,
+    /// The object's link as the cycle last wrote or read it, for the same reason.
+    link: Option<Link>,
 }
 
 struct Runner<'c, 'a> {
@@ -264,6 +266,24 @@ struct Runner<'c, 'a> {
     /// concurrently (up to `JobConfig::concurrency`) within the cycle's one task, so the
     /// lock is never contended across threads and never held across an await.
     progress: Mutex<Progress>,
+    /// Source id → target id of the links this cycle has read or written. The worker holds
+    /// the job's lease, so no one else writes its links meanwhile (an operator deletes one
+    /// only while the job is not running).
+    targets: Mutex<HashMap<Uuid, String>>,
+    /// Full cycles: source id of an object not linked yet → the objects whose references
+    /// name it, to resolve again once it is linked.
+    unresolved: Mutex<HashMap<Uuid, Vec<(ObjectKind, Uuid)>>>,
+    /// Full cycles in the assigned-only scope: the users the assignment walk found in scope
+    /// (assigned directly, or direct members of an assigned security group), so that
+    /// processing them need not ask the directory again.
+    assigned_users: OnceLock<HashSet<Uuid>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing here is left half-updated by a panic in a way that matters more than the panic.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The mutable part of a cycle.
@@ -321,6 +341,9 @@ impl<'c, 'a> Runner<'c, 'a> {
                 },
                 ..Progress::default()
             }),
+            targets: Mutex::new(HashMap::new()),
+            unresolved: Mutex::new(HashMap::new()),
+            assigned_users: OnceLock::new(),
         })
     }
 
@@ -407,6 +430,16 @@ impl<'c, 'a> Runner<'c, 'a> {
                                 if seen.insert((ObjectKind::Group, principal.id)) {
                                     groups.push(principal.id);
                                 }
+                                // Only a security group's members are in scope through it.
+                                let brings_members = match self.dir().find(principal.id).await? {
+                                    Some(group) => {
+                                        group.deleted.is_none() && security_enabled(&group)
+                                    }
+                                    None => false,
+                                };
+                                if !brings_members {
+                                    continue;
+                                }
                                 for member in self.dir().all_members(principal.id).await? {
                                     if member.kind == ObjectKind::User
                                         && seen.insert((ObjectKind::User, member.id))
@@ -423,6 +456,9 @@ impl<'c, 'a> Runner<'c, 'a> {
                     }
                     after = page.last().map(|a| a.id);
                 }
+                // What the walk saw is the scope as of its start; a change since is in the
+                // change log, for the next cycle.
+                let _ = self.assigned_users.set(users.iter().copied().collect());
                 for chunk in users.chunks(batch) {
                     let ids = chunk.iter().map(|id| (ObjectKind::User, *id)).collect();
                     self.process_batch(ids).await?;
@@ -589,21 +625,24 @@ impl<'c, 'a> Runner<'c, 'a> {
         let lookups: Vec<_> = outcomes
             .iter()
             .filter(|(_, outcome)| outcome.newly_linked)
-            .map(|(key, _)| self.referrers(key.0, key.1))
+            .map(|(key, _)| self.referrers_of_new(key.0, key.1))
             .collect();
         let referrers: Vec<Vec<(ObjectKind, Uuid)>> =
             stream::iter(lookups).buffered(width).try_collect().await?;
-        // (kind, id) → the source object when this batch has read it already.
-        let mut due: Vec<((ObjectKind, Uuid), Option<SourceObject>)> = Vec::new();
+        // (kind, id) → the source object and link when this batch has read them already.
+        let mut due: Vec<((ObjectKind, Uuid), Option<SourceObject>, Option<Link>)> = Vec::new();
         let mut index: HashMap<(ObjectKind, Uuid), usize> = HashMap::new();
         let mut referrers = referrers.into_iter();
         for (key, outcome) in outcomes {
             if outcome.resolve_references {
                 match index.get(&key) {
-                    Some(&at) => due[at].1 = outcome.source,
+                    Some(&at) => {
+                        due[at].1 = outcome.source;
+                        due[at].2 = outcome.link;
+                    }
                     None => {
                         index.insert(key, due.len());
-                        due.push((key, outcome.source));
+                        due.push((key, outcome.source, outcome.link));
                     }
                 }
             }
@@ -611,14 +650,14 @@ impl<'c, 'a> Runner<'c, 'a> {
                 for referrer in referrers.next().unwrap_or_default() {
                     if let MapEntry::Vacant(slot) = index.entry(referrer) {
                         slot.insert(due.len());
-                        due.push((referrer, None));
+                        due.push((referrer, None, None));
                     }
                 }
             }
         }
         let resolutions: Vec<_> = due
             .into_iter()
-            .map(|(key, source)| self.resolve_key(key, source))
+            .map(|(key, source, link)| self.resolve_key(key, source, link))
             .collect();
         stream::iter(resolutions)
             .buffered(width)
@@ -652,11 +691,25 @@ impl<'c, 'a> Runner<'c, 'a> {
         &self,
         (kind, id): (ObjectKind, Uuid),
         source: Option<SourceObject>,
+        link: Option<Link>,
     ) -> Result<(), CycleError> {
         if self.refused() {
             return Ok(());
         }
-        self.resolve_references(kind, id, source).await
+        self.resolve_references(kind, id, source, link).await
+    }
+
+    /// The objects to resolve again now that `id` is linked: in a full cycle those that
+    /// found it unlinked earlier in the cycle, otherwise those the directory says refer to it.
+    async fn referrers_of_new(
+        &self,
+        kind: ObjectKind,
+        id: Uuid,
+    ) -> Result<Vec<(ObjectKind, Uuid)>, CycleError> {
+        if self.full {
+            return Ok(lock(&self.unresolved).remove(&id).unwrap_or_default());
+        }
+        self.referrers(kind, id).await
     }
 
     /// Linked objects whose references name `id`: its direct reports and the groups it is a
@@ -696,11 +749,47 @@ impl<'c, 'a> Runner<'c, 'a> {
         let Some(plan) = self.plan(kind) else {
             return Ok(None);
         };
-        Ok(self
+        let link = self
             .ctx
             .store
             .link(self.ctx.job_id, &plan.object_type, id)
-            .await?)
+            .await?;
+        if let Some(link) = &link {
+            self.remember_target(link);
+        }
+        Ok(link)
+    }
+
+    /// Writes a link under the cycle's fence and remembers its target id.
+    async fn put_link(&self, link: Link) -> Result<(), SyncStoreError> {
+        self.ctx
+            .store
+            .put_link(self.ctx.fence, link.clone())
+            .await?;
+        self.remember_target(&link);
+        Ok(())
+    }
+
+    fn remember_target(&self, link: &Link) {
+        lock(&self.targets).insert(link.source_id, link.target_id.clone());
+    }
+
+    fn forget_target(&self, source_id: Uuid) {
+        lock(&self.targets).remove(&source_id);
+    }
+
+    /// The target id of the account linked to a source user or group, for references
+    /// (manager, members): from the links this cycle has read or written, else the store.
+    async fn target_of(&self, source_id: Uuid) -> Result<Option<String>, CycleError> {
+        if let Some(target) = lock(&self.targets).get(&source_id) {
+            return Ok(Some(target.clone()));
+        }
+        for kind in [ObjectKind::User, ObjectKind::Group] {
+            if let Some(link) = self.link(kind, source_id).await? {
+                return Ok(Some(link.target_id));
+            }
+        }
+        Ok(None)
     }
 
     // ---- one object ---------------------------------------------------------------------
@@ -782,6 +871,15 @@ impl<'c, 'a> Runner<'c, 'a> {
         let assigned = match self.ctx.config.scope {
             ScopeMode::SyncAll => true,
             ScopeMode::AssignedOnly if deleted => false,
+            ScopeMode::AssignedOnly
+                if kind == ObjectKind::User
+                    && self
+                        .assigned_users
+                        .get()
+                        .is_some_and(|users| users.contains(&id)) =>
+            {
+                true
+            }
             ScopeMode::AssignedOnly => self.is_assigned(&object).await?,
         };
         let facts = ScopeFacts {
@@ -970,7 +1068,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 shadow: None,
                 stale: None,
             };
-            match self.ctx.store.put_link(self.ctx.fence, link.clone()).await {
+            match self.put_link(link.clone()).await {
                 Ok(()) => {}
                 // Another source object took the account meanwhile (or holds it under an
                 // object type the lookup above did not return).
@@ -1030,7 +1128,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                     shadow: Some(shadow.to_json()),
                     stale: None,
                 };
-                self.ctx.store.put_link(self.ctx.fence, link).await?;
+                self.put_link(link.clone()).await?;
                 self.progress()
                     .created
                     .insert((self.plans[plan_index].kind, self.source_uuid(source)));
@@ -1052,6 +1150,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                     resolve_references: true,
                     newly_linked: true,
                     source: Some(source.clone()),
+                    link: Some(link),
                 })
             }
             Err(error) => {
@@ -1105,7 +1204,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 would_choose: would_choose.clone(),
                 reason: reason.clone(),
             });
-            self.ctx.store.put_link(self.ctx.fence, stale).await?;
+            self.put_link(stale).await?;
             self.progress().report.stale += 1;
             let entry = Entry::new(
                 Action::Other,
@@ -1187,10 +1286,11 @@ impl<'c, 'a> Runner<'c, 'a> {
         let Some(evaluation) = self.evaluate(plan_index, source, Operation::Update) else {
             return Ok(Outcome::default());
         };
-        let linked = || Outcome {
+        let linked = |link: Link| Outcome {
             resolve_references: true,
             newly_linked: false,
             source: Some(source.clone()),
+            link: Some(link),
         };
         let (ops, modified) = diff(&evaluation.desired.attributes, &base);
         let mut shadow = Shadow::read(link.shadow.as_ref()).unwrap_or_default();
@@ -1198,13 +1298,10 @@ impl<'c, 'a> Runner<'c, 'a> {
             if link.shadow.is_none() {
                 shadow.attributes = evaluation.desired.attributes.clone();
                 link.shadow = Some(shadow.to_json());
-                self.ctx
-                    .store
-                    .put_link(self.ctx.fence, link.clone())
-                    .await?;
+                self.put_link(link.clone()).await?;
             }
             self.redundant(plan_index, source, &link.target_id);
-            return Ok(linked());
+            return Ok(linked(link));
         }
         if !self.plans[plan_index].flow_types.update {
             self.skip(
@@ -1214,7 +1311,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 "EntrySynchronizationSkipped",
                 "the mapping does not allow Update",
             );
-            return Ok(linked());
+            return Ok(linked(link));
         }
         let target_kind = self.plans[plan_index].target_kind;
         match self
@@ -1230,10 +1327,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 merge(&mut shadow.attributes, &evaluation.desired.attributes);
                 link.shadow = Some(shadow.to_json());
                 link.display_name = display_name(source);
-                self.ctx
-                    .store
-                    .put_link(self.ctx.fence, link.clone())
-                    .await?;
+                self.put_link(link.clone()).await?;
                 let entry = Entry::new(
                     Action::Update,
                     Status::Success,
@@ -1247,7 +1341,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 .modified(modified);
                 self.progress().report.updated += 1;
                 self.log(plan_index, source, entry);
-                Ok(linked())
+                Ok(linked(link))
             }
             Err(error) => {
                 self.target_failure(
@@ -1323,10 +1417,7 @@ impl<'c, 'a> Runner<'c, 'a> {
             Ok(_) => {
                 merge(&mut shadow.attributes, &desired);
                 link.shadow = Some(shadow.to_json());
-                self.ctx
-                    .store
-                    .put_link(self.ctx.fence, link.clone())
-                    .await?;
+                self.put_link(link.clone()).await?;
                 let entry = Entry::new(
                     Action::Disable,
                     Status::Success,
@@ -1396,6 +1487,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                     .store
                     .delete_link(self.ctx.job_id, &link.object_type, link.source_id)
                     .await?;
+                self.forget_target(link.source_id);
                 let entry = Entry::new(
                     Action::Delete,
                     Status::Success,
@@ -1427,6 +1519,7 @@ impl<'c, 'a> Runner<'c, 'a> {
         kind: ObjectKind,
         id: Uuid,
         source: Option<SourceObject>,
+        link: Option<Link>,
     ) -> Result<(), CycleError> {
         let Some(plan_index) = self.plans.iter().position(|p| p.kind == kind) else {
             return Ok(());
@@ -1438,7 +1531,11 @@ impl<'c, 'a> Runner<'c, 'a> {
         if plan.references.is_empty() || !allowed {
             return Ok(());
         }
-        let Some(mut link) = self.link(kind, id).await? else {
+        let link = match link {
+            Some(link) => Some(link),
+            None => self.link(kind, id).await?,
+        };
+        let Some(mut link) = link else {
             return Ok(());
         };
         if link.stale.is_some() {
@@ -1479,11 +1576,16 @@ impl<'c, 'a> Runner<'c, 'a> {
                 let Ok(source_id) = Uuid::parse_str(&source_id) else {
                     continue;
                 };
-                for kind in [ObjectKind::User, ObjectKind::Group] {
-                    if let Some(target) = self.link(kind, source_id).await? {
-                        resolved.push(target.target_id);
-                        break;
-                    }
+                match self.target_of(source_id).await? {
+                    Some(target) => resolved.push(target),
+                    // In a full cycle every linked object in scope is processed, so the
+                    // referrer is due again when (if) the object it names gets linked later
+                    // in the cycle: no need to look referrers up as each object is linked.
+                    None if self.full => lock(&self.unresolved)
+                        .entry(source_id)
+                        .or_default()
+                        .push((kind, id)),
+                    None => {}
                 }
             }
             resolved.sort();
@@ -1552,7 +1654,7 @@ impl<'c, 'a> Runner<'c, 'a> {
             if resolved_all != shadow.references {
                 shadow.references = resolved_all;
                 link.shadow = Some(shadow.to_json());
-                self.ctx.store.put_link(self.ctx.fence, link).await?;
+                self.put_link(link).await?;
             }
             return Ok(());
         }
@@ -1569,10 +1671,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 if request.index > 0 {
                     shadow.references = applied;
                     link.shadow = Some(shadow.to_json());
-                    self.ctx
-                        .store
-                        .put_link(self.ctx.fence, link.clone())
-                        .await?;
+                    self.put_link(link.clone()).await?;
                 }
                 self.target_failure(
                     plan_index,
@@ -1594,10 +1693,7 @@ impl<'c, 'a> Runner<'c, 'a> {
         }
         shadow.references = resolved_all;
         link.shadow = Some(shadow.to_json());
-        self.ctx
-            .store
-            .put_link(self.ctx.fence, link.clone())
-            .await?;
+        self.put_link(link.clone()).await?;
         let entry = Entry::new(
             Action::Update,
             Status::Success,

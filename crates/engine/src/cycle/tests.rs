@@ -1701,3 +1701,42 @@ async fn a_large_membership_goes_out_in_several_patches_and_a_failure_resumes_wh
     }
     assert_eq!(member_ids(&group), sorted(expected));
 }
+
+#[tokio::test]
+async fn a_full_cycle_sets_managers_linked_in_later_batches_once_each() {
+    // One object per batch: every report is processed before its manager is linked.
+    let mut world = World::new().await;
+    world.config.batch_size = 1;
+    let mut chain = Vec::new();
+    for n in 0..6 {
+        chain.push(world.user(&format!("c{n}@contoso.com"), json!({})).await);
+    }
+    for pair in chain.windows(2) {
+        world
+            .directory
+            .set_manager(pair[0], pair[1])
+            .await
+            .expect("manager");
+    }
+    for user in &chain {
+        world.assign(*user).await;
+    }
+    let report = world.cycle().await;
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    for pair in chain.windows(2) {
+        let account = world.target_user(&world.target_id(ObjectKind::User, pair[0]).await);
+        assert_eq!(
+            account[ENTERPRISE]["manager"]["value"],
+            json!(world.target_id(ObjectKind::User, pair[1]).await)
+        );
+    }
+    let patches = world
+        .writes()
+        .iter()
+        .filter(|w| w.starts_with("PATCH"))
+        .count();
+    assert_eq!(patches, 5, "one manager PATCH per report: {:?}", world.writes());
+    // And nothing is left to do.
+    let report = world.cycle().await;
+    assert_eq!(world.writes(), Vec::<String>::new(), "{report:?}");
+}
