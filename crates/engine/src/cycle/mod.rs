@@ -630,7 +630,7 @@ impl<'c, 'a> Runner<'c, 'a> {
         let referrers: Vec<Vec<(ObjectKind, Uuid)>> =
             stream::iter(lookups).buffered(width).try_collect().await?;
         // (kind, id) → the source object and link when this batch has read them already.
-        let mut due: Vec<((ObjectKind, Uuid), Option<SourceObject>, Option<Link>)> = Vec::new();
+        let mut due: Vec<DueReferences> = Vec::new();
         let mut index: HashMap<(ObjectKind, Uuid), usize> = HashMap::new();
         let mut referrers = referrers.into_iter();
         for (key, outcome) in outcomes {
@@ -1934,6 +1934,10 @@ fn reference_requests(
     }
     requests
 }
+
+/// An object whose references are to be resolved, with its source object and link when
+/// the batch has them already.
+type DueReferences = ((ObjectKind, Uuid), Option<SourceObject>, Option<Link>);
 
 /// Who a log row is about.
 struct Subject {
