@@ -56,6 +56,11 @@ pub struct ServeArgs {
     /// takes the job over once the lease has expired. At least 3.
     #[arg(long, default_value_t = 1800, value_parser = clap::value_parser!(u32).range(3..))]
     pub lease_seconds: u32,
+    /// How a full cycle matches unlinked objects with the target's accounts: `query` (one
+    /// filter query per object, as Entra), `pages` (read the target's accounts once, page by
+    /// page, and match in memory), or `auto` (pages when they cost less than the queries).
+    #[arg(long, default_value = "auto")]
+    pub matching: provisio_engine::cycle::MatchingMode,
 }
 
 const TOKEN_SETTING: &str = "admin-token-sha256";
@@ -197,6 +202,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Arc::new(RuntimeTicker),
         WorkerConfig {
             lease: time::Duration::seconds(i64::from(args.lease_seconds)),
+            matching: args.matching,
             ..WorkerConfig::default()
         },
     );

@@ -46,6 +46,8 @@ pub struct WorkerConfig {
     /// The least time between the end of a cycle and a cycle started by a change: changes
     /// that come in a burst go out in one cycle.
     pub change_delay: time::Duration,
+    /// How full cycles match unlinked objects with the target's accounts.
+    pub matching: crate::cycle::MatchingMode,
 }
 
 impl Default for WorkerConfig {
@@ -54,6 +56,7 @@ impl Default for WorkerConfig {
             id: format!("worker-{}", Uuid::new_v4()),
             lease: time::Duration::minutes(30),
             change_delay: time::Duration::seconds(1),
+            matching: crate::cycle::MatchingMode::default(),
         }
     }
 }
@@ -272,7 +275,10 @@ impl Worker {
             .map_err(|e| e.to_string())?
             .unwrap_or_default();
         let target = self.targets.target(&secrets)?;
-        let config = JobConfig::from_secrets(&secrets);
+        let config = JobConfig {
+            matching: self.config.matching,
+            ..JobConfig::from_secrets(&secrets)
+        };
         let name = self
             .directory
             .get(provisio_directory::ObjectKind::ServicePrincipal, sp)

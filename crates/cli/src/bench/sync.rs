@@ -46,6 +46,10 @@ pub struct SyncBenchArgs {
     /// Also print the figures as one JSON object.
     #[arg(long)]
     json: bool,
+    /// How the engine matches in full cycles (`provisio serve --matching`): auto, query or
+    /// pages.
+    #[arg(long, default_value = "auto")]
+    matching: String,
 }
 
 /// The Graph API of `provisio serve`, with the admin token.
@@ -311,7 +315,15 @@ pub async fn run(args: SyncBenchArgs) -> anyhow::Result<()> {
     )
     .await?;
     let (serve, base) = spawn_server(
-        &["serve", "--listen", "127.0.0.1:0", "--admin-token", TOKEN],
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-token",
+            TOKEN,
+            "--matching",
+            &args.matching,
+        ],
         args.database_url.as_deref(),
     )
     .await?;
@@ -556,7 +568,8 @@ pub async fn run(args: SyncBenchArgs) -> anyhow::Result<()> {
     };
     let per_second = |n: u64, seconds: f64| n as f64 / seconds.max(1e-9);
     println!(
-        "provisio bench sync: {users} users, {groups} groups, engine state in {store}, target on SQLite"
+        "provisio bench sync: {users} users, {groups} groups, engine state in {store}, target on SQLite, matching {}",
+        args.matching
     );
     println!(
         "  seed:             {:.1} s; {assigned} assignments through $batch in {:.1} s",

@@ -46,6 +46,7 @@ pub mod fake_target;
 pub mod log;
 mod plan;
 mod shadow;
+pub mod target_index;
 
 use std::collections::hash_map::Entry as MapEntry;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -64,6 +65,8 @@ use uuid::Uuid;
 pub use fake_target::MemoryTarget;
 use plan::{compile_plans, Plan};
 use shadow::{diff, merge, Shadow};
+pub use target_index::MatchingMode;
+use target_index::TargetIndex;
 
 use crate::clock::Clock;
 use crate::mapping::{DesiredReference, Evaluation, MappingError, Operation};
@@ -73,7 +76,7 @@ use crate::source::{ScopeFacts, ScopeMode, SourceObject};
 use crate::state::{
     Fence, Link, LinkOrigin, LinkQuery, LogRow, Staleness, SyncStore, SyncStoreError,
 };
-use crate::target::{ErrorClass, PatchOperation, Target, TargetError};
+use crate::target::{ErrorClass, PatchOperation, Target, TargetError, TargetObject};
 use log::{Action, Entry, Modified, RowContext, Status};
 
 /// How many objects (or change records) a batch holds by default.
@@ -102,6 +105,8 @@ pub struct JobConfig {
     /// several requests. Targets refuse large bodies (a group of 30,000 members is over a
     /// megabyte), and some cap the changes per request (AWS IAM Identity Center: 100).
     pub members_per_request: usize,
+    /// How unlinked objects are matched with the target's accounts in full cycles.
+    pub matching: MatchingMode,
 }
 
 impl JobConfig {
@@ -127,6 +132,7 @@ impl Default for JobConfig {
             batch_size: DEFAULT_BATCH_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
             members_per_request: DEFAULT_MEMBERS_PER_REQUEST,
+            matching: MatchingMode::default(),
         }
     }
 }
@@ -277,6 +283,12 @@ struct Runner<'c, 'a> {
     /// (assigned directly, or direct members of an assigned security group), so that
     /// processing them need not ask the directory again.
     assigned_users: OnceLock<HashSet<Uuid>>,
+    /// Link writes queued until the end of the current phase of the batch, and their
+    /// targets (target id → source id), which matching must see as taken.
+    staged: Mutex<Vec<Link>>,
+    staged_targets: Mutex<HashMap<String, Uuid>>,
+    /// Full cycles: the target's accounts by matching attribute, when read in pages.
+    indexes: Mutex<HashMap<ObjectKind, TargetIndex>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -344,6 +356,9 @@ impl<'c, 'a> Runner<'c, 'a> {
             targets: Mutex::new(HashMap::new()),
             unresolved: Mutex::new(HashMap::new()),
             assigned_users: OnceLock::new(),
+            staged: Mutex::new(Vec::new()),
+            staged_targets: Mutex::new(HashMap::new()),
+            indexes: Mutex::new(HashMap::new()),
         })
     }
 
@@ -385,6 +400,7 @@ impl<'c, 'a> Runner<'c, 'a> {
         match self.ctx.config.scope {
             ScopeMode::SyncAll => {
                 for kind in [ObjectKind::User, ObjectKind::Group] {
+                    self.index_target(kind, self.dir().count(kind).await?).await;
                     let mut query = ListQuery::all(kind, batch);
                     loop {
                         let page = self
@@ -459,6 +475,10 @@ impl<'c, 'a> Runner<'c, 'a> {
                 // What the walk saw is the scope as of its start; a change since is in the
                 // change log, for the next cycle.
                 let _ = self.assigned_users.set(users.iter().copied().collect());
+                self.index_target(ObjectKind::User, users.len() as u64)
+                    .await;
+                self.index_target(ObjectKind::Group, groups.len() as u64)
+                    .await;
                 for chunk in users.chunks(batch) {
                     let ids = chunk.iter().map(|id| (ObjectKind::User, *id)).collect();
                     self.process_batch(ids).await?;
@@ -618,10 +638,11 @@ impl<'c, 'a> Runner<'c, 'a> {
             .into_iter()
             .map(|key| self.reconcile_key(key))
             .collect();
-        let outcomes: Vec<((ObjectKind, Uuid), Outcome)> = stream::iter(reconciles)
-            .buffered(width)
-            .try_collect()
-            .await?;
+        let outcomes: Result<Vec<((ObjectKind, Uuid), Outcome)>, CycleError> =
+            stream::iter(reconciles).buffered(width).try_collect().await;
+        // Whatever happened, what was exported is recorded.
+        self.flush_links().await?;
+        let outcomes = outcomes?;
         let lookups: Vec<_> = outcomes
             .iter()
             .filter(|(_, outcome)| outcome.newly_linked)
@@ -659,10 +680,12 @@ impl<'c, 'a> Runner<'c, 'a> {
             .into_iter()
             .map(|(key, source, link)| self.resolve_key(key, source, link))
             .collect();
-        stream::iter(resolutions)
+        let resolved = stream::iter(resolutions)
             .buffered(width)
             .try_collect::<Vec<()>>()
-            .await?;
+            .await;
+        self.flush_links().await?;
+        resolved?;
         let (rows, refused) = {
             let mut progress = self.progress();
             (std::mem::take(&mut progress.rows), progress.refused.take())
@@ -710,6 +733,77 @@ impl<'c, 'a> Runner<'c, 'a> {
             return Ok(lock(&self.unresolved).remove(&id).unwrap_or_default());
         }
         self.referrers(kind, id).await
+    }
+
+    /// The target's accounts whose `attribute` equals `value`: from the index read at the
+    /// start of a full cycle when it holds the attribute (ids only, `resource` null), else
+    /// by a filter query.
+    async fn find_accounts(
+        &self,
+        plan_index: usize,
+        attribute: &str,
+        value: &str,
+    ) -> Result<Vec<TargetObject>, TargetError> {
+        let plan = &self.plans[plan_index];
+        if let Some(ids) = lock(&self.indexes)
+            .get(&plan.kind)
+            .and_then(|index| index.find(attribute, value))
+        {
+            return Ok(ids
+                .into_iter()
+                .map(|id| TargetObject {
+                    id,
+                    resource: Value::Null,
+                })
+                .collect());
+        }
+        self.ctx
+            .target
+            .find(plan.target_kind, attribute, value)
+            .await
+    }
+
+    /// Reads the target's accounts for matching when the job's mode asks for it (see
+    /// [`target_index`]); `in_scope` is how many objects of the plan's kind the full cycle
+    /// is about to process, each of which would otherwise send at least one query.
+    async fn index_target(&self, kind: ObjectKind, in_scope: u64) {
+        let Some(plan) = self.plan(kind) else {
+            return;
+        };
+        if in_scope == 0 {
+            return;
+        }
+        let attributes: Vec<String> = plan.matching_sources.keys().cloned().collect();
+        if attributes.is_empty() || !attributes.iter().all(|a| target_index::indexable(a)) {
+            return;
+        }
+        let wanted = match self.ctx.config.matching {
+            MatchingMode::Query => false,
+            MatchingMode::Pages => true,
+            MatchingMode::Auto => match self
+                .ctx
+                .target
+                .list_page(plan.target_kind, 1, 1, &["id"])
+                .await
+            {
+                Ok(page) => target_index::prefer_pages(page.total, in_scope),
+                Err(_) => false,
+            },
+        };
+        if !wanted {
+            return;
+        }
+        match TargetIndex::read(self.ctx.target, plan.target_kind, &attributes).await {
+            Ok(index) => {
+                lock(&self.indexes).insert(kind, index);
+            }
+            // Matching falls back to queries, which report the target's trouble per object.
+            Err(error) => tracing::warn!(
+                message = "Reading the target's accounts for matching failed; matching by queries instead.",
+                job = %self.ctx.job_id,
+                %error
+            ),
+        }
     }
 
     /// Linked objects whose references name `id`: its direct reports and the groups it is a
@@ -767,6 +861,26 @@ impl<'c, 'a> Runner<'c, 'a> {
             .put_link(self.ctx.fence, link.clone())
             .await?;
         self.remember_target(&link);
+        Ok(())
+    }
+
+    /// Queues a link write for the end of the batch's phase (see [`Runner::flush_links`]):
+    /// links of created accounts and shadows after an export. Losing them in a crash costs
+    /// no duplicate: the next cycle matches before it creates, and re-sends what the shadow
+    /// does not show.
+    fn stage_link(&self, link: Link) {
+        self.remember_target(&link);
+        lock(&self.staged_targets).insert(link.target_id.clone(), link.source_id);
+        lock(&self.staged).push(link);
+    }
+
+    /// Writes the queued links in one transaction.
+    async fn flush_links(&self) -> Result<(), CycleError> {
+        let links = std::mem::take(&mut *lock(&self.staged));
+        lock(&self.staged_targets).clear();
+        if !links.is_empty() {
+            self.ctx.store.put_links(self.ctx.fence, links).await?;
+        }
         Ok(())
     }
 
@@ -975,9 +1089,7 @@ impl<'c, 'a> Runner<'c, 'a> {
         };
         for matching in &evaluation.matching {
             let found = match self
-                .ctx
-                .target
-                .find(target_kind, &matching.target_attribute, &matching.value)
+                .find_accounts(plan_index, &matching.target_attribute, &matching.value)
                 .await
             {
                 Ok(found) => found,
@@ -1017,12 +1129,21 @@ impl<'c, 'a> Runner<'c, 'a> {
             let Some(account) = found.into_iter().next() else {
                 continue;
             };
-            let taken = self
-                .ctx
-                .store
-                .link_by_target(self.ctx.job_id, &account.id)
-                .await?
-                .filter(|l| l.object_type == object_type && l.source_id.to_string() != source.id());
+            let source_id = self.source_uuid(source);
+            let staged_holder = lock(&self.staged_targets)
+                .get(&account.id)
+                .copied()
+                .filter(|holder| *holder != source_id);
+            let taken = match staged_holder {
+                Some(holder) => Some(holder),
+                None => self
+                    .ctx
+                    .store
+                    .link_by_target(self.ctx.job_id, &account.id)
+                    .await?
+                    .filter(|l| l.object_type == object_type && l.source_id != source_id)
+                    .map(|l| l.source_id),
+            };
             if let Some(holder) = taken {
                 let entry = Entry::new(
                     Action::Other,
@@ -1030,17 +1151,14 @@ impl<'c, 'a> Runner<'c, 'a> {
                     (
                         "EntrySynchronizationMatching",
                         "matching",
-                        format!(
-                            "account {} is linked to {} already",
-                            account.id, holder.source_id
-                        ),
+                        format!("account {} is linked to {} already", account.id, holder),
                     ),
                 )
                 .error(
                     "DuplicateSourceEntries",
                     format!(
                         "{} \"{}\" matches account {}, which source object {} holds already",
-                        matching.target_attribute, matching.value, account.id, holder.source_id
+                        matching.target_attribute, matching.value, account.id, holder
                     ),
                 )
                 .target(Some(&account.id));
@@ -1095,8 +1213,14 @@ impl<'c, 'a> Runner<'c, 'a> {
                 }
                 Err(other) => return Err(other.into()),
             }
-            let base = account.resource.as_object().cloned().unwrap_or_default();
-            let mut outcome = self.export_update(plan_index, source, link, base).await?;
+            // An account found in the index carries only its id: the update reads it first.
+            let mut outcome = match account.resource.as_object() {
+                Some(resource) => {
+                    let base = resource.clone();
+                    self.export_update(plan_index, source, link, base).await?
+                }
+                None => self.update(plan_index, source, link).await?,
+            };
             outcome.newly_linked = true;
             return Ok(outcome);
         }
@@ -1128,7 +1252,10 @@ impl<'c, 'a> Runner<'c, 'a> {
                     shadow: Some(shadow.to_json()),
                     stale: None,
                 };
-                self.put_link(link.clone()).await?;
+                self.stage_link(link.clone());
+                if let Some(index) = lock(&self.indexes).get_mut(&self.plans[plan_index].kind) {
+                    index.add(&created.id, &created.resource);
+                }
                 self.progress()
                     .created
                     .insert((self.plans[plan_index].kind, self.source_uuid(source)));
@@ -1171,12 +1298,9 @@ impl<'c, 'a> Runner<'c, 'a> {
         let Some(evaluation) = self.evaluate(plan_index, source, Operation::Update) else {
             return Ok(false);
         };
-        let target_kind = self.plans[plan_index].target_kind;
         for matching in &evaluation.matching {
             let found = match self
-                .ctx
-                .target
-                .find(target_kind, &matching.target_attribute, &matching.value)
+                .find_accounts(plan_index, &matching.target_attribute, &matching.value)
                 .await
             {
                 Ok(found) => found,
@@ -1298,7 +1422,7 @@ impl<'c, 'a> Runner<'c, 'a> {
             if link.shadow.is_none() {
                 shadow.attributes = evaluation.desired.attributes.clone();
                 link.shadow = Some(shadow.to_json());
-                self.put_link(link.clone()).await?;
+                self.stage_link(link.clone());
             }
             self.redundant(plan_index, source, &link.target_id);
             return Ok(linked(link));
@@ -1327,7 +1451,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 merge(&mut shadow.attributes, &evaluation.desired.attributes);
                 link.shadow = Some(shadow.to_json());
                 link.display_name = display_name(source);
-                self.put_link(link.clone()).await?;
+                self.stage_link(link.clone());
                 let entry = Entry::new(
                     Action::Update,
                     Status::Success,
@@ -1417,7 +1541,7 @@ impl<'c, 'a> Runner<'c, 'a> {
             Ok(_) => {
                 merge(&mut shadow.attributes, &desired);
                 link.shadow = Some(shadow.to_json());
-                self.put_link(link.clone()).await?;
+                self.stage_link(link.clone());
                 let entry = Entry::new(
                     Action::Disable,
                     Status::Success,
@@ -1654,7 +1778,7 @@ impl<'c, 'a> Runner<'c, 'a> {
             if resolved_all != shadow.references {
                 shadow.references = resolved_all;
                 link.shadow = Some(shadow.to_json());
-                self.put_link(link).await?;
+                self.stage_link(link);
             }
             return Ok(());
         }
@@ -1671,7 +1795,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 if request.index > 0 {
                     shadow.references = applied;
                     link.shadow = Some(shadow.to_json());
-                    self.put_link(link.clone()).await?;
+                    self.stage_link(link.clone());
                 }
                 self.target_failure(
                     plan_index,
@@ -1693,7 +1817,7 @@ impl<'c, 'a> Runner<'c, 'a> {
         }
         shadow.references = resolved_all;
         link.shadow = Some(shadow.to_json());
-        self.put_link(link.clone()).await?;
+        self.stage_link(link.clone());
         let entry = Entry::new(
             Action::Update,
             Status::Success,

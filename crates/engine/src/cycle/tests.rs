@@ -1477,8 +1477,17 @@ async fn refused_credentials_stop_the_cycle_at_once() {
         panic!("{error:?}");
     };
     assert_eq!(refusal.status, Some(401));
-    // One matching query and the refused POST: nothing more was tried.
-    assert_eq!(world.target.requests().len(), 2);
+    // The target's accounts read for matching (an empty target: two one-page reads), then
+    // the refused POST: nothing more was tried.
+    let requests = world.target.requests();
+    assert_eq!(world.target.writes().len(), 1);
+    assert_eq!(requests.last().map(|r| r.method), Some("POST"));
+    assert_eq!(
+        requests.len(),
+        3,
+        "{:?}",
+        requests.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
     let rows = world.rows().await;
     assert_eq!(rows.len(), 1);
     assert_eq!(
@@ -1735,8 +1744,204 @@ async fn a_full_cycle_sets_managers_linked_in_later_batches_once_each() {
         .iter()
         .filter(|w| w.starts_with("PATCH"))
         .count();
-    assert_eq!(patches, 5, "one manager PATCH per report: {:?}", world.writes());
+    assert_eq!(
+        patches,
+        5,
+        "one manager PATCH per report: {:?}",
+        world.writes()
+    );
     // And nothing is left to do.
     let report = world.cycle().await;
     assert_eq!(world.writes(), Vec::<String>::new(), "{report:?}");
+}
+
+/// Runs one initial cycle over a target that holds accounts to match, duplicates and
+/// strangers, with `mode`; returns what a user sees: each source user's link target (or
+/// the error code of its row), and the requests by kind.
+async fn matching_scenario(mode: MatchingMode) -> (Vec<(String, String)>, Vec<String>) {
+    let mut world = World::new().await;
+    world.config.matching = mode;
+    set_matching(&mut world, "userName", 1);
+    set_matching(&mut world, "externalId", 2);
+    let seeded = |user_name: &str, external_id: &str| scim_user(user_name, external_id, "x");
+    world
+        .target
+        .seed(TargetKind::User, seeded("ANN@contoso.com", "legacy-ann"))
+        .unwrap();
+    world
+        .target
+        .seed(TargetKind::User, seeded("old-bob@contoso.com", "bob"))
+        .unwrap();
+    world
+        .target
+        .seed(TargetKind::User, seeded("c1@old.example", "carl"))
+        .unwrap();
+    world
+        .target
+        .seed(TargetKind::User, seeded("c2@old.example", "carl"))
+        .unwrap();
+    world
+        .target
+        .seed(TargetKind::User, seeded("stranger@contoso.com", "stranger"))
+        .unwrap();
+    let mut users = Vec::new();
+    for name in ["ann", "bob", "carl", "dora", "eve"] {
+        let id = world.user(&format!("{name}@contoso.com"), json!({})).await;
+        world.assign(id).await;
+        users.push((name, id));
+    }
+    // A group whose display name an account holds already (case differs).
+    world
+        .target
+        .seed(
+            TargetKind::Group,
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "TEAM"
+            }),
+        )
+        .unwrap();
+    let team = world.group("Team", &[]).await;
+    world.assign(team).await;
+    world.cycle().await;
+    let mut seen = Vec::new();
+    for (name, id) in users {
+        let what = match world.link(ObjectKind::User, id).await {
+            Some(link) => world.target_user(&link.target_id)["userName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            None => world
+                .outcomes(id)
+                .await
+                .iter()
+                .filter_map(|o| o.2.clone())
+                .collect::<Vec<_>>()
+                .join(","),
+        };
+        seen.push((name.to_string(), what));
+    }
+    let group = world
+        .link(ObjectKind::Group, team)
+        .await
+        .expect("the group is linked");
+    let group = world
+        .target
+        .object(TargetKind::Group, &group.target_id)
+        .unwrap();
+    seen.push((
+        "Team".into(),
+        group["displayName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    ));
+    let requests = world
+        .target
+        .requests()
+        .iter()
+        .map(|r| {
+            let kind = if r.path.contains("filter=") {
+                "query"
+            } else if r.path.contains("startIndex=") {
+                "page"
+            } else {
+                r.method
+            };
+            kind.to_string()
+        })
+        .collect();
+    (seen, requests)
+}
+
+#[tokio::test]
+async fn matching_by_pages_links_exactly_as_matching_by_queries() {
+    let (by_query, query_requests) = matching_scenario(MatchingMode::Query).await;
+    let (by_pages, page_requests) = matching_scenario(MatchingMode::Pages).await;
+    assert_eq!(by_query, by_pages);
+    assert_eq!(
+        by_query,
+        vec![
+            ("ann".to_string(), "ann@contoso.com".to_string()),
+            ("bob".to_string(), "bob@contoso.com".to_string()),
+            ("carl".to_string(), "DuplicateTargetEntries".to_string()),
+            ("dora".to_string(), "dora@contoso.com".to_string()),
+            ("eve".to_string(), "eve@contoso.com".to_string()),
+            ("Team".to_string(), "Team".to_string()),
+        ]
+    );
+    let count = |requests: &[String], kind: &str| requests.iter().filter(|r| *r == kind).count();
+    assert!(count(&query_requests, "query") >= 6, "{query_requests:?}");
+    assert_eq!(count(&query_requests, "page"), 0);
+    // Pages: one page of users, one of groups, no query; a matched account is read (GET)
+    // before its update, as the index holds ids only.
+    assert_eq!(count(&page_requests, "query"), 0, "{page_requests:?}");
+    assert_eq!(count(&page_requests, "page"), 2, "{page_requests:?}");
+    assert_eq!(
+        count(&page_requests, "GET"),
+        3,
+        "ann, bob and the group: {page_requests:?}"
+    );
+    assert_eq!(
+        count(&page_requests, "POST"),
+        count(&query_requests, "POST")
+    );
+}
+
+#[tokio::test]
+async fn auto_matching_reads_pages_only_when_they_are_cheaper_than_the_queries() {
+    // An empty target and 30 users: one page beats 30 queries.
+    let mut world = World::new().await;
+    for n in 0..30 {
+        let id = world.user(&format!("a{n}@contoso.com"), json!({})).await;
+        world.assign(id).await;
+    }
+    world.cycle().await;
+    let paths: Vec<String> = world
+        .target
+        .requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(paths.iter().all(|p| !p.contains("filter=")), "{paths:?}");
+    // An incremental cycle with one new user queries.
+    let late = world.user("late@contoso.com", json!({})).await;
+    world.assign(late).await;
+    world.cycle().await;
+    let paths: Vec<String> = world
+        .target
+        .requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(
+        paths.iter().any(|p| p.contains("filter=userName")),
+        "{paths:?}"
+    );
+    // A full cycle over 3 users against a target of 30 accounts: the queries are cheaper.
+    let mut small = World::new().await;
+    for n in 0..30 {
+        small
+            .target
+            .seed(
+                TargetKind::User,
+                scim_user(&format!("s{n}@old.example"), "", "x"),
+            )
+            .unwrap();
+    }
+    for n in 0..3 {
+        let id = small.user(&format!("b{n}@contoso.com"), json!({})).await;
+        small.assign(id).await;
+    }
+    small.cycle().await;
+    let paths: Vec<String> = small
+        .target
+        .requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        paths.iter().filter(|p| p.contains("filter=")).count(),
+        3,
+        "{paths:?}"
+    );
 }

@@ -35,6 +35,7 @@ pub async fn run(store: Store) {
     link_filters(&store).await;
     link_pages(&store).await;
     target_taken(&store).await;
+    links_in_one_write(&store).await;
     leases(&store).await;
     fencing(&store).await;
     watermarks(&store).await;
@@ -1061,4 +1062,106 @@ async fn concurrent_acquirers(s: &Store) {
     for racer in racers {
         assert!(racer.await.expect("task").expect("acquire").is_some());
     }
+}
+
+async fn links_in_one_write(s: &Store) {
+    let (job, fence) = leased_job(s, "w1").await;
+    let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    s.put_links(
+        fence,
+        vec![
+            link(&job.id, "User", a, "acct-a"),
+            link(&job.id, "User", b, "acct-b"),
+            link(&job.id, "Group", c, "acct-c"),
+        ],
+    )
+    .await
+    .expect("put links");
+    let targets = |links: Vec<Link>| links.into_iter().map(|l| l.target_id).collect::<Vec<_>>();
+    let all = |kind: &'static str| {
+        let job = job.id.clone();
+        async move {
+            s.links(
+                &job,
+                &LinkQuery {
+                    object_type: Some(kind.to_string()),
+                    stale: None,
+                    after: None,
+                    limit: 10,
+                },
+            )
+            .await
+            .expect("links")
+        }
+    };
+    assert_eq!(all("User").await.len(), 2);
+    assert_eq!(targets(all("Group").await), vec!["acct-c".to_string()]);
+    assert_eq!(
+        s.put_links(fence, Vec::new()).await,
+        Ok(()),
+        "nothing to write"
+    );
+
+    // One link of the batch takes a target another source holds: none is written.
+    let d = Uuid::new_v4();
+    let refused = s
+        .put_links(
+            fence,
+            vec![
+                Link {
+                    shadow: Some(json!({"userName": "changed"})),
+                    ..link(&job.id, "User", a, "acct-a")
+                },
+                link(&job.id, "User", d, "acct-d"),
+                link(&job.id, "User", c, "acct-b"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        refused,
+        Err(SyncStoreError::TargetTaken {
+            target_id: "acct-b".to_string(),
+            source_id: b
+        })
+    );
+    assert_eq!(s.link(&job.id, "User", d).await.expect("get"), None);
+    assert_eq!(
+        s.link(&job.id, "User", a)
+            .await
+            .expect("get")
+            .and_then(|l| l.shadow),
+        None,
+        "the batch's first write was rolled back"
+    );
+    // Within a batch, a target freed by an earlier link can be taken by a later one.
+    s.put_links(
+        fence,
+        vec![
+            link(&job.id, "User", a, "acct-a2"),
+            link(&job.id, "User", d, "acct-a"),
+        ],
+    )
+    .await
+    .expect("move then take");
+    assert_eq!(
+        s.link(&job.id, "User", d)
+            .await
+            .expect("get")
+            .map(|l| l.target_id),
+        Some("acct-a".to_string())
+    );
+
+    // A writer whose lease passed on writes nothing.
+    let next = s
+        .acquire_lease(&job.id, "w2", T2, T3)
+        .await
+        .expect("acquire");
+    assert!(next.is_some(), "the first lease expired at T1");
+    let e = Uuid::new_v4();
+    assert!(matches!(
+        s.put_links(fence, vec![link(&job.id, "User", e, "acct-e")])
+            .await,
+        Err(SyncStoreError::Fenced(_))
+    ));
+    assert_eq!(s.link(&job.id, "User", e).await.expect("get"), None);
 }

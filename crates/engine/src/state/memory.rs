@@ -217,6 +217,39 @@ impl LinkStore for MemorySyncStore {
         Ok(())
     }
 
+    async fn put_links(&self, fence: Fence, links: Vec<Link>) -> Result<(), SyncStoreError> {
+        let mut s = self.lock();
+        // Written one after the other into a copy, which replaces the links only when every
+        // write succeeded: all or nothing, as in a transaction.
+        let mut written = s.links.clone();
+        for link in links {
+            s.check_fence(&link.job_id, fence)?;
+            if !s.jobs.contains_key(&link.job_id) {
+                return Err(SyncStoreError::JobNotFound(link.job_id));
+            }
+            let holder = written.values().find(|l| {
+                l.job_id == link.job_id
+                    && l.object_type == link.object_type
+                    && l.target_id == link.target_id
+                    && l.source_id != link.source_id
+            });
+            if let Some(holder) = holder {
+                return Err(SyncStoreError::TargetTaken {
+                    target_id: link.target_id,
+                    source_id: holder.source_id,
+                });
+            }
+            let key = (
+                link.job_id.clone(),
+                link.object_type.clone(),
+                link.source_id,
+            );
+            written.insert(key, link);
+        }
+        s.links = written;
+        Ok(())
+    }
+
     async fn delete_link(
         &self,
         job: &str,

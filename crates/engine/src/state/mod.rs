@@ -222,6 +222,10 @@ pub trait LinkStore: Send + Sync + 'static {
     /// Writes (inserts or replaces) a link under the writer's lease.
     async fn put_link(&self, fence: Fence, link: Link) -> Result<(), SyncStoreError>;
 
+    /// Writes several links under the writer's lease in one transaction: all of them, or
+    /// none when one fails (a target another source holds, a lost lease).
+    async fn put_links(&self, fence: Fence, links: Vec<Link>) -> Result<(), SyncStoreError>;
+
     /// Removes one link; false when there was none. An operator's repair: needs no lease,
     /// and the API refuses it while the job is active.
     async fn delete_link(

@@ -394,43 +394,60 @@ impl LinkStore for PostgresSync {
     }
 
     async fn put_link(&self, fence: Fence, link: Link) -> Result<(), SyncStoreError> {
-        let c = LinkColumns::encode(&link)?;
+        self.put_links(fence, vec![link]).await
+    }
+
+    async fn put_links(&self, fence: Fence, links: Vec<Link>) -> Result<(), SyncStoreError> {
+        let columns = links
+            .iter()
+            .map(LinkColumns::encode)
+            .collect::<Result<Vec<_>, _>>()?;
+        if columns.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.pool.begin().await.map_err(db)?;
-        check_fence(&mut tx, &c.job_id, fence).await?;
-        if let Some(taken) = target_holder(&mut tx, &c).await? {
-            return Err(taken);
-        }
-        let written = sqlx::query(&format!(
-            "INSERT INTO sync_links ({LINK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (job_id, object_type, source_id) DO UPDATE SET \
-             target_id = excluded.target_id, display_name = excluded.display_name, \
-             origin = excluded.origin, made = excluded.made, shadow = excluded.shadow, \
-             stale = excluded.stale"
-        ))
-        .bind(&c.job_id)
-        .bind(&c.object_type)
-        .bind(&c.source_id)
-        .bind(&c.target_id)
-        .bind(&c.display_name)
-        .bind(&c.origin)
-        .bind(&c.made)
-        .bind(&c.shadow)
-        .bind(&c.stale)
-        .execute(&mut *tx)
-        .await;
-        match written {
-            // Two writes of the holder's racing for one target: the second meets the
-            // unique index; name the source that won.
-            Err(e) if unique_violation(&e) => {
-                tx.rollback().await.map_err(db)?;
-                let mut conn = self.pool.acquire().await.map_err(db)?;
-                Err(target_holder(&mut conn, &c)
-                    .await?
-                    .unwrap_or_else(|| backend(e)))
+        let mut fenced: Vec<&str> = Vec::new();
+        for c in &columns {
+            if !fenced.contains(&c.job_id.as_str()) {
+                check_fence(&mut tx, &c.job_id, fence).await?;
+                fenced.push(&c.job_id);
             }
-            Err(e) => Err(db(e)),
-            Ok(_) => tx.commit().await.map_err(db),
+            if let Some(taken) = target_holder(&mut tx, c).await? {
+                return Err(taken);
+            }
+            let written = sqlx::query(&format!(
+                "INSERT INTO sync_links ({LINK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (job_id, object_type, source_id) DO UPDATE SET \
+                 target_id = excluded.target_id, display_name = excluded.display_name, \
+                 origin = excluded.origin, made = excluded.made, shadow = excluded.shadow, \
+                 stale = excluded.stale"
+            ))
+            .bind(&c.job_id)
+            .bind(&c.object_type)
+            .bind(&c.source_id)
+            .bind(&c.target_id)
+            .bind(&c.display_name)
+            .bind(&c.origin)
+            .bind(&c.made)
+            .bind(&c.shadow)
+            .bind(&c.stale)
+            .execute(&mut *tx)
+            .await;
+            match written {
+                // Two writers racing for one target: the second meets the unique index;
+                // name the source that won.
+                Err(e) if unique_violation(&e) => {
+                    tx.rollback().await.map_err(db)?;
+                    let mut conn = self.pool.acquire().await.map_err(db)?;
+                    return Err(target_holder(&mut conn, c)
+                        .await?
+                        .unwrap_or_else(|| backend(e)));
+                }
+                Err(e) => return Err(db(e)),
+                Ok(_) => {}
+            }
         }
+        tx.commit().await.map_err(db)
     }
 
     async fn delete_link(

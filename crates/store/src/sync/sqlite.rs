@@ -374,48 +374,26 @@ impl LinkStore for SqliteSync {
     }
 
     async fn put_link(&self, fence: Fence, link: Link) -> Result<(), SyncStoreError> {
-        let c = LinkColumns::encode(&link)?;
+        self.put_links(fence, vec![link]).await
+    }
+
+    async fn put_links(&self, fence: Fence, links: Vec<Link>) -> Result<(), SyncStoreError> {
+        let columns = links
+            .iter()
+            .map(LinkColumns::encode)
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some(first) = columns.first() else {
+            return Ok(());
+        };
+        let job = first.job_id.clone();
         self.write(move |conn| {
-            check_fence(conn, &c.job_id, fence)?;
-            let holder: Option<String> = conn
-                .prepare_cached(
-                    "SELECT source_id FROM sync_links \
-                     WHERE job_id = ?1 AND target_id = ?2 AND object_type = ?3 AND source_id <> ?4",
-                )
-                .and_then(|mut s| {
-                    s.query_row(params![c.job_id, c.target_id, c.object_type, c.source_id], |r| {
-                        r.get(0)
-                    })
-                    .optional()
-                })
-                .map_err(db)?;
-            if let Some(holder) = holder {
-                return Err(SyncStoreError::TargetTaken {
-                    source_id: super::parse_uuid("source id", &holder)?,
-                    target_id: c.target_id,
-                });
+            check_fence(conn, &job, fence)?;
+            for c in columns {
+                if c.job_id != job {
+                    check_fence(conn, &c.job_id, fence)?;
+                }
+                write_link(conn, c)?;
             }
-            conn.prepare_cached(&format!(
-                "INSERT INTO sync_links ({LINK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
-                 ON CONFLICT (job_id, object_type, source_id) DO UPDATE SET \
-                 target_id = excluded.target_id, display_name = excluded.display_name, \
-                 origin = excluded.origin, made = excluded.made, shadow = excluded.shadow, \
-                 stale = excluded.stale"
-            ))
-            .and_then(|mut s| {
-                s.execute(params![
-                    c.job_id,
-                    c.object_type,
-                    c.source_id,
-                    c.target_id,
-                    c.display_name,
-                    c.origin,
-                    c.made,
-                    c.shadow,
-                    c.stale
-                ])
-            })
-            .map_err(db)?;
             Ok(())
         })
         .await
@@ -733,4 +711,49 @@ mod tests {
         provisio_engine::state::conformance::run(Arc::new(store)).await;
         assert!(dir.path().join("sync.db").exists());
     }
+}
+
+/// Inserts or replaces one link, refusing a target another source of the job holds.
+fn write_link(conn: &Connection, c: LinkColumns) -> Result<(), SyncStoreError> {
+    let holder: Option<String> = conn
+        .prepare_cached(
+            "SELECT source_id FROM sync_links \
+             WHERE job_id = ?1 AND target_id = ?2 AND object_type = ?3 AND source_id <> ?4",
+        )
+        .and_then(|mut s| {
+            s.query_row(
+                params![c.job_id, c.target_id, c.object_type, c.source_id],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+        .map_err(db)?;
+    if let Some(holder) = holder {
+        return Err(SyncStoreError::TargetTaken {
+            source_id: super::parse_uuid("source id", &holder)?,
+            target_id: c.target_id,
+        });
+    }
+    conn.prepare_cached(&format!(
+        "INSERT INTO sync_links ({LINK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+         ON CONFLICT (job_id, object_type, source_id) DO UPDATE SET \
+         target_id = excluded.target_id, display_name = excluded.display_name, \
+         origin = excluded.origin, made = excluded.made, shadow = excluded.shadow, \
+         stale = excluded.stale"
+    ))
+    .and_then(|mut s| {
+        s.execute(params![
+            c.job_id,
+            c.object_type,
+            c.source_id,
+            c.target_id,
+            c.display_name,
+            c.origin,
+            c.made,
+            c.shadow,
+            c.stale
+        ])
+    })
+    .map_err(db)?;
+    Ok(())
 }
