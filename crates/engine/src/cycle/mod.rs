@@ -638,7 +638,7 @@ impl<'c, 'a> Runner<'c, 'a> {
             .into_iter()
             .map(|key| self.reconcile_key(key))
             .collect();
-        let outcomes: Result<Vec<((ObjectKind, Uuid), Outcome)>, CycleError> =
+        let outcomes: Result<Vec<Reconciled>, CycleError> =
             stream::iter(reconciles).buffered(width).try_collect().await;
         // Whatever happened, what was exported is recorded.
         self.flush_links().await?;
@@ -2058,6 +2058,9 @@ fn reference_requests(
     }
     requests
 }
+
+/// An object of a batch and what reconciling it led to.
+type Reconciled = ((ObjectKind, Uuid), Outcome);
 
 /// An object whose references are to be resolved, with its source object and link when
 /// the batch has them already.
