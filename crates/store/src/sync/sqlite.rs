@@ -608,6 +608,51 @@ impl LeaseStore for SqliteSync {
     }
 }
 
+/// Inserts or replaces one link, refusing a target another source of the job holds.
+fn write_link(conn: &Connection, c: LinkColumns) -> Result<(), SyncStoreError> {
+    let holder: Option<String> = conn
+        .prepare_cached(
+            "SELECT source_id FROM sync_links \
+             WHERE job_id = ?1 AND target_id = ?2 AND object_type = ?3 AND source_id <> ?4",
+        )
+        .and_then(|mut s| {
+            s.query_row(
+                params![c.job_id, c.target_id, c.object_type, c.source_id],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+        .map_err(db)?;
+    if let Some(holder) = holder {
+        return Err(SyncStoreError::TargetTaken {
+            source_id: super::parse_uuid("source id", &holder)?,
+            target_id: c.target_id,
+        });
+    }
+    conn.prepare_cached(&format!(
+        "INSERT INTO sync_links ({LINK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+         ON CONFLICT (job_id, object_type, source_id) DO UPDATE SET \
+         target_id = excluded.target_id, display_name = excluded.display_name, \
+         origin = excluded.origin, made = excluded.made, shadow = excluded.shadow, \
+         stale = excluded.stale"
+    ))
+    .and_then(|mut s| {
+        s.execute(params![
+            c.job_id,
+            c.object_type,
+            c.source_id,
+            c.target_id,
+            c.display_name,
+            c.origin,
+            c.made,
+            c.shadow,
+            c.stale
+        ])
+    })
+    .map_err(db)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -711,49 +756,4 @@ mod tests {
         provisio_engine::state::conformance::run(Arc::new(store)).await;
         assert!(dir.path().join("sync.db").exists());
     }
-}
-
-/// Inserts or replaces one link, refusing a target another source of the job holds.
-fn write_link(conn: &Connection, c: LinkColumns) -> Result<(), SyncStoreError> {
-    let holder: Option<String> = conn
-        .prepare_cached(
-            "SELECT source_id FROM sync_links \
-             WHERE job_id = ?1 AND target_id = ?2 AND object_type = ?3 AND source_id <> ?4",
-        )
-        .and_then(|mut s| {
-            s.query_row(
-                params![c.job_id, c.target_id, c.object_type, c.source_id],
-                |r| r.get(0),
-            )
-            .optional()
-        })
-        .map_err(db)?;
-    if let Some(holder) = holder {
-        return Err(SyncStoreError::TargetTaken {
-            source_id: super::parse_uuid("source id", &holder)?,
-            target_id: c.target_id,
-        });
-    }
-    conn.prepare_cached(&format!(
-        "INSERT INTO sync_links ({LINK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
-         ON CONFLICT (job_id, object_type, source_id) DO UPDATE SET \
-         target_id = excluded.target_id, display_name = excluded.display_name, \
-         origin = excluded.origin, made = excluded.made, shadow = excluded.shadow, \
-         stale = excluded.stale"
-    ))
-    .and_then(|mut s| {
-        s.execute(params![
-            c.job_id,
-            c.object_type,
-            c.source_id,
-            c.target_id,
-            c.display_name,
-            c.origin,
-            c.made,
-            c.shadow,
-            c.stale
-        ])
-    })
-    .map_err(db)?;
-    Ok(())
 }
