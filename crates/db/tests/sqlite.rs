@@ -185,3 +185,53 @@ async fn migrations_adopt_earlier_databases_and_refuse_newer_ones() {
         }
     }
 }
+
+/// A point read runs in the caller's task while a reader is idle, and waits its turn on the
+/// blocking pool when every reader is busy; either way it sees the committed rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn point_reads_use_an_idle_reader_or_wait_for_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Sqlite::open(
+        &dir.path().join("notes.db"),
+        SqliteOptions {
+            readers: 1,
+            ..options()
+        },
+        &NOTES,
+    )
+    .await
+    .expect("open");
+    db.write(|conn| insert(conn, "a")).await.expect("write");
+    let count = |conn: &Connection| -> Result<i64, TestError> {
+        Ok(conn.query_row("SELECT count(*) FROM notes_notes", [], |r| r.get(0))?)
+    };
+    assert_eq!(db.read_point(count).await, Ok(1));
+
+    // The only reader is held by a slow read until the test lets it go.
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let (started, is_started) = tokio::sync::oneshot::channel::<()>();
+    let slow = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.read(move |conn| -> Result<i64, TestError> {
+                let _ = started.send(());
+                let _ = wait.recv();
+                count(conn)
+            })
+            .await
+        })
+    };
+    is_started.await.expect("the slow read started");
+    let point = {
+        let db = db.clone();
+        tokio::spawn(async move { db.read_point(count).await })
+    };
+    tokio::task::yield_now().await;
+    assert!(
+        !point.is_finished(),
+        "the point read waits for the busy reader"
+    );
+    release.send(()).expect("release");
+    assert_eq!(slow.await.expect("slow"), Ok(1));
+    assert_eq!(point.await.expect("point"), Ok(1));
+}

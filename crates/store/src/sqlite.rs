@@ -102,6 +102,19 @@ impl SqliteDirectory {
             .map_err(|KitError(e)| e)
     }
 
+    /// A point lookup, run in the calling task when a reader is idle (see
+    /// `SqliteDb::read_point`).
+    pub(crate) async fn read_point<R, F>(&self, work: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        self.db
+            .read_point(move |conn| work(conn).map_err(KitError))
+            .await
+            .map_err(|KitError(e)| e)
+    }
+
     pub(crate) async fn read<R, F>(&self, work: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
@@ -581,12 +594,12 @@ impl ObjectStore for SqliteDirectory {
         id: Uuid,
         deleted: bool,
     ) -> Result<Option<StoredObject>, StoreError> {
-        self.read(move |conn| get_object(conn, Some(kind), id, deleted))
+        self.read_point(move |conn| get_object(conn, Some(kind), id, deleted))
             .await
     }
 
     async fn get_any(&self, id: Uuid) -> Result<Option<StoredObject>, StoreError> {
-        self.read(move |conn| get_object(conn, None, id, false))
+        self.read_point(move |conn| get_object(conn, None, id, false))
             .await
     }
 

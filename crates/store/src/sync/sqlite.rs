@@ -96,6 +96,19 @@ impl SqliteSync {
             .map_err(|KitError(e)| e)
     }
 
+    /// A point lookup, run in the calling task when a reader is idle (see
+    /// `SqliteDb::read_point`).
+    async fn read_point<R, F>(&self, work: F) -> Result<R, SyncStoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, SyncStoreError> + Send + 'static,
+    {
+        self.db
+            .read_point(move |conn| work(conn).map_err(KitError))
+            .await
+            .map_err(|KitError(e)| e)
+    }
+
     async fn read<R, F>(&self, work: F) -> Result<R, SyncStoreError>
     where
         R: Send + 'static,
@@ -338,7 +351,7 @@ impl LinkStore for SqliteSync {
         source_id: Uuid,
     ) -> Result<Option<Link>, SyncStoreError> {
         let (job, object_type) = (job.to_string(), object_type.to_string());
-        self.read(move |conn| {
+        self.read_point(move |conn| {
             let sql = format!(
                 "SELECT {LINK_COLUMNS} FROM sync_links \
                  WHERE job_id = ?1 AND object_type = ?2 AND source_id = ?3"
@@ -355,7 +368,7 @@ impl LinkStore for SqliteSync {
         target_id: &str,
     ) -> Result<Option<Link>, SyncStoreError> {
         let (job, target_id) = (job.to_string(), target_id.to_string());
-        self.read(move |conn| {
+        self.read_point(move |conn| {
             let sql = format!(
                 "SELECT {LINK_COLUMNS} FROM sync_links WHERE job_id = ?1 AND target_id = ?2 \
                  ORDER BY object_type LIMIT 1"
