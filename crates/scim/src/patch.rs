@@ -6,6 +6,8 @@
 //! path-less values with dotted and URN keys, value-filter paths that must create the element
 //! they name (`emails[type eq "work"].value`), and member removal with a value list.
 
+use std::collections::{HashMap, HashSet};
+
 use serde_json::{Map, Value};
 
 use crate::error::{Result, ScimError};
@@ -293,7 +295,15 @@ fn apply_at(
             match (value, holder.get_mut(&key)) {
                 // Entra: {"op":"Remove","path":"members","value":[{"value":"id"}]}
                 (Some(Value::Array(gone)), Some(Value::Array(items))) if attr.multi_valued => {
-                    items.retain(|item| !gone.iter().any(|g| same_item(item, g)));
+                    // Keyed values (a member's id) by set, so that removing m of n members
+                    // costs n + m, not n × m; the rest item by item.
+                    let keys: HashSet<ItemKey> = gone.iter().filter_map(item_key).collect();
+                    let keyless: Vec<&Value> =
+                        gone.iter().filter(|g| item_key(g).is_none()).collect();
+                    items.retain(|item| {
+                        let by_key = item_key(item).is_some_and(|k| keys.contains(&k));
+                        !by_key && !keyless.iter().any(|g| same_item(item, g))
+                    });
                 }
                 (Some(Value::Object(_)), Some(Value::Array(items))) if attr.multi_valued => {
                     if let Some(g) = value {
@@ -420,13 +430,48 @@ fn drop_if_empty(holder: &mut Map<String, Value>, key: &str) {
     }
 }
 
+/// What identifies an item with a scalar `value` (or a scalar item): items with equal keys
+/// are the same item for [`same_item`]. Items without one compare item by item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ItemKey {
+    Text(String),
+    Number(String),
+    Bool(bool),
+}
+
+fn item_key(item: &Value) -> Option<ItemKey> {
+    let scalar = match item {
+        Value::Object(map) => find_key(map, "value").and_then(|k| map.get(&k))?,
+        other => other,
+    };
+    match scalar {
+        Value::String(text) => Some(ItemKey::Text(text.clone())),
+        Value::Number(number) => Some(ItemKey::Number(number.to_string())),
+        Value::Bool(flag) => Some(ItemKey::Bool(*flag)),
+        _ => None,
+    }
+}
+
 /// Appends values to a multi-valued attribute, skipping ones already there (members by `value`).
+/// Items with a scalar `value` are found through a map, so that adding m members to a group
+/// of n costs n + m, not n × m.
 fn add_items(items: &mut Vec<Value>, new_items: Vec<Value>) {
+    let mut positions: HashMap<ItemKey, usize> = HashMap::new();
+    for (pos, item) in items.iter().enumerate() {
+        if let Some(key) = item_key(item) {
+            positions.entry(key).or_insert(pos);
+        }
+    }
     for new in new_items {
         if new.is_null() {
             continue;
         }
-        if let Some(pos) = items.iter().position(|x| same_item(x, &new)) {
+        let key = item_key(&new);
+        let found = match &key {
+            Some(key) => positions.get(key).copied(),
+            None => items.iter().position(|x| same_item(x, &new)),
+        };
+        if let Some(pos) = found {
             // Same member/value again: merge sub-attributes rather than duplicate it.
             if let (Value::Object(old), Value::Object(n)) = (&mut items[pos], &new) {
                 for (k, v) in n {
@@ -446,6 +491,9 @@ fn add_items(items: &mut Vec<Value>, new_items: Vec<Value>) {
                     }
                 }
             }
+        }
+        if let Some(key) = key {
+            positions.entry(key).or_insert(items.len());
         }
         items.push(new);
     }

@@ -408,3 +408,38 @@ fn a_failing_operation_changes_nothing() {
     let err = apply_patch(&users, &start, &ops, &users).expect_err("second op fails");
     assert!(err.detail.starts_with("operation 2:"), "{}", err.detail);
 }
+
+/// Adding and removing many members at once: duplicates skipped (within the request too),
+/// keyless items compared whole, the rest kept in order.
+#[test]
+fn large_member_changes_keep_set_semantics() {
+    let rt = ResourceType::group(vec![]);
+    let id = |n: usize| format!("00000000-0000-4000-8000-{n:012}");
+    let start = with(group(), |g| {
+        g["members"] = Value::Array((0..500).map(|n| json!({"value": id(n)})).collect());
+    });
+    // Add 0..1000 (the first 500 are there already, 999 twice), remove the even ones.
+    let mut adds: Vec<Value> = (0..1000).map(|n| json!({"value": id(n)})).collect();
+    adds.push(json!({"value": id(999)}));
+    let removes: Vec<Value> = (0..1000)
+        .step_by(2)
+        .map(|n| json!({"value": id(n)}))
+        .collect();
+    let expected = with(group(), |g| {
+        g["members"] = Value::Array(
+            (0..1000)
+                .filter(|n| n % 2 == 1)
+                .map(|n| json!({"value": id(n)}))
+                .collect(),
+        );
+    });
+    check(
+        &rt,
+        start,
+        json!([
+            {"op": "add", "path": "members", "value": adds},
+            {"op": "Remove", "path": "members", "value": removes}
+        ]),
+        Ok(expected),
+    );
+}
