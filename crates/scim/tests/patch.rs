@@ -443,3 +443,21 @@ fn large_member_changes_keep_set_semantics() {
         Ok(expected),
     );
 }
+
+/// Equal members given twice (in any member order) are one member after normalisation.
+#[test]
+fn duplicate_members_are_stored_once() {
+    let rt = ResourceType::group(vec![]);
+    let start = with(group(), |g| g["members"] = json!([]));
+    let expected = with(group(), |g| {
+        g["members"] = json!([{"value": M1, "type": "User"}, {"value": M2}]);
+    });
+    check(
+        &rt,
+        start,
+        json!([{"op": "replace", "path": "members", "value": [
+            {"value": M1, "type": "User"}, {"type": "User", "value": M1}, {"value": M2}, {"value": M2}
+        ]}]),
+        Ok(expected),
+    );
+}
