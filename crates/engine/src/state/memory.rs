@@ -192,29 +192,10 @@ impl LinkStore for MemorySyncStore {
 
     async fn put_link(&self, fence: Fence, link: Link) -> Result<(), SyncStoreError> {
         let mut s = self.lock();
-        s.check_fence(&link.job_id, fence)?;
-        if !s.jobs.contains_key(&link.job_id) {
-            return Err(SyncStoreError::JobNotFound(link.job_id));
-        }
-        let holder = s.links.values().find(|l| {
-            l.job_id == link.job_id
-                && l.object_type == link.object_type
-                && l.target_id == link.target_id
-                && l.source_id != link.source_id
-        });
-        if let Some(holder) = holder {
-            return Err(SyncStoreError::TargetTaken {
-                target_id: link.target_id,
-                source_id: holder.source_id,
-            });
-        }
-        let key = (
-            link.job_id.clone(),
-            link.object_type.clone(),
-            link.source_id,
-        );
-        s.links.insert(key, link);
-        Ok(())
+        let mut links = std::mem::take(&mut s.links);
+        let written = write_link(&s, &mut links, fence, link);
+        s.links = links;
+        written
     }
 
     async fn put_links(&self, fence: Fence, links: Vec<Link>) -> Result<(), SyncStoreError> {
@@ -223,28 +204,7 @@ impl LinkStore for MemorySyncStore {
         // write succeeded: all or nothing, as in a transaction.
         let mut written = s.links.clone();
         for link in links {
-            s.check_fence(&link.job_id, fence)?;
-            if !s.jobs.contains_key(&link.job_id) {
-                return Err(SyncStoreError::JobNotFound(link.job_id));
-            }
-            let holder = written.values().find(|l| {
-                l.job_id == link.job_id
-                    && l.object_type == link.object_type
-                    && l.target_id == link.target_id
-                    && l.source_id != link.source_id
-            });
-            if let Some(holder) = holder {
-                return Err(SyncStoreError::TargetTaken {
-                    target_id: link.target_id,
-                    source_id: holder.source_id,
-                });
-            }
-            let key = (
-                link.job_id.clone(),
-                link.object_type.clone(),
-                link.source_id,
-            );
-            written.insert(key, link);
+            write_link(&s, &mut written, fence, link)?;
         }
         s.links = written;
         Ok(())
@@ -389,6 +349,39 @@ impl LeaseStore for MemorySyncStore {
         }
         Ok(())
     }
+}
+
+/// Writes one link into `links` under the job's fence, refusing a target another source of
+/// the job holds.
+fn write_link(
+    s: &State,
+    links: &mut BTreeMap<(String, String, Uuid), Link>,
+    fence: Fence,
+    link: Link,
+) -> Result<(), SyncStoreError> {
+    s.check_fence(&link.job_id, fence)?;
+    if !s.jobs.contains_key(&link.job_id) {
+        return Err(SyncStoreError::JobNotFound(link.job_id));
+    }
+    let holder = links.values().find(|l| {
+        l.job_id == link.job_id
+            && l.object_type == link.object_type
+            && l.target_id == link.target_id
+            && l.source_id != link.source_id
+    });
+    if let Some(holder) = holder {
+        return Err(SyncStoreError::TargetTaken {
+            target_id: link.target_id,
+            source_id: holder.source_id,
+        });
+    }
+    let key = (
+        link.job_id.clone(),
+        link.object_type.clone(),
+        link.source_id,
+    );
+    links.insert(key, link);
+    Ok(())
 }
 
 #[cfg(test)]
