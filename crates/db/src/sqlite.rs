@@ -45,7 +45,14 @@ pub struct SqliteOptions {
     pub statement_cache: usize,
     /// Most write jobs in one group commit.
     pub batch_max: usize,
+    /// WAL size past which the checkpointer waits for readers to finish and starts the WAL
+    /// over (see `checkpoint_loop`).
+    pub wal_restart_bytes: u64,
 }
+
+/// The default [`SqliteOptions::wal_restart_bytes`]: the `journal_size_limit` the WAL is cut
+/// back to.
+pub const WAL_RESTART_BYTES: u64 = 64 * 1024 * 1024;
 
 impl Default for SqliteOptions {
     fn default() -> Self {
@@ -58,6 +65,7 @@ impl Default for SqliteOptions {
             foreign_keys: false,
             statement_cache: 128,
             batch_max: 256,
+            wal_restart_bytes: WAL_RESTART_BYTES,
         }
     }
 }
@@ -146,9 +154,11 @@ impl Sqlite {
             readers: Mutex::new(readers),
         });
         let alive = Arc::downgrade(&inner);
+        let wal = wal_path(path);
+        let wal_restart_bytes = inner.options.wal_restart_bytes;
         thread::Builder::new()
             .name(format!("{name}-checkpoint"))
-            .spawn(move || checkpoint_loop(checkpointer, alive, name))
+            .spawn(move || checkpoint_loop(checkpointer, alive, name, &wal, wal_restart_bytes))
             .map_err(|e| {
                 DbError::Unavailable(format!("cannot start the {name} checkpointer: {e}"))
             })?;
@@ -298,10 +308,33 @@ fn open_connection(
 /// Checkpoints the WAL from its own thread and connection, so that the writer thread never
 /// stalls every queued write behind a checkpoint (and its fsync) at commit time. PASSIVE
 /// checkpoints never block readers or the writer. Ends when the database is dropped.
-fn checkpoint_loop(conn: Connection, alive: Weak<Inner>, name: &'static str) {
+/// The WAL file of a database file.
+fn wal_path(path: &Path) -> std::path::PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    wal.into()
+}
+
+/// Copies the WAL back into the database every [`CHECKPOINT_EVERY`] without waiting for
+/// anyone (PASSIVE). A passive checkpoint never starts the WAL over while some reader still
+/// uses it, and under a steady mix of reads and writes some reader always does: the WAL then
+/// grew without bound (20 GB in three minutes while a million assignments went in). So when
+/// the WAL is past `restart_bytes`, the checkpoint waits for the readers of the moment to
+/// finish (up to the busy timeout; new readers and the writer wait meanwhile) and truncates
+/// it (TRUNCATE).
+fn checkpoint_loop(
+    conn: Connection,
+    alive: Weak<Inner>,
+    name: &'static str,
+    wal: &Path,
+    restart_bytes: u64,
+) {
     while alive.strong_count() > 0 {
         thread::sleep(CHECKPOINT_EVERY);
-        if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        let oversized = std::fs::metadata(wal).is_ok_and(|m| m.len() > restart_bytes);
+        let mode = if oversized { "TRUNCATE" } else { "PASSIVE" };
+        let checkpoint = format!("PRAGMA wal_checkpoint({mode})");
+        if let Err(error) = conn.query_row(&checkpoint, [], |_| Ok(())) {
             tracing::warn!(message = "SQLite checkpoint failed.", database = name, %error);
         }
     }

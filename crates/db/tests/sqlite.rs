@@ -235,3 +235,40 @@ async fn point_reads_use_an_idle_reader_or_wait_for_one() {
     assert_eq!(slow.await.expect("slow"), Ok(1));
     assert_eq!(point.await.expect("point"), Ok(1));
 }
+
+/// A WAL past its restart size is truncated by the checkpointer, not left to grow: a passive
+/// checkpoint alone never shrinks the file (a million assignments grew it to 20 GB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_wal_is_cut_back() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("notes.db");
+    let restart = 256 * 1024;
+    let db = Sqlite::open(
+        &path,
+        SqliteOptions {
+            wal_restart_bytes: restart,
+            ..options()
+        },
+        &NOTES,
+    )
+    .await
+    .expect("open");
+    for n in 0..200 {
+        let body = format!("{n:05}{}", "x".repeat(8000));
+        db.write(move |conn| insert(conn, &body))
+            .await
+            .expect("write");
+    }
+    let wal = dir.path().join("notes.db-wal");
+    let mut size = u64::MAX;
+    // The checkpointer runs every quarter second; a bounded wait for it to get there.
+    for _ in 0..200 {
+        size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        if size <= restart {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(size <= restart, "the WAL stayed at {size} bytes");
+    assert_eq!(bodies(&db).await.len(), 200);
+}

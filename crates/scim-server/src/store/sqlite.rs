@@ -44,6 +44,7 @@ fn options() -> SqliteOptions {
         // Filters vary the SQL.
         statement_cache: 128,
         batch_max: 256,
+        wal_restart_bytes: provisio_db::sqlite::WAL_RESTART_BYTES,
     }
 }
 

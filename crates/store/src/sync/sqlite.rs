@@ -38,6 +38,7 @@ fn options() -> SqliteOptions {
         foreign_keys: false,
         statement_cache: 64,
         batch_max: 256,
+        wal_restart_bytes: provisio_db::sqlite::WAL_RESTART_BYTES,
     }
 }
 
