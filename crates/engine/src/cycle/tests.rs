@@ -1742,27 +1742,20 @@ async fn matching_scenario(mode: MatchingMode) -> (Vec<(String, String)>, Vec<St
     world.config.matching = mode;
     set_matching(&mut world, "userName", 1);
     set_matching(&mut world, "externalId", 2);
-    let seeded = |user_name: &str, external_id: &str| scim_user(user_name, external_id, "x");
-    world
-        .target
-        .seed(TargetKind::User, seeded("ANN@contoso.com", "legacy-ann"))
-        .unwrap();
-    world
-        .target
-        .seed(TargetKind::User, seeded("old-bob@contoso.com", "bob"))
-        .unwrap();
-    world
-        .target
-        .seed(TargetKind::User, seeded("c1@old.example", "carl"))
-        .unwrap();
-    world
-        .target
-        .seed(TargetKind::User, seeded("c2@old.example", "carl"))
-        .unwrap();
-    world
-        .target
-        .seed(TargetKind::User, seeded("stranger@contoso.com", "stranger"))
-        .unwrap();
+    // (userName, externalId) of the accounts the target holds already.
+    let accounts = [
+        ("ANN@contoso.com", "legacy-ann"),
+        ("old-bob@contoso.com", "bob"),
+        ("c1@old.example", "carl"),
+        ("c2@old.example", "carl"),
+        ("stranger@contoso.com", "stranger"),
+    ];
+    for (user_name, external_id) in accounts {
+        world
+            .target
+            .seed(TargetKind::User, scim_user(user_name, external_id, "x"))
+            .unwrap();
+    }
     let mut users = Vec::new();
     for name in ["ann", "bob", "carl", "dora", "eve"] {
         let id = world.user(&format!("{name}@contoso.com"), json!({})).await;
