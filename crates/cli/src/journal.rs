@@ -13,9 +13,11 @@ use std::sync::mpsc;
 use anyhow::Context;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use provisio_scim::error::ScimError;
+use provisio_scim_server::http::ApiError;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -90,18 +92,17 @@ pub async fn record(State(journal): State<Journal>, request: Request, next: Next
     let (parts, body) = request.into_parts();
     let bytes: Bytes = match axum::body::to_bytes(body, journal.max_body_bytes).await {
         Ok(bytes) => bytes,
+        // The server's own refusal of a body past its limit.
         Err(_) => {
-            return (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                [(header::CONTENT_TYPE, "application/scim+json")],
-                serde_json::json!({
-                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-                    "status": "413",
-                    "detail": format!("the request body is larger than {} bytes", journal.max_body_bytes),
-                })
-                .to_string(),
-            )
-                .into_response();
+            return ApiError(ScimError::new(
+                413,
+                None,
+                format!(
+                    "the request body is larger than {} bytes",
+                    journal.max_body_bytes
+                ),
+            ))
+            .into_response();
         }
     };
     let method = parts.method.to_string();

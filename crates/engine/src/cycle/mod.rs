@@ -363,11 +363,7 @@ impl<'c, 'a> Runner<'c, 'a> {
     }
 
     fn progress(&self) -> MutexGuard<'_, Progress> {
-        // A panic while the lock was held cannot leave it half-updated in a way that
-        // matters more than the panic itself.
-        self.progress
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.progress)
     }
 
     fn into_report(self) -> CycleReport {

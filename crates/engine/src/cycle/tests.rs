@@ -204,6 +204,11 @@ impl World {
             .collect()
     }
 
+    /// The paths of the requests of the last cycle (with their queries).
+    fn request_paths(&self) -> Vec<String> {
+        self.target.requests().into_iter().map(|r| r.path).collect()
+    }
+
     /// The writes of the last cycle as "METHOD path".
     fn writes(&self) -> Vec<String> {
         self.target
@@ -1868,23 +1873,13 @@ async fn auto_matching_reads_pages_only_when_they_are_cheaper_than_the_queries()
         world.assign(id).await;
     }
     world.cycle().await;
-    let paths: Vec<String> = world
-        .target
-        .requests()
-        .iter()
-        .map(|r| r.path.clone())
-        .collect();
+    let paths = world.request_paths();
     assert!(paths.iter().all(|p| !p.contains("filter=")), "{paths:?}");
     // An incremental cycle with one new user queries.
     let late = world.user("late@contoso.com", json!({})).await;
     world.assign(late).await;
     world.cycle().await;
-    let paths: Vec<String> = world
-        .target
-        .requests()
-        .iter()
-        .map(|r| r.path.clone())
-        .collect();
+    let paths = world.request_paths();
     assert!(
         paths.iter().any(|p| p.contains("filter=userName")),
         "{paths:?}"
@@ -1905,12 +1900,7 @@ async fn auto_matching_reads_pages_only_when_they_are_cheaper_than_the_queries()
         small.assign(id).await;
     }
     small.cycle().await;
-    let paths: Vec<String> = small
-        .target
-        .requests()
-        .iter()
-        .map(|r| r.path.clone())
-        .collect();
+    let paths = small.request_paths();
     assert_eq!(
         paths.iter().filter(|p| p.contains("filter=")).count(),
         3,
