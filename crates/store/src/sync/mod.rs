@@ -81,6 +81,13 @@ impl JobColumns {
 pub(crate) const LINK_COLUMNS: &str =
     "job_id, object_type, source_id, target_id, display_name, origin, made, shadow, stale";
 
+/// What an insert of a link (values in [`LINK_COLUMNS`] order) does when the source already
+/// has one: the same on both backends.
+pub(crate) const LINK_UPSERT: &str = "ON CONFLICT (job_id, object_type, source_id) DO UPDATE SET \
+     target_id = excluded.target_id, display_name = excluded.display_name, \
+     origin = excluded.origin, made = excluded.made, shadow = excluded.shadow, \
+     stale = excluded.stale";
+
 /// A link as stored, in [`LINK_COLUMNS`] order.
 pub(crate) struct LinkColumns {
     pub job_id: String,

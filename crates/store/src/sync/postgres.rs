@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use super::{
     backend, links_sql, logs_sql, parse_uuid, to_json, Arg, JobColumns, LinkColumns, LogColumns,
-    Placeholder, JOB_COLUMNS, LINK_COLUMNS, LOG_COLUMNS,
+    Placeholder, JOB_COLUMNS, LINK_COLUMNS, LINK_UPSERT, LOG_COLUMNS,
 };
 
 const POOL_SIZE: u32 = 8;
@@ -417,10 +417,7 @@ impl LinkStore for PostgresSync {
             }
             let written = sqlx::query(&format!(
                 "INSERT INTO sync_links ({LINK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (job_id, object_type, source_id) DO UPDATE SET \
-                 target_id = excluded.target_id, display_name = excluded.display_name, \
-                 origin = excluded.origin, made = excluded.made, shadow = excluded.shadow, \
-                 stale = excluded.stale"
+                 {LINK_UPSERT}"
             ))
             .bind(&c.job_id)
             .bind(&c.object_type)

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::{
     backend, links_sql, logs_sql, to_json, Arg, JobColumns, LinkColumns, LogColumns, Placeholder,
-    JOB_COLUMNS, LINK_COLUMNS,
+    JOB_COLUMNS, LINK_COLUMNS, LINK_UPSERT,
 };
 
 static MIGRATIONS: Migrations = Migrations {
@@ -645,10 +645,7 @@ fn write_link(conn: &Connection, c: LinkColumns) -> Result<(), SyncStoreError> {
     }
     conn.prepare_cached(&format!(
         "INSERT INTO sync_links ({LINK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
-         ON CONFLICT (job_id, object_type, source_id) DO UPDATE SET \
-         target_id = excluded.target_id, display_name = excluded.display_name, \
-         origin = excluded.origin, made = excluded.made, shadow = excluded.shadow, \
-         stale = excluded.stale"
+         {LINK_UPSERT}"
     ))
     .and_then(|mut s| {
         s.execute(params![
