@@ -385,6 +385,17 @@ async fn references(s: &Store) {
         .map(|o| o.id)
         .collect();
     assert_eq!(members, HashSet::from([a, b]));
+    // The same members as ids and kinds, paged the same way.
+    let refs = s.member_refs(all, None, 10).await.unwrap();
+    assert_eq!(refs, vec![m(team, ObjectKind::Group)]);
+    let mut ids: Vec<Uuid> = vec![a, b];
+    ids.sort_by_key(|id| id.to_string());
+    let first_ref = s.member_refs(team, None, 1).await.unwrap();
+    assert_eq!(first_ref, vec![m(ids[0], ObjectKind::User)]);
+    assert_eq!(
+        s.member_refs(team, Some(ids[0]), 10).await.unwrap(),
+        vec![m(ids[1], ObjectKind::User)]
+    );
     let first = s.members(team, None, 1).await.unwrap();
     let rest = s.members(team, Some(first[0].id), 10).await.unwrap();
     assert_eq!(first.len() + rest.len(), 2);
@@ -401,6 +412,10 @@ async fn references(s: &Store) {
     // A deleted member disappears from lists and comes back with a restore.
     s.delete(ObjectKind::User, b).await.unwrap();
     assert_eq!(s.members(team, None, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        s.member_refs(team, None, 10).await.unwrap(),
+        vec![m(a, ObjectKind::User)]
+    );
     s.restore(b).await.unwrap();
     assert_eq!(s.members(team, None, 10).await.unwrap().len(), 2);
     assert!(s.remove_member(team, b).await.unwrap());

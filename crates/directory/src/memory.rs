@@ -789,6 +789,23 @@ impl ReferenceStore for MemoryDirectory {
             .collect())
     }
 
+    async fn member_refs(
+        &self,
+        group: Uuid,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<MemberRef>, StoreError> {
+        Ok(self
+            .members(group, after, limit)
+            .await?
+            .into_iter()
+            .map(|o| MemberRef {
+                id: o.id,
+                kind: o.kind,
+            })
+            .collect())
+    }
+
     async fn member_of(&self, member: Uuid) -> Result<Vec<StoredObject>, StoreError> {
         let state = self.lock();
         Ok(state

@@ -356,14 +356,14 @@ impl Directory {
         Ok(self.store.members(g.id, after, limit).await?)
     }
 
-    /// Every live member of group `group` (which the caller has just read), read page by
-    /// page.
-    pub async fn all_members(&self, group: Uuid) -> Result<Vec<StoredObject>, DirectoryError> {
-        const PAGE: usize = 1000;
+    /// Every live member of group `group` as an id and a kind, read page by page: the
+    /// members without their objects, for callers that need only who they are.
+    pub async fn all_member_refs(&self, group: Uuid) -> Result<Vec<MemberRef>, DirectoryError> {
+        const PAGE: usize = 5000;
         let mut out = Vec::new();
         let mut after = None;
         loop {
-            let page = self.store.members(group, after, PAGE).await?;
+            let page = self.store.member_refs(group, after, PAGE).await?;
             let full = page.len() == PAGE;
             after = page.last().map(|m| m.id);
             out.extend(page);

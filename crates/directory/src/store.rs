@@ -465,6 +465,16 @@ pub trait ReferenceStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<StoredObject>, StoreError>;
 
+    /// Live members of a group as ids and kinds, by id, after `after`: what [`members`](Self::members)
+    /// lists without reading the objects, for callers that need only who the members are
+    /// (a group of 300,000 members is 300,000 whole objects otherwise).
+    async fn member_refs(
+        &self,
+        group: Uuid,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<MemberRef>, StoreError>;
+
     /// Live groups that `member` is a direct member of.
     async fn member_of(&self, member: Uuid) -> Result<Vec<StoredObject>, StoreError>;
 }

@@ -122,9 +122,12 @@ pub fn create(kind: TargetKind, resource: Value) -> ScimRequest {
     ScimRequest::new(Method::POST, collection(kind), &[]).with_body(resource)
 }
 
-/// `PATCH /Users/{id}` with the operations in `style`.
+/// `PATCH /Users/{id}` with the operations in `style`. A group's answer leaves its members
+/// out as its reads do (RFC 7644 §3.9 allows the projection on any answer with a resource):
+/// the engine does not read them, and a group of 100,000 members would answer with all of
+/// them to each PATCH of 100.
 pub fn patch(kind: TargetKind, id: &str, ops: &[PatchOperation], style: PatchStyle) -> ScimRequest {
-    let mut req = ScimRequest::new(Method::PATCH, resource(kind, id), &[])
+    let mut req = ScimRequest::new(Method::PATCH, resource(kind, id), &read_projection(kind))
         .with_body(render_patch(ops, style));
     req.described = format!("/{}/{id}", kind.endpoint());
     req
@@ -366,8 +369,14 @@ mod tests {
             (
                 patch(TargetKind::Group, "#1", &[], PatchStyle::Rfc7644),
                 Method::PATCH,
-                "/Groups/%231",
+                "/Groups/%231?excludedAttributes=members",
                 "/Groups/#1",
+            ),
+            (
+                patch(TargetKind::User, "#1", &[], PatchStyle::Rfc7644),
+                Method::PATCH,
+                "/Users/%231",
+                "/Users/#1",
             ),
             (
                 create(TargetKind::User, json!({})),

@@ -786,7 +786,7 @@ async fn the_wire_carries_the_job_dialect_and_scim_media_type() {
             got,
             Received {
                 method: "PATCH".into(),
-                uri: "/scim/Groups/g%201?api-version=2".into(),
+                uri: "/scim/Groups/g%201?api-version=2&excludedAttributes=members".into(),
                 content_type: Some("application/scim+json".into()),
                 authorization: Some(format!("Bearer {TOKEN}")),
                 body: json!({

@@ -159,6 +159,14 @@ pub(crate) fn parse_kind(kind: &str) -> Result<ObjectKind, StoreError> {
         .ok_or_else(|| StoreError::Backend(format!("unknown object kind {kind:?}")))
 }
 
+/// A member row as both stores select it: the member's id and its object's kind.
+pub(crate) fn member_ref(id: &str, kind: &str) -> Result<MemberRef, StoreError> {
+    Ok(MemberRef {
+        id: parse_uuid(id)?,
+        kind: parse_kind(kind)?,
+    })
+}
+
 /// The columns of an assignment, in this order, as both stores select them.
 /// The columns an object is read from, in the order [`ObjectRow`] takes them.
 pub(crate) const OBJECT_COLUMNS: &str = "id, kind, data, manager_id, created, deleted, version";

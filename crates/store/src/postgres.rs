@@ -33,9 +33,9 @@ use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
 
 use crate::{
-    assignment_from_columns, change_from_columns, now, parse_kind, parse_uuid, seek_column,
-    seek_value, sole_manager_links, IndexKeys, ObjectRow, SettingsStore, ASSIGNMENT_COLUMNS,
-    JOINED_OBJECT_COLUMNS, OBJECT_COLUMNS,
+    assignment_from_columns, change_from_columns, member_ref, now, parse_kind, parse_uuid,
+    seek_column, seek_value, sole_manager_links, IndexKeys, ObjectRow, SettingsStore,
+    ASSIGNMENT_COLUMNS, JOINED_OBJECT_COLUMNS, OBJECT_COLUMNS,
 };
 
 const POOL_SIZE: u32 = 16;
@@ -1269,6 +1269,34 @@ impl ReferenceStore for PostgresDirectory {
             ],
         )
         .await
+    }
+
+    async fn member_refs(
+        &self,
+        group: Uuid,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<MemberRef>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        let rows = sqlx::query(
+            "SELECT m.member_id, o.kind \
+             FROM directory_members m JOIN directory_objects o ON o.id = m.member_id \
+             WHERE m.group_id = $1 AND o.deleted IS NULL AND m.member_id > $2 \
+             ORDER BY m.member_id LIMIT $3",
+        )
+        .bind(group.to_string())
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get(0).map_err(db_error)?;
+                let kind: String = row.try_get(1).map_err(db_error)?;
+                member_ref(&id, &kind)
+            })
+            .collect()
     }
 
     async fn member_of(&self, member: Uuid) -> Result<Vec<StoredObject>, StoreError> {

@@ -23,9 +23,9 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::{
-    assignment_from_columns, change_from_columns, now, parse_kind, parse_uuid, seek_column,
-    seek_value, sole_manager_links, IndexKeys, ObjectRow, SettingsStore, ASSIGNMENT_COLUMNS,
-    JOINED_OBJECT_COLUMNS, OBJECT_COLUMNS,
+    assignment_from_columns, change_from_columns, member_ref, now, parse_kind, parse_uuid,
+    seek_column, seek_value, sole_manager_links, IndexKeys, ObjectRow, SettingsStore,
+    ASSIGNMENT_COLUMNS, JOINED_OBJECT_COLUMNS, OBJECT_COLUMNS,
 };
 
 static MIGRATIONS: Migrations = Migrations {
@@ -881,6 +881,38 @@ impl ReferenceStore for SqliteDirectory {
                     &after.map(|a| a.to_string()).unwrap_or_default(),
                 ],
             )
+        })
+        .await
+    }
+
+    async fn member_refs(
+        &self,
+        group: Uuid,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<MemberRef>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT m.member_id, o.kind \
+                     FROM directory_members m JOIN directory_objects o ON o.id = m.member_id \
+                     WHERE m.group_id = ?1 AND o.deleted IS NULL AND m.member_id > ?2 \
+                     ORDER BY m.member_id LIMIT {limit}"
+                ))
+                .map_err(db_error)?;
+            let mut rows = stmt
+                .query(rusqlite::params![
+                    group.to_string(),
+                    after.map(|a| a.to_string()).unwrap_or_default()
+                ])
+                .map_err(db_error)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(db_error)? {
+                let id: String = row.get(0).map_err(db_error)?;
+                let kind: String = row.get(1).map_err(db_error)?;
+                out.push(member_ref(&id, &kind)?);
+            }
+            Ok(out)
         })
         .await
     }

@@ -259,7 +259,7 @@ fn with_id(object: &StoredObject, select: Option<&provisio_odata::Select>) -> Ma
 }
 
 async fn all_members(state: &ApiState, group: Uuid) -> Result<Vec<Value>, GraphError> {
-    let members = state.directory.all_members(group).await?;
+    let members = state.directory.all_member_refs(group).await?;
     Ok(members
         .iter()
         .map(|m| json!({"@odata.type": m.kind.odata_type(), "id": m.id.to_string()}))

@@ -452,7 +452,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                                 if !brings_members {
                                     continue;
                                 }
-                                for member in self.dir().all_members(principal.id).await? {
+                                for member in self.dir().all_member_refs(principal.id).await? {
                                     if member.kind == ObjectKind::User
                                         && seen.insert((ObjectKind::User, member.id))
                                     {
@@ -564,7 +564,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                         };
                         push(&mut items, (object.kind, principal));
                         if object.kind == ObjectKind::Group {
-                            for member in self.dir().all_members(principal).await? {
+                            for member in self.dir().all_member_refs(principal).await? {
                                 push(&mut items, (member.kind, member.id));
                             }
                         }
@@ -586,7 +586,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                             .await?
                             .is_empty();
                         if assigned {
-                            for member in self.dir().all_members(change.object_id).await? {
+                            for member in self.dir().all_member_refs(change.object_id).await? {
                                 if member.kind == ObjectKind::User {
                                     push(&mut items, (member.kind, member.id));
                                 }
@@ -914,7 +914,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 }
             }
             ObjectKind::Group if object.deleted.is_none() => {
-                let members = self.dir().all_members(object.id).await?;
+                let members = self.dir().all_member_refs(object.id).await?;
                 graph.insert(
                     "members".into(),
                     Value::Array(
