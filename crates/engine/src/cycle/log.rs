@@ -57,6 +57,38 @@ pub struct Modified {
     pub new: Option<Value>,
 }
 
+/// How many ids a multi-valued reference's log entry lists on each side.
+pub const LOGGED_IDS: usize = 100;
+
+/// The log entry of a change to a multi-valued reference (a group's `members`): what the
+/// request removed as the old value and what it added as the new one, at most
+/// [`LOGGED_IDS`] of each with a count of the rest. The whole lists before and after would
+/// hide a one-member change of a 300,000-member group in two 11 MB strings.
+pub fn member_change(name: &str, removed: &[String], added: &[String]) -> Modified {
+    fn listed(ids: &[String]) -> Option<Value> {
+        if ids.is_empty() {
+            return None;
+        }
+        let mut shown: Vec<Value> = ids
+            .iter()
+            .take(LOGGED_IDS)
+            .map(|id| Value::String(id.clone()))
+            .collect();
+        if ids.len() > LOGGED_IDS {
+            shown.push(Value::String(format!(
+                "… and {} more",
+                ids.len() - LOGGED_IDS
+            )));
+        }
+        Some(Value::Array(shown))
+    }
+    Modified {
+        name: name.to_string(),
+        old: listed(removed),
+        new: listed(added),
+    }
+}
+
 /// What one log row says about one object.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -209,4 +241,32 @@ pub fn summary(row: &RowContext<'_>, entry: &Entry) -> Value {
             "displayName": row.service_principal.1,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_member_change_lists_at_most_a_hundred_ids_a_side_and_counts_the_rest() {
+        let ids = |n: usize| -> Vec<String> { (0..n).map(|i| format!("u{i}")).collect() };
+        // (removed, added, oldValue's length, newValue's length, last item of newValue)
+        let cases = [
+            (0, 1, None, Some(1), "u0"),
+            (2, 0, Some(2), None, ""),
+            (0, 100, None, Some(100), "u99"),
+            (3, 101, Some(3), Some(101), "… and 1 more"),
+            (0, 300_000, None, Some(101), "… and 299900 more"),
+        ];
+        for (removed, added, old_len, new_len, last) in cases {
+            let m = member_change("members", &ids(removed), &ids(added));
+            assert_eq!(m.name, "members");
+            let len = |v: &Option<Value>| v.as_ref().and_then(Value::as_array).map(Vec::len);
+            assert_eq!(len(&m.old), old_len, "{removed} removed");
+            assert_eq!(len(&m.new), new_len, "{added} added");
+            if let Some(Value::Array(new)) = &m.new {
+                assert_eq!(new.last(), Some(&json!(last)));
+            }
+        }
+    }
 }

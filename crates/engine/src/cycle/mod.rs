@@ -536,9 +536,12 @@ impl<'c, 'a> Runner<'c, 'a> {
                 break;
             };
             let (first_seq, last_seq) = (first.seq, last.seq);
+            // Each object once, in the order of its first change. A set beside the list: the
+            // assignment of a group brings all its members at once.
             let mut items: Vec<(ObjectKind, Uuid)> = Vec::new();
-            let push = |items: &mut Vec<(ObjectKind, Uuid)>, key: (ObjectKind, Uuid)| {
-                if !items.contains(&key) {
+            let mut queued: HashSet<(ObjectKind, Uuid)> = HashSet::new();
+            let mut push = |items: &mut Vec<(ObjectKind, Uuid)>, key: (ObjectKind, Uuid)| {
+                if queued.insert(key) {
                     items.push(key);
                 }
             };
@@ -1717,9 +1720,11 @@ impl<'c, 'a> Runner<'c, 'a> {
                 .unwrap_or_default();
             // An account this job deleted is gone from the target's references too: the
             // shadow forgets it without a request.
+            // Sets, not list scans: a group's lists may hold 100,000s of ids.
+            let resolved_set: HashSet<&String> = resolved.iter().collect();
             let mut before_live = Vec::with_capacity(before.len());
             for target_id in before {
-                if resolved.contains(&target_id)
+                if resolved_set.contains(&target_id)
                     || self
                         .ctx
                         .store
@@ -1732,22 +1737,19 @@ impl<'c, 'a> Runner<'c, 'a> {
             }
             let before = before_live;
             if multivalued {
+                let before_set: HashSet<&String> = before.iter().collect();
                 let add: Vec<String> = resolved
                     .iter()
-                    .filter(|t| !before.contains(t))
+                    .filter(|t| !before_set.contains(t))
                     .cloned()
                     .collect();
                 let remove: Vec<String> = before
                     .iter()
-                    .filter(|t| !resolved.contains(t))
+                    .filter(|t| !resolved_set.contains(t))
                     .cloned()
                     .collect();
                 if !add.is_empty() || !remove.is_empty() {
-                    modified.push(Modified {
-                        name: attribute.clone(),
-                        old: Some(json!(before)),
-                        new: Some(json!(resolved)),
-                    });
+                    modified.push(log::member_change(&attribute, &remove, &add));
                     member_changes.push(MemberChange {
                         attribute: attribute.clone(),
                         add,
@@ -1807,7 +1809,10 @@ impl<'c, 'a> Runner<'c, 'a> {
             }
             for (attribute, add, remove) in &request.members {
                 let current = applied.entry(attribute.clone()).or_default();
-                current.retain(|t| !remove.contains(t));
+                if !remove.is_empty() {
+                    let remove: HashSet<&String> = remove.iter().collect();
+                    current.retain(|t| !remove.contains(t));
+                }
                 current.extend(add.iter().cloned());
             }
         }

@@ -495,8 +495,29 @@ async fn groups_are_created_empty_then_their_members_are_patched_in() {
         .target
         .object(TargetKind::Group, &group_target)
         .unwrap();
-    assert_eq!(member_ids(&group), sorted(vec![bob_target, dan_target]));
+    assert_eq!(
+        member_ids(&group),
+        sorted(vec![bob_target, dan_target.clone()])
+    );
     assert_eq!(world.target_user(&carol_target)["active"], json!(false));
+    // The group's log row names the change: who left as the old value, who joined as the new.
+    let group_row = world
+        .rows()
+        .await
+        .into_iter()
+        .find(|r| {
+            r.summary["sourceIdentity"]["id"] == json!(eng.to_string())
+                && r.summary["provisioningSteps"][1]["name"] == json!("EntryReferenceResolution")
+        })
+        .expect("a row about the group's members");
+    assert_eq!(
+        group_row.summary["modifiedProperties"],
+        json!([{
+            "displayName": "members",
+            "oldValue": json!([carol_target]).to_string(),
+            "newValue": json!([dan_target]).to_string(),
+        }])
+    );
     assert_eq!(
         world.outcomes(carol).await,
         vec![outcome("disable", "success", None)]
