@@ -257,6 +257,32 @@ impl CompiledObjectMapping {
             .map(|attribute| attribute.target.as_str())
     }
 
+    /// Puts a resolved single-valued reference (a manager's account id) where the mapping of
+    /// `target` places it, as `{"value": id}`: a create can carry the reference when the
+    /// account it names exists already.
+    pub fn place_reference(
+        &self,
+        attributes: &mut Map<String, Json>,
+        target: &str,
+        target_id: &str,
+    ) -> Result<(), MappingError> {
+        match self
+            .attributes
+            .iter()
+            .find(|attribute| attribute.target.eq_ignore_ascii_case(target))
+        {
+            Some(attribute) => place(
+                attributes,
+                attribute,
+                serde_json::json!({ "value": target_id }),
+            ),
+            None => Err(MappingError::UnsupportedTarget {
+                target: target.to_string(),
+                reason: "no attribute mapping targets it",
+            }),
+        }
+    }
+
     /// Evaluates the mapping over `source` for `operation`.
     pub fn evaluate(
         &self,

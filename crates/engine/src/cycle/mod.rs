@@ -1233,12 +1233,32 @@ impl<'c, 'a> Runner<'c, 'a> {
             );
             return Ok(Outcome::default());
         }
-        let body = evaluation.desired.post_body(&object_type);
+        let mut body = evaluation.desired.post_body(&object_type);
+        let (known, resolve_later) = self
+            .references_known_at_create(plan_index, &evaluation)
+            .await?;
+        let mut carried = BTreeMap::new();
+        if let Value::Object(fields) = &mut body {
+            for (attribute, target_id) in known {
+                let placed = self.plans[plan_index]
+                    .mapping
+                    .place_reference(fields, &attribute, &target_id);
+                if placed.is_ok() {
+                    carried.insert(attribute, vec![target_id]);
+                }
+            }
+        }
         match self.ctx.target.create(target_kind, body).await {
             Ok(created) => {
+                let mut modified = diff(&evaluation.desired.attributes, &Map::new()).1;
+                modified.extend(carried.iter().map(|(attribute, ids)| Modified {
+                    name: attribute.clone(),
+                    old: None,
+                    new: ids.first().map(|id| json!(id)),
+                }));
                 let shadow = Shadow {
                     attributes: evaluation.desired.attributes.clone(),
-                    references: BTreeMap::new(),
+                    references: carried,
                 };
                 let link = Link {
                     job_id: self.ctx.job_id.to_string(),
@@ -1258,7 +1278,6 @@ impl<'c, 'a> Runner<'c, 'a> {
                 self.progress()
                     .created
                     .insert((self.plans[plan_index].kind, self.source_uuid(source)));
-                let modified = diff(&evaluation.desired.attributes, &Map::new()).1;
                 let entry = Entry::new(
                     Action::Create,
                     Status::Success,
@@ -1273,7 +1292,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 self.progress().report.created += 1;
                 self.log(plan_index, source, entry);
                 Ok(Outcome {
-                    resolve_references: true,
+                    resolve_references: resolve_later,
                     newly_linked: true,
                     source: Some(source.clone()),
                     link: Some(link),
@@ -1284,6 +1303,55 @@ impl<'c, 'a> Runner<'c, 'a> {
                 Ok(Outcome::default())
             }
         }
+    }
+
+    /// The single-valued references of a new object (its manager) whose accounts exist
+    /// already, as (target attribute, account id), so that the create carries them and needs
+    /// no PATCH after it; and whether some reference is left for the resolve phase: one whose
+    /// account is not linked yet, or a multi-valued one (a group's members go in PATCHes of
+    /// bounded size after the create, as Entra sends them).
+    async fn references_known_at_create(
+        &self,
+        plan_index: usize,
+        evaluation: &Evaluation,
+    ) -> Result<(Vec<(String, String)>, bool), CycleError> {
+        let mut known = Vec::new();
+        let mut resolve_later = false;
+        for (attribute, multivalued) in &self.plans[plan_index].references {
+            let wanted: Vec<&String> = evaluation
+                .desired
+                .references
+                .iter()
+                .filter(|r| r.target_attribute.eq_ignore_ascii_case(attribute))
+                .flat_map(|r| r.source_ids.iter())
+                .collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            if *multivalued {
+                resolve_later = true;
+                continue;
+            }
+            let mut resolved = Vec::new();
+            let mut missing = false;
+            for source_id in wanted {
+                let target = match Uuid::parse_str(source_id) {
+                    Ok(source_id) => self.target_of(source_id).await?,
+                    Err(_) => None,
+                };
+                match target {
+                    Some(target) => resolved.push(target),
+                    None => missing = true,
+                }
+            }
+            resolved.sort();
+            match resolved.into_iter().next() {
+                Some(first) if !missing => known.push((attribute.clone(), first)),
+                // Left to the resolve phase, which notes who waits for the account.
+                _ => resolve_later = true,
+            }
+        }
+        Ok((known, resolve_later))
     }
 
     /// In a full cycle, checks a link against the current matching rules; marks it stale
