@@ -417,3 +417,6 @@ fn add_refs(ctx: &Ctx, v: &mut Value, all_groups: bool) {
         o.insert("$ref".into(), Value::String(location(ctx, kind, &id)));
     }
 }
+
+#[cfg(test)]
+mod tests;
