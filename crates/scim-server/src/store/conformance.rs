@@ -1672,6 +1672,28 @@ pub async fn member_patches<S: ConformanceStore>(store: &S) {
         .expect("current version");
     assert_eq!(out.resource.version, version + 1);
 
+    // Concurrent member changes of one group all land, each a version of its own.
+    let before = get(store, &t, Group, &g.id).await.version;
+    let (t_ref, g_id) = (t.as_str(), g.id.as_str());
+    let writers = (0..16).map(|i| {
+        let id = format!("concurrent-{i}");
+        async move {
+            store
+                .patch_members(t_ref, g_id, None, adds(&[id.as_str()]), ReadOptions::NONE)
+                .await
+        }
+    });
+    for result in futures::future::join_all(writers).await {
+        assert!(result.expect("concurrent patch").changed);
+    }
+    let read = get(store, &t, Group, &g.id).await;
+    assert_eq!(read.version, before + 16);
+    let landed = ids_of(&read)
+        .iter()
+        .filter(|id| id.starts_with("concurrent-"))
+        .count();
+    assert_eq!(landed, 16);
+
     // Only groups of the tenant.
     for (what, tenant, id) in [
         ("unknown id", t.as_str(), "no-such-group"),
