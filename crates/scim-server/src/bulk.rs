@@ -194,10 +194,10 @@ async fn run_one(
             200,
             Some(service::replace(state, ctx, kind, &need_id()?, &data, if_match).await?),
         ),
+        // A bulk result shows the version only: no references attached.
         BulkMethod::Patch => (
             200,
             Some(
-                // A bulk result shows the version only.
                 service::patch(
                     state,
                     ctx,
