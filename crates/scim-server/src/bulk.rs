@@ -13,7 +13,7 @@ use provisio_scim::error::ScimError;
 use serde_json::Value;
 
 use crate::http::{etag, scim_json, ApiError, ApiResult, Ctx, IfMatch, JsonBody};
-use crate::store::ResourceKind;
+use crate::store::{ReadOptions, ResourceKind};
 use crate::{service, AppState};
 
 pub async fn bulk(
@@ -194,9 +194,21 @@ async fn run_one(
             200,
             Some(service::replace(state, ctx, kind, &need_id()?, &data, if_match).await?),
         ),
+        // A bulk result shows the version only: no references attached.
         BulkMethod::Patch => (
             200,
-            Some(service::patch(state, ctx, kind, &need_id()?, &data, if_match).await?),
+            Some(
+                service::patch(
+                    state,
+                    ctx,
+                    kind,
+                    &need_id()?,
+                    &data,
+                    if_match,
+                    ReadOptions::NONE,
+                )
+                .await?,
+            ),
         ),
         BulkMethod::Delete => {
             let target_id = need_id()?;

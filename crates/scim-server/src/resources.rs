@@ -119,11 +119,7 @@ async fn get_one(
     p: ListParams,
 ) -> ApiResult<Response> {
     let projection = p.projection()?;
-    let rt = state.resource_type(kind);
-    let opts = ReadOptions {
-        with_members: kind == ResourceKind::Group && !projection.omits(rt, "members"),
-        with_groups: kind == ResourceKind::User && !projection.omits(rt, "groups"),
-    };
+    let opts = projected_reads(&state, kind, &projection);
     let stored = state.store.get(&ctx.tenant, kind, &id, opts).await?;
     if if_none_match_hits(&headers, stored.version) {
         let mut r = StatusCode::NOT_MODIFIED.into_response();
@@ -139,6 +135,34 @@ async fn get_one(
         &stored,
         &projection,
     ))
+}
+
+/// The computed attributes (a group's members, a user's groups) that `projection` keeps.
+fn projected_reads(state: &AppState, kind: ResourceKind, projection: &Projection) -> ReadOptions {
+    let rt = state.resource_type(kind);
+    ReadOptions {
+        with_members: kind == ResourceKind::Group && !projection.omits(rt, "members"),
+        with_groups: kind == ResourceKind::User && !projection.omits(rt, "groups"),
+    }
+}
+
+/// The computed attributes the response to a write shows, as [`written`] decides: none
+/// when the client asked for no body, else those the projection keeps. A write asks its
+/// store for these only, so that a member PATCH answered without members never reads them.
+/// A projection that does not parse asks for all: `written` refuses it as before.
+fn response_reads(
+    state: &AppState,
+    kind: ResourceKind,
+    headers: &HeaderMap,
+    p: &ListParams,
+) -> ReadOptions {
+    if prefers_minimal(headers) {
+        return ReadOptions::NONE;
+    }
+    match p.projection() {
+        Ok(projection) => projected_reads(state, kind, &projection),
+        Err(_) => ReadOptions::ALL,
+    }
 }
 
 /// The response to a write. `carries` says which computed attributes `stored` already has
@@ -161,11 +185,7 @@ async fn written(
         return Ok(r);
     }
     let projection = p.projection()?;
-    let rt = state.resource_type(stored.kind);
-    let opts = ReadOptions {
-        with_members: stored.kind == ResourceKind::Group && !projection.omits(rt, "members"),
-        with_groups: stored.kind == ResourceKind::User && !projection.omits(rt, "groups"),
-    };
+    let opts = projected_reads(state, stored.kind, &projection);
     let needs_read =
         (opts.with_members && !carries.with_members) || (opts.with_groups && !carries.with_groups);
     let fresh = if needs_read {
@@ -254,9 +274,11 @@ macro_rules! resource_handlers {
             JsonBody(body): JsonBody,
         ) -> ApiResult<Response> {
             let p = params(p)?;
+            // The result carries at least these (a generic PATCH carries all).
+            let carries = response_reads(&state, $kind, &headers, &p);
             let stored =
-                service::patch(&state, &ctx, $kind, &id, &body, if_match(&headers)).await?;
-            let carries = service::write_read_options();
+                service::patch(&state, &ctx, $kind, &id, &body, if_match(&headers), carries)
+                    .await?;
             written(&state, &ctx, StatusCode::OK, stored, carries, &headers, p).await
         }
         pub async fn $delete(

@@ -1,14 +1,19 @@
 //! The operations behind the endpoints, shared by the single-resource handlers and `/Bulk`:
 //! create, replace, patch, delete, and rendering a stored resource for a response.
 
+use std::collections::HashSet;
+
 use provisio_scim::error::ScimError;
-use provisio_scim::patch::{apply_patch, parse_patch_request};
+use provisio_scim::filter::{CompValue, CompareOp, Filter};
+use provisio_scim::patch::{apply_patch, parse_patch_request, OpKind, PatchOperation};
+use provisio_scim::path::{AttrPath, PatchPath};
 use provisio_scim::projection::Projection;
-use provisio_scim::resource::{check_immutable, normalize};
+use provisio_scim::resource::{check_immutable, normalize, normalize_single};
+use provisio_scim::schema::{AttributeDef, ResourceType};
 use serde_json::{json, Map, Value};
 
 use crate::http::{etag, ApiError, ApiResult, Ctx, IfMatch};
-use crate::store::{ReadOptions, ResourceKind, StoredResource, UpdateFn};
+use crate::store::{MemberChange, ReadOptions, ResourceKind, StoredResource, UpdateFn};
 use crate::AppState;
 
 pub fn endpoint(kind: ResourceKind) -> &'static str {
@@ -120,8 +125,11 @@ async fn run_update(
     Ok(outcome.resource)
 }
 
-/// Applies a PATCH in one store transaction (read, apply, write), so concurrent PATCHes of
-/// one resource all land without retries.
+/// Applies a PATCH. One that only adds or removes members of a group (see
+/// [`member_change`]) goes to the store as that change, which costs what it names
+/// whatever the group's size, and comes back with the references `attach` asks
+/// for; any other one is applied to the whole resource by [`patch_generic`], and
+/// comes back with all of them.
 pub async fn patch(
     state: &AppState,
     ctx: &Ctx,
@@ -129,10 +137,53 @@ pub async fn patch(
     id: &str,
     body: &Value,
     if_match: IfMatch,
+    attach: ReadOptions,
 ) -> ApiResult<StoredResource> {
-    let rt = state.shared_resource_type(kind);
     let ops = parse_patch_request(body)?;
     let expected = expected_version(if_match)?;
+    let change = match kind {
+        ResourceKind::Group => member_change(state.resource_type(kind), &ops),
+        ResourceKind::User => None,
+    };
+    match change {
+        Some(change) => Ok(state
+            .store
+            .patch_members(&ctx.tenant, id, expected, change, attach)
+            .await?
+            .resource),
+        None => apply_ops(state, ctx, kind, id, ops, expected).await,
+    }
+}
+
+/// The PATCH of any resource: reads it with all its references, applies the
+/// operations to it and writes it whole, in one store transaction. What
+/// [`patch`] does with a PATCH it cannot send to the store as a member change;
+/// the tests compare the two.
+#[cfg(test)]
+pub(crate) async fn patch_generic(
+    state: &AppState,
+    ctx: &Ctx,
+    kind: ResourceKind,
+    id: &str,
+    body: &Value,
+    if_match: IfMatch,
+) -> ApiResult<StoredResource> {
+    let ops = parse_patch_request(body)?;
+    let expected = expected_version(if_match)?;
+    apply_ops(state, ctx, kind, id, ops, expected).await
+}
+
+/// Applies `ops` in one store transaction (read, apply, write), so concurrent PATCHes of
+/// one resource all land without retries.
+async fn apply_ops(
+    state: &AppState,
+    ctx: &Ctx,
+    kind: ResourceKind,
+    id: &str,
+    ops: Vec<PatchOperation>,
+    expected: Option<i64>,
+) -> ApiResult<StoredResource> {
+    let rt = state.shared_resource_type(kind);
     let change: UpdateFn = Box::new(move |current: &StoredResource| {
         let empty = Map::new();
         let old = current.data.as_object().unwrap_or(&empty);
@@ -142,6 +193,151 @@ pub async fn patch(
         Ok((!unchanged).then_some(Value::Object(new)))
     });
     run_update(state, ctx, kind, id, expected, change).await
+}
+
+/// The member change `ops` make to a group, when each of them only adds or removes
+/// members by id: `add` with path `members` or with a path-less value of only
+/// `members` (and `schemas`), `remove` with path `members` and a list of members, or
+/// with path `members[value eq "…"]`. `None` sends the PATCH down the generic path,
+/// which answers exactly as before, also for:
+/// - a member the generic path refuses (not an object, a `value` that is not a string,
+///   no `value`): it answers the error, after checking the group exists;
+/// - an added member with a `type` or `$ref`: the generic path compares them with the
+///   member as listed, and a difference makes a new version;
+/// - an id both added and removed (ignoring case for a filter): there the generic
+///   path's version depends on where the member was in the list;
+/// - `remove` of all members, `replace`, other attributes, other filters.
+pub(crate) fn member_change(rt: &ResourceType, ops: &[PatchOperation]) -> Option<MemberChange> {
+    let members = rt.schema.attribute("members")?;
+    let mut change = MemberChange::default();
+    for op in ops {
+        match (op.op, &op.path) {
+            (OpKind::Add, None) => {
+                let Some(Value::Object(values)) = &op.value else {
+                    return None;
+                };
+                for (key, value) in values {
+                    if key.eq_ignore_ascii_case("schemas") {
+                        continue;
+                    }
+                    if !key.eq_ignore_ascii_case("members") {
+                        return None;
+                    }
+                    added_ids(members, value, &mut change.add)?;
+                }
+            }
+            (OpKind::Add, Some(path)) if is_members(path) => {
+                added_ids(members, op.value.as_ref()?, &mut change.add)?;
+            }
+            (OpKind::Remove, Some(path)) if is_members(path) => {
+                removed_ids(op.value.as_ref()?, &mut change.remove)?;
+            }
+            (OpKind::Remove, Some(path)) => {
+                change.remove_any_case.push(filtered_member(path)?);
+            }
+            _ => return None,
+        }
+    }
+    let removed: HashSet<&str> = change.remove.iter().map(String::as_str).collect();
+    let removed_any_case: HashSet<String> = change
+        .remove_any_case
+        .iter()
+        .map(|id| id.to_lowercase())
+        .collect();
+    let both = change
+        .add
+        .iter()
+        .any(|id| removed.contains(id.as_str()) || removed_any_case.contains(&id.to_lowercase()));
+    (!both).then_some(change)
+}
+
+fn names_members(attr: &AttrPath) -> bool {
+    attr.urn.is_none() && attr.sub.is_none() && attr.name.eq_ignore_ascii_case("members")
+}
+
+/// Path `members`, without a filter or sub-attribute.
+fn is_members(path: &PatchPath) -> bool {
+    names_members(&path.attr) && path.filter.is_none() && path.sub_after_filter.is_none()
+}
+
+/// The id of path `members[value eq "<id>"]`.
+fn filtered_member(path: &PatchPath) -> Option<String> {
+    if !names_members(&path.attr) || path.sub_after_filter.is_some() {
+        return None;
+    }
+    match path.filter.as_ref()? {
+        Filter::Compare {
+            path: compared,
+            op: CompareOp::Eq,
+            value: CompValue::Str(id),
+        } if compared.urn.is_none()
+            && compared.sub.is_none()
+            && compared.name.eq_ignore_ascii_case("value") =>
+        {
+            Some(id.clone())
+        }
+        _ => None,
+    }
+}
+
+/// The one `value` key of a member object, any letter case; `Err` when it has several
+/// (which one counts then differs between the generic path's steps).
+fn value_key(item: &Map<String, Value>) -> Result<Option<&Value>, ()> {
+    let mut found = item
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("value"))
+        .map(|(_, v)| v);
+    let first = found.next();
+    match found.next() {
+        Some(_) => Err(()),
+        None => Ok(first),
+    }
+}
+
+/// Appends the ids an `add` of `value` to `members` lists; `None` when the generic path
+/// must answer (see [`member_change`]). Members are normalised as the generic path
+/// normalises them, so what it drops (null, no known attribute) is dropped here too.
+fn added_ids(members: &AttributeDef, value: &Value, out: &mut Vec<String>) -> Option<()> {
+    let items: Vec<&Value> = match value {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        single => vec![single],
+    };
+    for item in items {
+        if let Value::Object(o) = item {
+            value_key(o).ok()?;
+        }
+        let Some(Value::Object(member)) = normalize_single(members, item, "").ok()? else {
+            continue;
+        };
+        if member.len() != 1 {
+            return None;
+        }
+        out.push(member.get("value")?.as_str()?.to_string());
+    }
+    Some(())
+}
+
+/// Appends the ids a `remove` with path `members` and `value` takes off, as the generic
+/// path compares them: a string item or an object's string `value` names an id; any other
+/// item names none (no listed member has a number or nothing for an id). `None` for a
+/// value that is not a list or an object (the generic path removes every member then).
+fn removed_ids(value: &Value, out: &mut Vec<String>) -> Option<()> {
+    let items: Vec<&Value> = match value {
+        Value::Array(items) => items.iter().collect(),
+        single @ Value::Object(_) => vec![single],
+        _ => return None,
+    };
+    for item in items {
+        let id = match item {
+            Value::Object(o) => value_key(o).ok()?,
+            other => Some(other),
+        };
+        if let Some(Value::String(id)) = id {
+            out.push(id.clone());
+        }
+    }
+    Some(())
 }
 
 pub async fn delete(
@@ -221,3 +417,6 @@ fn add_refs(ctx: &Ctx, v: &mut Value, all_groups: bool) {
         o.insert("$ref".into(), Value::String(location(ctx, kind, &id)));
     }
 }
+
+#[cfg(test)]
+mod tests;

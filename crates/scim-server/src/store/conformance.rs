@@ -7,8 +7,8 @@ use provisio_scim::error::ScimError;
 use serde_json::{json, Value};
 
 use super::{
-    IndexedAttr, IndexedFilter, PostgresStore, ReadOptions, ResourceKind, ResourceStore,
-    SqliteStore, StoreError, StoredResource, UpdateError, UpdateFn, UpdateOutcome,
+    IndexedAttr, IndexedFilter, MemberChange, PostgresStore, ReadOptions, ResourceKind,
+    ResourceStore, SqliteStore, StoreError, StoredResource, UpdateError, UpdateFn, UpdateOutcome,
 };
 
 use IndexedAttr::*;
@@ -73,6 +73,7 @@ pub async fn conformance_suite<S: ConformanceStore>(store: &S) {
     members(dyn_store).await;
     dangling_members(dyn_store).await;
     member_created_later(store).await;
+    member_patches(store).await;
     deletion_cascades(dyn_store).await;
     tenant_isolation(dyn_store).await;
     failed_writes_leave_nothing(dyn_store).await;
@@ -1489,4 +1490,227 @@ pub async fn create_with_attaches_references(store: &dyn ResourceStore) {
         get(store, &t, Group, &bare.id).await.data["members"][0]["value"],
         u.id.as_str()
     );
+}
+
+/// The members of a group as `(value, display, type)`, sorted by value.
+fn member_rows(group: &StoredResource) -> Vec<(String, Option<String>, Option<String>)> {
+    let text = |m: &Value, key: &str| m.get(key).and_then(Value::as_str).map(str::to_string);
+    let mut rows: Vec<_> = group
+        .data
+        .get("members")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .map(|m| {
+                    (
+                        text(m, "value").unwrap_or_default(),
+                        text(m, "display"),
+                        text(m, "type"),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    rows.sort();
+    rows
+}
+
+fn ids_of(group: &StoredResource) -> Vec<String> {
+    member_rows(group)
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect()
+}
+
+fn strings(ids: &[&str]) -> Vec<String> {
+    ids.iter().map(|id| id.to_string()).collect()
+}
+
+/// patch_members: adds and removes only what it names, moves the version only
+/// when a row changes, compares `remove_any_case` ignoring letter case, checks
+/// existence and the expected version, and attaches members as asked.
+pub async fn member_patches<S: ConformanceStore>(store: &S) {
+    let t = tenant("member-patch");
+    let u1 = store.create(&t, User, user("u1")).await.expect("u1");
+    let u2 = store.create(&t, User, user("u2")).await.expect("u2");
+    let sub = store
+        .create(&t, Group, group("Sub", &[]))
+        .await
+        .expect("sub");
+    let g = store
+        .create(&t, Group, group("Patched", &[&u1.id]))
+        .await
+        .expect("group");
+    let patch = |change: MemberChange, expected: Option<i64>, opts: ReadOptions| {
+        store.patch_members(&t, &g.id, expected, change, opts)
+    };
+    let adds = |ids: &[&str]| MemberChange {
+        add: strings(ids),
+        ..MemberChange::default()
+    };
+    let removes = |ids: &[&str]| MemberChange {
+        remove: strings(ids),
+        ..MemberChange::default()
+    };
+
+    // (what, change, whether a row changes, the member ids after)
+    let sorted = |mut ids: Vec<&str>| {
+        ids.sort_unstable();
+        strings(&ids)
+    };
+    let steps: Vec<(&str, MemberChange, bool, Vec<String>)> = vec![
+        (
+            "adds a user, a group and an id that is no resource",
+            adds(&[&u2.id, &sub.id, "ghost", "ghost"]),
+            true,
+            sorted(vec![&u1.id, &u2.id, &sub.id, "ghost"]),
+        ),
+        (
+            "adding members again changes nothing",
+            adds(&[&u1.id, "ghost"]),
+            false,
+            sorted(vec![&u1.id, &u2.id, &sub.id, "ghost"]),
+        ),
+        (
+            "removing an id that is not listed changes nothing",
+            removes(&["nobody"]),
+            false,
+            sorted(vec![&u1.id, &u2.id, &sub.id, "ghost"]),
+        ),
+        (
+            "removes by exact id",
+            removes(&[&u2.id, "GHOST"]),
+            true,
+            sorted(vec![&u1.id, &sub.id, "ghost"]),
+        ),
+        (
+            "adds and removes in one change",
+            MemberChange {
+                add: strings(&["Mixed", "mixed", "MIXED-not", "42"]),
+                remove: strings(&[&sub.id]),
+                remove_any_case: Vec::new(),
+            },
+            true,
+            sorted(vec![&u1.id, "ghost", "Mixed", "mixed", "MIXED-not", "42"]),
+        ),
+        (
+            "remove_any_case takes every id equal ignoring case",
+            MemberChange {
+                remove_any_case: strings(&["mIXED", "42", "Ghost"]),
+                ..MemberChange::default()
+            },
+            true,
+            sorted(vec![&u1.id, "MIXED-not"]),
+        ),
+    ];
+    let mut version = g.version;
+    for (what, change, changed, after) in steps {
+        let out = patch(change, None, ReadOptions::ALL)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(out.changed, changed, "{what}");
+        let expected_version = if changed { version + 1 } else { version };
+        assert_eq!(out.resource.version, expected_version, "{what}");
+        version = expected_version;
+        assert_eq!(ids_of(&out.resource), after, "{what}: the result");
+        let read = get(store, &t, Group, &g.id).await;
+        assert_eq!(read.version, version, "{what}: the stored version");
+        assert_eq!(
+            member_rows(&read),
+            member_rows(&out.resource),
+            "{what}: the result is what get shows"
+        );
+        assert_eq!(read.data["displayName"], "Patched", "{what}");
+    }
+
+    // Types and displays come from the resources the ids name.
+    let out = patch(adds(&[&u2.id, &sub.id]), None, ReadOptions::ALL)
+        .await
+        .expect("types");
+    let rows = member_rows(&out.resource);
+    let row = |id: &str| rows.iter().find(|r| r.0 == id).cloned();
+    assert_eq!(
+        row(&u2.id),
+        Some((u2.id.clone(), Some("u2".into()), Some("User".into())))
+    );
+    assert_eq!(
+        row(&sub.id),
+        Some((sub.id.clone(), Some("Sub".into()), Some("Group".into())))
+    );
+    assert_eq!(row("MIXED-not"), Some(("MIXED-not".into(), None, None)));
+    assert!(out.changed);
+    version += 1;
+    let u2_groups = get(store, &t, User, &u2.id).await.data["groups"].clone();
+    assert_eq!(
+        u2_groups,
+        json!([{"value": g.id, "display": "Patched", "type": "direct"}]),
+        "the user sees the group"
+    );
+
+    // Without members asked for, none are attached.
+    let out = patch(removes(&[&sub.id]), None, ReadOptions::NONE)
+        .await
+        .expect("no members attached");
+    assert!(out.resource.data.get("members").is_none());
+    assert_eq!(out.resource.data["displayName"], "Patched");
+    version += 1;
+    assert_eq!(out.resource.version, version);
+
+    // The expected version: a stale one is refused and writes nothing.
+    match patch(adds(&["late"]), Some(version - 1), ReadOptions::ALL).await {
+        Err(StoreError::PreconditionFailed { current_version }) => {
+            assert_eq!(current_version, version)
+        }
+        other => panic!("stale version: {other:?}"),
+    }
+    let read = get(store, &t, Group, &g.id).await;
+    assert_eq!(read.version, version);
+    assert!(!ids_of(&read).contains(&"late".to_string()));
+    let out = patch(adds(&["late"]), Some(version), ReadOptions::ALL)
+        .await
+        .expect("current version");
+    assert_eq!(out.resource.version, version + 1);
+
+    // Concurrent member changes of one group all land, each a version of its own.
+    let before = get(store, &t, Group, &g.id).await.version;
+    let (t_ref, g_id) = (t.as_str(), g.id.as_str());
+    let writers = (0..16).map(|i| {
+        let id = format!("concurrent-{i}");
+        async move {
+            store
+                .patch_members(t_ref, g_id, None, adds(&[id.as_str()]), ReadOptions::NONE)
+                .await
+        }
+    });
+    for result in futures::future::join_all(writers).await {
+        assert!(result.expect("concurrent patch").changed);
+    }
+    let read = get(store, &t, Group, &g.id).await;
+    assert_eq!(read.version, before + 16);
+    let landed = ids_of(&read)
+        .iter()
+        .filter(|id| id.starts_with("concurrent-"))
+        .count();
+    assert_eq!(landed, 16);
+
+    // Only groups of the tenant.
+    for (what, tenant, id) in [
+        ("unknown id", t.as_str(), "no-such-group"),
+        ("a user", t.as_str(), u1.id.as_str()),
+        ("another tenant", "member-patch-other", g.id.as_str()),
+    ] {
+        let result = store
+            .patch_members(tenant, id, None, adds(&["x"]), ReadOptions::ALL)
+            .await;
+        assert!(
+            matches!(result, Err(StoreError::NotFound)),
+            "{what}: {result:?}"
+        );
+    }
+    assert!(get(store, &t, User, &u1.id)
+        .await
+        .data
+        .get("members")
+        .is_none());
 }

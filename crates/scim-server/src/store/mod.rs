@@ -164,6 +164,56 @@ pub enum UpdateError {
     Rejected(ScimError),
 }
 
+/// A change to the member list of a group, as [`ResourceStore::patch_members`]
+/// applies it: adds, then removes. Only the rows it names are read and written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberChange {
+    /// Ids to list; an id already listed stays as it is.
+    pub add: Vec<String>,
+    /// Ids to take off the list, compared exactly.
+    pub remove: Vec<String>,
+    /// Ids to take off the list together with every listed id that equals them
+    /// ignoring letter case: how a `members[value eq "…"]` filter compares, since
+    /// `members.value` is not case-exact.
+    pub remove_any_case: Vec<String>,
+}
+
+impl MemberChange {
+    /// Whether the change names no id at all.
+    pub fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.remove.is_empty() && self.remove_any_case.is_empty()
+    }
+}
+
+/// Whether `id` equals no other string ignoring letter case: ASCII without letters
+/// (digits, punctuation). Such an id is removed by exact match; any other one makes
+/// the store compare it with the group's every member id.
+pub(crate) fn caseless(id: &str) -> bool {
+    id.bytes().all(|b| b.is_ascii() && !b.is_ascii_alphabetic())
+}
+
+/// The ids `remove_any_case` asks to remove among `listed`, the group's member ids
+/// (Unicode lowercasing, as the filter compares).
+pub(crate) fn ids_equal_ignoring_case<'a>(
+    wanted: &[String],
+    listed: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    let wanted: HashSet<String> = wanted.iter().map(|w| w.to_lowercase()).collect();
+    listed
+        .into_iter()
+        .filter(|id| wanted.contains(&id.to_lowercase()))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Ids in first occurrence order, duplicates dropped.
+pub(crate) fn distinct(ids: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    ids.into_iter()
+        .filter(|id| seen.insert(id.clone()))
+        .collect()
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(db) = &e {
@@ -239,6 +289,23 @@ pub trait ResourceStore: Send + Sync + 'static {
         expected_version: Option<i64>,
         change: UpdateFn,
     ) -> Result<UpdateOutcome, UpdateError>;
+
+    /// Applies `change` to the members of group `id` in one transaction: checks
+    /// that the group exists (NotFound) and `expected_version`
+    /// (PreconditionFailed), adds and removes member rows, and moves `version`
+    /// and `last_modified` only when a row was added or removed (a row added
+    /// and removed again counts). Reads and writes only the rows `change`
+    /// names (but for `remove_any_case` ids with letters, which are compared
+    /// with the group's member ids), so its cost does not grow with the group.
+    /// The group comes back with `members` attached as `opts` says.
+    async fn patch_members(
+        &self,
+        tenant: &str,
+        id: &str,
+        expected_version: Option<i64>,
+        change: MemberChange,
+        opts: ReadOptions,
+    ) -> Result<UpdateOutcome, StoreError>;
 
     /// Deletes the resource and every membership it takes part in.
     async fn delete(

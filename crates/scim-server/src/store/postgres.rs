@@ -15,10 +15,10 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgExecutor, PgPool, PgPoolO
 use sqlx::Row;
 
 use super::{
-    attach_ref_json, carry_groups, check_version, clamp_i64, now_timestamp, parse_data, prepare,
-    same_emails, where_clause, IndexedFilter, MemberRef, Prepared, ReadOptions, ResourceKind,
-    ResourceStore, SqlArgs, StoreError, StoredResource, UpdateError, UpdateFn, UpdateOutcome,
-    RESOURCE_COLUMNS,
+    attach_ref_json, carry_groups, caseless, check_version, clamp_i64, distinct,
+    ids_equal_ignoring_case, now_timestamp, parse_data, prepare, same_emails, where_clause,
+    IndexedFilter, MemberChange, MemberRef, Prepared, ReadOptions, ResourceKind, ResourceStore,
+    SqlArgs, StoreError, StoredResource, UpdateError, UpdateFn, UpdateOutcome, RESOURCE_COLUMNS,
 };
 
 const POOL_SIZE: u32 = 16;
@@ -282,6 +282,58 @@ async fn write_members(
     Ok(())
 }
 
+/// Adds, then removes the member rows of group `seq` that `change` names; returns how
+/// many rows it added and removed.
+async fn apply_member_change(
+    conn: &mut PgConnection,
+    seq: i64,
+    change: MemberChange,
+) -> Result<u64, StoreError> {
+    let mut rows = 0;
+    let add = distinct(change.add);
+    if !add.is_empty() {
+        rows += sqlx::query(
+            "INSERT INTO scim_members (group_seq, member_id) \
+             SELECT $1, u.id FROM unnest($2::text[]) AS u(id) ON CONFLICT DO NOTHING",
+        )
+        .bind(seq)
+        .bind(&add[..])
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    let (exact, folded): (Vec<String>, Vec<String>) = change
+        .remove_any_case
+        .into_iter()
+        .partition(|id| caseless(id));
+    let mut removes = change.remove;
+    removes.extend(exact);
+    if !folded.is_empty() {
+        // Ids are kept as written, so a case-insensitive match has no index to use.
+        let listed: Vec<String> =
+            sqlx::query_scalar("SELECT member_id FROM scim_members WHERE group_seq = $1")
+                .bind(seq)
+                .fetch_all(&mut *conn)
+                .await?;
+        removes.extend(ids_equal_ignoring_case(
+            &folded,
+            listed.iter().map(String::as_str),
+        ));
+    }
+    let removes = distinct(removes);
+    if !removes.is_empty() {
+        rows += sqlx::query(
+            "DELETE FROM scim_members WHERE group_seq = $1 AND member_id = ANY($2::text[])",
+        )
+        .bind(seq)
+        .bind(&removes[..])
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    Ok(rows)
+}
+
 /// Version of `id`, for telling NotFound from PreconditionFailed.
 async fn current_version(
     conn: &mut PgConnection,
@@ -507,6 +559,53 @@ impl ResourceStore for PostgresStore {
             resource: written,
             changed: true,
         })
+    }
+
+    async fn patch_members(
+        &self,
+        tenant: &str,
+        id: &str,
+        expected_version: Option<i64>,
+        change: MemberChange,
+        opts: ReadOptions,
+    ) -> Result<UpdateOutcome, StoreError> {
+        let kind = ResourceKind::Group;
+        let now = now_timestamp()?;
+        let mut args = SqlArgs::new(tenant, kind);
+        args.push(id.to_string());
+        // The row lock serialises this with every other write of the group,
+        // as in `update`.
+        let lock = format!(
+            "SELECT r.seq, r.version FROM scim_resources r WHERE {ONE_RESOURCE} FOR UPDATE"
+        );
+        // Dropping the transaction on any early return rolls it back.
+        let mut tx = self.pool.begin().await?;
+        let (seq, version): (i64, i64) = sqlx::query_as(&lock)
+            .bind(tenant)
+            .bind(kind.as_str())
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if expected_version.is_some_and(|v| v != version) {
+            return Err(StoreError::PreconditionFailed {
+                current_version: version,
+            });
+        }
+        let changed = apply_member_change(&mut tx, seq, change).await? > 0;
+        if changed {
+            sqlx::query(
+                "UPDATE scim_resources SET version = version + 1, last_modified = $1 WHERE seq = $2",
+            )
+            .bind(&now)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let (mut found, _) = fetch(&mut *tx, &get_sql(kind, opts), &args, &[]).await?;
+        let resource = found.pop().ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(UpdateOutcome { resource, changed })
     }
 
     async fn delete(

@@ -17,10 +17,10 @@ use rusqlite::{Connection, OptionalExtension, Row, Statement};
 use serde_json::Value;
 
 use super::{
-    attach_ref_json, carry_groups, check_version, clamp_i64, now_timestamp, parse_data, prepare,
-    same_emails, where_clause, IndexedFilter, MemberRef, Prepared, ReadOptions, ResourceKind,
-    ResourceStore, SqlArgs, StoreError, StoredResource, UpdateError, UpdateFn, UpdateOutcome,
-    RESOURCE_COLUMNS,
+    attach_ref_json, carry_groups, caseless, check_version, clamp_i64, distinct,
+    ids_equal_ignoring_case, now_timestamp, parse_data, prepare, same_emails, where_clause,
+    IndexedFilter, MemberChange, MemberRef, Prepared, ReadOptions, ResourceKind, ResourceStore,
+    SqlArgs, StoreError, StoredResource, UpdateError, UpdateFn, UpdateOutcome, RESOURCE_COLUMNS,
 };
 
 static MIGRATIONS: Migrations = Migrations {
@@ -393,6 +393,46 @@ fn write_members(conn: &Connection, seq: i64, members: &[MemberRef]) -> Result<(
     Ok(())
 }
 
+/// Adds, then removes the member rows of group `seq` that `change` names; returns how
+/// many rows it added and removed.
+fn apply_member_change(
+    conn: &Connection,
+    seq: i64,
+    change: MemberChange,
+) -> Result<usize, StoreError> {
+    let mut rows = 0;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO scim_members (group_seq, member_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )?;
+    for id in distinct(change.add) {
+        rows += insert.execute(rusqlite::params![seq, id])?;
+    }
+    let (exact, folded): (Vec<String>, Vec<String>) = change
+        .remove_any_case
+        .into_iter()
+        .partition(|id| caseless(id));
+    let mut removes = change.remove;
+    removes.extend(exact);
+    if !folded.is_empty() {
+        // Ids are kept as written, so a case-insensitive match has no index to use.
+        let mut listed =
+            conn.prepare_cached("SELECT member_id FROM scim_members WHERE group_seq = ?1")?;
+        let listed = listed
+            .query_map([seq], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        removes.extend(ids_equal_ignoring_case(
+            &folded,
+            listed.iter().map(String::as_str),
+        ));
+    }
+    let mut delete =
+        conn.prepare_cached("DELETE FROM scim_members WHERE group_seq = ?1 AND member_id = ?2")?;
+    for id in distinct(removes) {
+        rows += delete.execute(rusqlite::params![seq, id])?;
+    }
+    Ok(rows)
+}
+
 /// NotFound or PreconditionFailed for a conditional write that matched no row.
 fn write_miss(
     conn: &Connection,
@@ -640,6 +680,54 @@ impl ResourceStore for SqliteStore {
             })
             .await?;
         outcome.map_err(UpdateError::Rejected)
+    }
+
+    async fn patch_members(
+        &self,
+        tenant: &str,
+        id: &str,
+        expected_version: Option<i64>,
+        change: MemberChange,
+        opts: ReadOptions,
+    ) -> Result<UpdateOutcome, StoreError> {
+        let kind = ResourceKind::Group;
+        let mut args = SqlArgs::new(tenant, kind);
+        args.push(id.to_string());
+        let sql = get_sql(kind, opts);
+        let now = now_timestamp()?;
+        let tenant = tenant.to_string();
+        let id = id.to_string();
+        // On the writer thread, inside the job's savepoint: nothing else
+        // writes between the version check and the write.
+        self.write(move |conn| {
+            let (seq, version): (i64, i64) = conn
+                .prepare_cached(
+                    "SELECT seq, version FROM scim_resources \
+                     WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
+                )?
+                .query_row(rusqlite::params![tenant, kind.as_str(), id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?
+                .ok_or(StoreError::NotFound)?;
+            if expected_version.is_some_and(|v| v != version) {
+                return Err(StoreError::PreconditionFailed {
+                    current_version: version,
+                });
+            }
+            let changed = apply_member_change(conn, seq, change)? > 0;
+            if changed {
+                conn.prepare_cached(
+                    "UPDATE scim_resources SET version = version + 1, last_modified = ?1 \
+                     WHERE seq = ?2",
+                )?
+                .execute(rusqlite::params![now, seq])?;
+            }
+            let (mut found, _) = fetch(conn, &sql, &args, &[])?;
+            let resource = found.pop().ok_or(StoreError::NotFound)?;
+            Ok(UpdateOutcome { resource, changed })
+        })
+        .await
     }
 
     async fn delete(
