@@ -630,6 +630,8 @@ impl<'c, 'a> Runner<'c, 'a> {
     /// the same order as with one object at a time.
     async fn process_batch(&self, items: Vec<(ObjectKind, Uuid)>) -> Result<(), CycleError> {
         let width = self.ctx.config.concurrency.max(1);
+        // Unordered: a slow request must not hold back the start of the next object, so
+        // that `width` requests stay in flight (what comes back is keyed, not ordered).
         // The futures are built into vectors before they are streamed: a stream that maps
         // with a closure returning a future over `&self` trips the compiler's proof that the
         // cycle's future is `Send` (rust-lang/rust#102211).
@@ -638,7 +640,10 @@ impl<'c, 'a> Runner<'c, 'a> {
             .map(|key| self.reconcile_key(key))
             .collect();
         let outcomes: Result<Vec<Reconciled>, CycleError> =
-            stream::iter(reconciles).buffered(width).try_collect().await;
+            stream::iter(reconciles)
+                .buffer_unordered(width)
+                .try_collect()
+                .await;
         // Whatever happened, what was exported is recorded.
         self.flush_links().await?;
         let outcomes = outcomes?;
@@ -680,7 +685,7 @@ impl<'c, 'a> Runner<'c, 'a> {
             .map(|(key, source, link)| self.resolve_key(key, source, link))
             .collect();
         let resolved = stream::iter(resolutions)
-            .buffered(width)
+            .buffer_unordered(width)
             .try_collect::<Vec<()>>()
             .await;
         self.flush_links().await?;
