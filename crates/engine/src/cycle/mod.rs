@@ -214,10 +214,15 @@ pub async fn run_cycle(ctx: &CycleContext<'_>) -> Result<CycleReport, CycleError
     let watermark = ctx.store.watermark(ctx.job_id).await?;
     let full = watermark.is_none() || ctx.force_full;
     let runner = Runner::new(ctx, full)?;
-    match watermark {
-        Some(from) if !full => runner.incremental(from).await?,
-        _ => runner.full().await?,
-    }
+    let ran = match watermark {
+        Some(from) if !full => runner.incremental(from).await,
+        _ => runner.full().await,
+    };
+    // The rows of the last batch, and of one that stopped the cycle, are written however
+    // it ended.
+    let logged = runner.write_logs(runner.take_rows()).await;
+    ran?;
+    logged?;
     let mut report = runner.into_report();
     report.watermark_before = watermark;
     report.watermark_after = ctx.store.watermark(ctx.job_id).await?;
@@ -639,11 +644,16 @@ impl<'c, 'a> Runner<'c, 'a> {
             .into_iter()
             .map(|key| self.reconcile_key(key))
             .collect();
-        let outcomes: Result<Vec<Reconciled>, CycleError> =
+        // The previous batch's log rows are written while this batch's objects go out: the
+        // target is not kept waiting for the engine's own bookkeeping.
+        let previous_rows = self.take_rows();
+        let (outcomes, logged): (Result<Vec<Reconciled>, CycleError>, _) = futures::join!(
             stream::iter(reconciles)
                 .buffer_unordered(width)
-                .try_collect()
-                .await;
+                .try_collect(),
+            self.write_logs(previous_rows)
+        );
+        logged?;
         // Whatever happened, what was exported is recorded.
         self.flush_links().await?;
         let outcomes = outcomes?;
@@ -690,16 +700,23 @@ impl<'c, 'a> Runner<'c, 'a> {
             .await;
         self.flush_links().await?;
         resolved?;
-        let (rows, refused) = {
-            let mut progress = self.progress();
-            (std::mem::take(&mut progress.rows), progress.refused.take())
-        };
-        if !rows.is_empty() {
-            self.ctx.store.append_logs(rows).await?;
-        }
+        // This batch's rows go out with the next batch, or at the end of the cycle.
+        let refused = self.progress().refused.take();
         if let Some(error) = refused {
             // The rows say what failed; the watermark stays where it was.
             return Err(CycleError::Unauthorized(error));
+        }
+        Ok(())
+    }
+
+    /// The log rows not written yet.
+    fn take_rows(&self) -> Vec<LogRow> {
+        std::mem::take(&mut self.progress().rows)
+    }
+
+    async fn write_logs(&self, rows: Vec<LogRow>) -> Result<(), CycleError> {
+        if !rows.is_empty() {
+            self.ctx.store.append_logs(rows).await?;
         }
         Ok(())
     }
