@@ -168,6 +168,10 @@ pub struct ScimClientConfig {
     pub max_response_bytes: usize,
 }
 
+/// Most requests in flight at once to one target for one job, by default: what the target
+/// sees of a job, whatever the engine does between requests.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
+
 impl ScimClientConfig {
     pub fn new(base_url: impl Into<String>, token: BearerToken) -> Self {
         ScimClientConfig {
@@ -175,7 +179,7 @@ impl ScimClientConfig {
             token,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
-            max_concurrency: 8,
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
             retry: RetryPolicy::default(),
             patch_style: PatchStyle::default(),
             max_response_bytes: 32 * 1024 * 1024,

@@ -542,7 +542,9 @@ pub async fn run(args: SyncBenchArgs) -> anyhow::Result<()> {
     drop(target_server);
 
     // The initial cycle's requests, replayed into a fresh target with nothing else running.
-    let concurrency = provisio_engine::cycle::DEFAULT_CONCURRENCY;
+    // The requests the engine's SCIM client keeps in flight, whatever the number of objects
+    // the cycle works on at once.
+    let concurrency = provisio_scim_client::config::DEFAULT_MAX_CONCURRENCY;
     eprintln!(
         "Replaying the initial cycle's requests into a fresh target, {concurrency} at a time…"
     );

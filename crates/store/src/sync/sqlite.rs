@@ -392,15 +392,18 @@ impl LinkStore for SqliteSync {
     }
 
     async fn put_links(&self, fence: Fence, links: Vec<Link>) -> Result<(), SyncStoreError> {
-        let columns = links
-            .iter()
-            .map(LinkColumns::encode)
-            .collect::<Result<Vec<_>, _>>()?;
-        let Some(first) = columns.first() else {
+        let Some(first) = links.first() else {
             return Ok(());
         };
         let job = first.job_id.clone();
+        // Encoded (shadows serialised) on the writer thread, not in the caller's task: the
+        // cycle's one task is the engine's busiest thread.
         self.write(move |conn| {
+            let columns = links
+                .iter()
+                .map(LinkColumns::encode)
+                .collect::<Result<Vec<_>, _>>()?;
+            drop(links);
             check_fence(conn, &job, fence)?;
             for c in columns {
                 if c.job_id != job {
@@ -487,11 +490,17 @@ impl LogStore for SqliteSync {
         if rows.is_empty() {
             return Ok(());
         }
-        let rows = rows
-            .iter()
-            .map(LogColumns::encode)
-            .collect::<Result<Vec<_>, _>>()?;
+        // Encoded (summaries serialised) and dropped on the writer thread, not in the
+        // caller's task: the cycle's one task is the engine's busiest thread.
         self.write(move |conn| {
+            let rows = {
+                let encoded = rows
+                    .iter()
+                    .map(LogColumns::encode)
+                    .collect::<Result<Vec<_>, _>>()?;
+                drop(rows);
+                encoded
+            };
             // A row appended again (a retried batch) is kept once.
             let mut insert = conn
                 .prepare_cached(&format!(
