@@ -3,26 +3,19 @@
 //! router with `oneshot`: endpoint names in any letter case, a trailing slash, value paths in
 //! `attributes`; and `$ref` URIs that are valid whatever the member id.
 
-use std::sync::Arc;
+mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use provisio_scim_server::{app, store::open_sqlite, ServerConfig};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
 const TOKEN: &str = "lenient-token";
 
 async fn server() -> (Router, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = open_sqlite(dir.path()).await.expect("open store");
-    let config = ServerConfig {
-        token: TOKEN.to_string(),
-        ..ServerConfig::default()
-    };
-    (app(Arc::new(store), config), dir)
+    common::server(TOKEN).await
 }
 
 async fn send(app: &Router, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {

@@ -2,26 +2,19 @@
 //! leaves members out when the client projects them out, is a 204 with an ETag when it asks
 //! for no body, and is the whole group otherwise.
 
-use std::sync::Arc;
+mod common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use provisio_scim_server::{app, store::open_sqlite, ServerConfig};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
 const TOKEN: &str = "member-patch-token";
 
 async fn server() -> (Router, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = open_sqlite(dir.path()).await.expect("open store");
-    let config = ServerConfig {
-        token: TOKEN.to_string(),
-        ..ServerConfig::default()
-    };
-    (app(Arc::new(store), config), dir)
+    common::server(TOKEN).await
 }
 
 /// Status, ETag header and JSON body (Null when empty).
