@@ -89,19 +89,24 @@ impl SourceObject {
     /// and `IsSoftDeleted`, true for now only when a user's `accountEnabled` is false; call
     /// [`SourceObject::set_scope`] once scope is known.
     pub fn from_graph(kind: ObjectKind, graph: &Json) -> Result<SourceObject, SourceError> {
-        let Json::Object(properties) = graph else {
-            return Err(SourceError::NotAnObject(json_kind(graph)));
+        Self::from_graph_owned(kind, graph.clone())
+    }
+
+    /// [`SourceObject::from_graph`] without a copy of the object: a group's member list can
+    /// hold hundreds of thousands of ids.
+    pub fn from_graph_owned(kind: ObjectKind, graph: Json) -> Result<SourceObject, SourceError> {
+        let Json::Object(mut attributes) = graph else {
+            return Err(SourceError::NotAnObject(json_kind(&graph)));
         };
-        let id = match properties.get("id") {
+        let id = match attributes.get("id") {
             Some(Json::String(id)) if !id.is_empty() => id.clone(),
             _ => return Err(SourceError::MissingId),
         };
-        let mut attributes = properties.clone();
         for (graph_name, provisioning_name) in PROVISIONING_ALIASES {
             if attributes.contains_key(*provisioning_name) {
                 continue;
             }
-            let value = match properties.get(*graph_name) {
+            let value = match attributes.get(*graph_name) {
                 Some(Json::Array(items)) => items.first().cloned(),
                 Some(value) => Some(value.clone()),
                 None => None,
@@ -121,6 +126,14 @@ impl SourceObject {
 
     pub fn kind(&self) -> ObjectKind {
         self.kind
+    }
+
+    /// How many members a group names (0 for a user).
+    pub fn member_count(&self) -> usize {
+        match self.attributes.get("members") {
+            Some(Json::Array(members)) => members.len(),
+            _ => 0,
+        }
     }
 
     /// The object id, the anchor links are kept by.

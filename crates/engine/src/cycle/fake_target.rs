@@ -188,6 +188,11 @@ impl MemoryTarget {
         self.lock().max_in_flight
     }
 
+    /// Starts counting [`max_in_flight`](Self::max_in_flight) again.
+    pub fn reset_max_in_flight(&self) {
+        self.lock().max_in_flight = 0;
+    }
+
     async fn call(&self) -> Call<'_> {
         let yields = {
             let mut state = self.lock();

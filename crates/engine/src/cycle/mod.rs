@@ -82,6 +82,11 @@ use log::{Action, Entry, Modified, RowContext, Status};
 /// How many objects (or change records) a batch holds by default.
 pub const DEFAULT_BATCH_SIZE: usize = 500;
 
+/// By default, a group with more members than this is a large group: one at a time is in flight (the
+/// others of a batch go on), since each holds several copies of its member list while it is
+/// processed (a group of 300,000 members is about 100 MB of them).
+pub const LARGE_MEMBERSHIP: usize = 10_000;
+
 /// How many objects of a batch are processed at once by default (the SCIM client's default
 /// bound on requests in flight is the same).
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -107,6 +112,9 @@ pub struct JobConfig {
     pub members_per_request: usize,
     /// How unlinked objects are matched with the target's accounts in full cycles.
     pub matching: MatchingMode,
+    /// Groups with more members than this are processed one at a time (see
+    /// [`LARGE_MEMBERSHIP`]).
+    pub large_membership: usize,
 }
 
 impl JobConfig {
@@ -133,6 +141,7 @@ impl Default for JobConfig {
             concurrency: DEFAULT_CONCURRENCY,
             members_per_request: DEFAULT_MEMBERS_PER_REQUEST,
             matching: MatchingMode::default(),
+            large_membership: LARGE_MEMBERSHIP,
         }
     }
 }
@@ -294,6 +303,8 @@ struct Runner<'c, 'a> {
     staged_targets: Mutex<HashMap<String, Uuid>>,
     /// Full cycles: the target's accounts by matching attribute, when read in pages.
     indexes: Mutex<HashMap<ObjectKind, TargetIndex>>,
+    /// Held by the large group in flight (see [`LARGE_MEMBERSHIP`]).
+    large: futures::lock::Mutex<()>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -364,6 +375,7 @@ impl<'c, 'a> Runner<'c, 'a> {
             staged: Mutex::new(Vec::new()),
             staged_targets: Mutex::new(HashMap::new()),
             indexes: Mutex::new(HashMap::new()),
+            large: futures::lock::Mutex::new(()),
         })
     }
 
@@ -952,7 +964,7 @@ impl<'c, 'a> Runner<'c, 'a> {
             }
             _ => {}
         }
-        SourceObject::from_graph(object.kind, &Value::Object(graph))
+        SourceObject::from_graph_owned(object.kind, Value::Object(graph))
             .map_err(|e| CycleError::Directory(DirectoryError::internal(e.to_string())))
     }
 
@@ -1001,6 +1013,7 @@ impl<'c, 'a> Runner<'c, 'a> {
             }
         };
         let mut source = self.load_source(&object).await?;
+        let _large_turn = self.large_turn(&source).await;
         let plan = &self.plans[plan_index];
         let passes_scoping_filter = plan.scoping.matches(&source);
         let assigned = match self.ctx.config.scope {
@@ -1043,7 +1056,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 .await?;
             return Ok(Outcome::default());
         }
-        match link {
+        let mut outcome = match link {
             Some(link) if link.stale.is_some() => {
                 self.skip(
                     plan_index,
@@ -1052,15 +1065,31 @@ impl<'c, 'a> Runner<'c, 'a> {
                     "StaleLink",
                     "the link is stale: the matching rules choose another account; repair or delete the link",
                 );
-                Ok(Outcome::default())
+                Outcome::default()
             }
             Some(link) => {
                 if self.full && self.check_staleness(plan_index, &source, &link).await? {
                     return Ok(Outcome::default());
                 }
-                self.update(plan_index, &source, link).await
+                self.update(plan_index, &source, link).await?
             }
-            None => self.match_or_create(plan_index, &source).await,
+            None => self.match_or_create(plan_index, &source).await?,
+        };
+        // The source goes on to the reference phase, unless it is a large group: the batch
+        // would hold every large group's member list until then; that phase reads it again.
+        if outcome.resolve_references && source.member_count() <= self.ctx.config.large_membership {
+            outcome.source = Some(source);
+        }
+        Ok(outcome)
+    }
+
+    /// Waits for the turn of a large group (see [`LARGE_MEMBERSHIP`]); the turn lasts as
+    /// long as the returned guard. Other objects do not wait.
+    async fn large_turn(&self, source: &SourceObject) -> Option<futures::lock::MutexGuard<'_, ()>> {
+        if source.member_count() > self.ctx.config.large_membership {
+            Some(self.large.lock().await)
+        } else {
+            None
         }
     }
 
@@ -1316,7 +1345,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 Ok(Outcome {
                     resolve_references: resolve_later,
                     newly_linked: true,
-                    source: Some(source.clone()),
+                    source: None,
                     link: Some(link),
                 })
             }
@@ -1502,7 +1531,7 @@ impl<'c, 'a> Runner<'c, 'a> {
         let linked = |link: Link| Outcome {
             resolve_references: true,
             newly_linked: false,
-            source: Some(source.clone()),
+            source: None,
             link: Some(link),
         };
         let (ops, modified) = diff(&evaluation.desired.attributes, &base);
@@ -1763,6 +1792,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 self.load_source(&object).await?
             }
         };
+        let _large_turn = self.large_turn(&source).await;
         let Some(evaluation) = self.evaluate(plan_index, &source, Operation::Update) else {
             return Ok(());
         };

@@ -1542,6 +1542,53 @@ async fn refused_credentials_stop_the_cycle_at_once() {
 }
 
 #[tokio::test]
+async fn large_groups_go_one_at_a_time_while_the_rest_go_on() {
+    // Groups of more than 3 members are large here: two of them and a small one, in one
+    // batch of four objects in flight, through a target whose calls overlap.
+    let mut world = World::new().await;
+    world.config.large_membership = 3;
+    world.config.concurrency = 4;
+    world.target.set_latency(3);
+    let mut staff = Vec::new();
+    for n in 0..8 {
+        let user = world.user(&format!("u{n}@contoso.com"), json!({})).await;
+        world.assign(user).await;
+        staff.push(user);
+    }
+    world.cycle().await;
+    let big_one = world.group("Big one", &staff[..4]).await;
+    let big_two = world.group("Big two", &staff[4..]).await;
+    let small = world.group("Small", &staff[..1]).await;
+    for group in [big_one, big_two, small] {
+        world.assign(group).await;
+    }
+    world.target.reset_max_in_flight();
+    let report = world.cycle().await;
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    // A large group's create and member PATCH never overlap the other large group's; the
+    // small group's requests overlap theirs.
+    assert_eq!(world.target.max_in_flight(), 2);
+    for (group, members) in [
+        (big_one, &staff[..4]),
+        (big_two, &staff[4..]),
+        (small, &staff[..1]),
+    ] {
+        let account = world
+            .target
+            .object(
+                TargetKind::Group,
+                &world.target_id(ObjectKind::Group, group).await,
+            )
+            .expect("the group");
+        let mut expected = Vec::new();
+        for member in members {
+            expected.push(world.target_id(ObjectKind::User, *member).await);
+        }
+        assert_eq!(member_ids(&account), sorted(expected));
+    }
+}
+
+#[tokio::test]
 async fn a_batch_keeps_up_to_the_job_s_concurrency_in_flight_with_the_same_result() {
     // The same directory provisioned one object at a time and four at a time, through a
     // target whose calls overlap as a remote one's would.
