@@ -179,16 +179,25 @@ pub struct MemberChange {
 }
 
 impl MemberChange {
-    /// Whether the change names no id at all.
-    pub fn is_empty(&self) -> bool {
-        self.add.is_empty() && self.remove.is_empty() && self.remove_any_case.is_empty()
+    /// What both backends apply, in this order: the ids to add (duplicates dropped), the
+    /// ids to remove exactly (`remove`, and the `remove_any_case` ids that equal no other
+    /// string ignoring case), and the `remove_any_case` ids left to compare with the group's
+    /// member ids ([`ids_equal_ignoring_case`]).
+    pub(crate) fn into_parts(self) -> (Vec<String>, Vec<String>, Vec<String>) {
+        let (exact, folded): (Vec<String>, Vec<String>) = self
+            .remove_any_case
+            .into_iter()
+            .partition(|id| caseless(id));
+        let mut removes = self.remove;
+        removes.extend(exact);
+        (distinct(self.add), removes, folded)
     }
 }
 
 /// Whether `id` equals no other string ignoring letter case: ASCII without letters
 /// (digits, punctuation). Such an id is removed by exact match; any other one makes
 /// the store compare it with the group's every member id.
-pub(crate) fn caseless(id: &str) -> bool {
+fn caseless(id: &str) -> bool {
     id.bytes().all(|b| b.is_ascii() && !b.is_ascii_alphabetic())
 }
 

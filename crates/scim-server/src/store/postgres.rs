@@ -15,10 +15,10 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgExecutor, PgPool, PgPoolO
 use sqlx::Row;
 
 use super::{
-    attach_ref_json, carry_groups, caseless, check_version, clamp_i64, distinct,
-    ids_equal_ignoring_case, now_timestamp, parse_data, prepare, same_emails, where_clause,
-    IndexedFilter, MemberChange, MemberRef, Prepared, ReadOptions, ResourceKind, ResourceStore,
-    SqlArgs, StoreError, StoredResource, UpdateError, UpdateFn, UpdateOutcome, RESOURCE_COLUMNS,
+    attach_ref_json, carry_groups, check_version, clamp_i64, distinct, ids_equal_ignoring_case,
+    now_timestamp, parse_data, prepare, same_emails, where_clause, IndexedFilter, MemberChange,
+    MemberRef, Prepared, ReadOptions, ResourceKind, ResourceStore, SqlArgs, StoreError,
+    StoredResource, UpdateError, UpdateFn, UpdateOutcome, RESOURCE_COLUMNS,
 };
 
 const POOL_SIZE: u32 = 16;
@@ -290,7 +290,7 @@ async fn apply_member_change(
     change: MemberChange,
 ) -> Result<u64, StoreError> {
     let mut rows = 0;
-    let add = distinct(change.add);
+    let (add, mut removes, folded) = change.into_parts();
     if !add.is_empty() {
         rows += sqlx::query(
             "INSERT INTO scim_members (group_seq, member_id) \
@@ -302,12 +302,6 @@ async fn apply_member_change(
         .await?
         .rows_affected();
     }
-    let (exact, folded): (Vec<String>, Vec<String>) = change
-        .remove_any_case
-        .into_iter()
-        .partition(|id| caseless(id));
-    let mut removes = change.remove;
-    removes.extend(exact);
     if !folded.is_empty() {
         // Ids are kept as written, so a case-insensitive match has no index to use.
         let listed: Vec<String> =

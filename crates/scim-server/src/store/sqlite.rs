@@ -17,10 +17,10 @@ use rusqlite::{Connection, OptionalExtension, Row, Statement};
 use serde_json::Value;
 
 use super::{
-    attach_ref_json, carry_groups, caseless, check_version, clamp_i64, distinct,
-    ids_equal_ignoring_case, now_timestamp, parse_data, prepare, same_emails, where_clause,
-    IndexedFilter, MemberChange, MemberRef, Prepared, ReadOptions, ResourceKind, ResourceStore,
-    SqlArgs, StoreError, StoredResource, UpdateError, UpdateFn, UpdateOutcome, RESOURCE_COLUMNS,
+    attach_ref_json, carry_groups, check_version, clamp_i64, distinct, ids_equal_ignoring_case,
+    now_timestamp, parse_data, prepare, same_emails, where_clause, IndexedFilter, MemberChange,
+    MemberRef, Prepared, ReadOptions, ResourceKind, ResourceStore, SqlArgs, StoreError,
+    StoredResource, UpdateError, UpdateFn, UpdateOutcome, RESOURCE_COLUMNS,
 };
 
 static MIGRATIONS: Migrations = Migrations {
@@ -404,15 +404,10 @@ fn apply_member_change(
     let mut insert = conn.prepare_cached(
         "INSERT INTO scim_members (group_seq, member_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
     )?;
-    for id in distinct(change.add) {
+    let (add, mut removes, folded) = change.into_parts();
+    for id in add {
         rows += insert.execute(rusqlite::params![seq, id])?;
     }
-    let (exact, folded): (Vec<String>, Vec<String>) = change
-        .remove_any_case
-        .into_iter()
-        .partition(|id| caseless(id));
-    let mut removes = change.remove;
-    removes.extend(exact);
     if !folded.is_empty() {
         // Ids are kept as written, so a case-insensitive match has no index to use.
         let mut listed =
