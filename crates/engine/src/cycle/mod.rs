@@ -69,7 +69,7 @@ pub use target_index::MatchingMode;
 use target_index::TargetIndex;
 
 use crate::clock::Clock;
-use crate::mapping::{DesiredReference, Evaluation, MappingError, Operation};
+use crate::mapping::{Evaluation, MappingError, Operation};
 use crate::model::SynchronizationSchema;
 use crate::scoping::ScopingError;
 use crate::source::{ScopeFacts, ScopeMode, SourceObject};
@@ -1077,7 +1077,7 @@ impl<'c, 'a> Runner<'c, 'a> {
         };
         // The source goes on to the reference phase, unless it is a large group: the batch
         // would hold every large group's member list until then; that phase reads it again.
-        if outcome.resolve_references && source.member_count() <= self.ctx.config.large_membership {
+        if outcome.resolve_references && !self.is_large(&source) {
             outcome.source = Some(source);
         }
         Ok(outcome)
@@ -1086,11 +1086,16 @@ impl<'c, 'a> Runner<'c, 'a> {
     /// Waits for the turn of a large group (see [`LARGE_MEMBERSHIP`]); the turn lasts as
     /// long as the returned guard. Other objects do not wait.
     async fn large_turn(&self, source: &SourceObject) -> Option<futures::lock::MutexGuard<'_, ()>> {
-        if source.member_count() > self.ctx.config.large_membership {
+        if self.is_large(source) {
             Some(self.large.lock().await)
         } else {
             None
         }
+    }
+
+    /// A group with more members than the job's `large_membership`.
+    fn is_large(&self, source: &SourceObject) -> bool {
+        source.member_count() > self.ctx.config.large_membership
     }
 
     fn evaluate(
@@ -1369,13 +1374,7 @@ impl<'c, 'a> Runner<'c, 'a> {
         let mut known = Vec::new();
         let mut resolve_later = false;
         for (attribute, multivalued) in &self.plans[plan_index].references {
-            let wanted: Vec<&String> = evaluation
-                .desired
-                .references
-                .iter()
-                .filter(|r| r.target_attribute.eq_ignore_ascii_case(attribute))
-                .flat_map(|r| r.source_ids.iter())
-                .collect();
+            let wanted: Vec<&String> = wanted_ids(evaluation, attribute).collect();
             if wanted.is_empty() {
                 continue;
             }
@@ -1807,13 +1806,7 @@ impl<'c, 'a> Runner<'c, 'a> {
         // What the target holds now, as far as the shadow knows; updated request by request.
         let mut applied: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (attribute, multivalued) in self.plans[plan_index].references.clone() {
-            let wanted: Vec<String> = evaluation
-                .desired
-                .references
-                .iter()
-                .filter(|r: &&DesiredReference| r.target_attribute.eq_ignore_ascii_case(&attribute))
-                .flat_map(|r| r.source_ids.iter().cloned())
-                .collect();
+            let wanted: Vec<String> = wanted_ids(&evaluation, &attribute).cloned().collect();
             let mut resolved = Vec::new();
             for source_id in wanted {
                 let Ok(source_id) = Uuid::parse_str(&source_id) else {
@@ -2113,6 +2106,19 @@ struct ReferenceRequest {
 /// Splits reference changes into PATCH requests carrying at most `per_request` member
 /// values each (the single-valued changes ride with the first): removals first, so that
 /// a target with a cap on a group's size never sees the group above its final size.
+/// The source ids the mapping's evaluation names for reference attribute `attribute`.
+fn wanted_ids<'e>(
+    evaluation: &'e Evaluation,
+    attribute: &'e str,
+) -> impl Iterator<Item = &'e String> + 'e {
+    evaluation
+        .desired
+        .references
+        .iter()
+        .filter(move |r| r.target_attribute.eq_ignore_ascii_case(attribute))
+        .flat_map(|r| r.source_ids.iter())
+}
+
 fn reference_requests(
     single: Vec<(String, Option<String>)>,
     changes: &[MemberChange],
