@@ -8,7 +8,6 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -19,26 +18,7 @@ async fn server() -> (Router, tempfile::TempDir) {
 }
 
 async fn send(app: &Router, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("Host", "scim.test")
-        .header("Authorization", format!("Bearer {TOKEN}"))
-        .header("Content-Type", "application/scim+json");
-    let request = match body {
-        Some(body) => request.body(Body::from(body.to_string())),
-        None => request.body(Body::empty()),
-    }
-    .expect("request");
-    let response = app.clone().oneshot(request).await.expect("response");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let (status, _, json) = common::send(app, TOKEN, method, uri, &[], body).await;
     (status, json)
 }
 

@@ -4,12 +4,9 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use axum::http::StatusCode;
 use axum::Router;
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 const TOKEN: &str = "member-patch-token";
 
@@ -25,38 +22,7 @@ async fn send(
     headers: &[(&str, &str)],
     body: Option<Value>,
 ) -> (StatusCode, Option<String>, Value) {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("Host", "scim.test")
-        .header("Authorization", format!("Bearer {TOKEN}"))
-        .header("Content-Type", "application/scim+json");
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let request = match body {
-        Some(body) => request.body(Body::from(body.to_string())),
-        None => request.body(Body::empty()),
-    }
-    .expect("request");
-    let response = app.clone().oneshot(request).await.expect("response");
-    let status = response.status();
-    let etag = response
-        .headers()
-        .get(header::ETAG)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (
-        status,
-        etag,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    common::send(app, TOKEN, method, uri, headers, body).await
 }
 
 fn add_member(id: &str) -> Value {
