@@ -24,7 +24,7 @@ use crate::clock::Ticker;
 use crate::cycle::{run_cycle, CycleContext, CycleReport, JobConfig};
 use crate::model::SynchronizationScheduleState;
 use crate::secrets::Secrets;
-use crate::state::{Fence, JobRecord};
+use crate::state::{Fence, JobRecord, SyncStoreError};
 use crate::synchronization::{
     interval, job_of, log_timestamp, pending_reset, Execution, SyncError, Synchronization,
 };
@@ -214,12 +214,20 @@ impl Worker {
                 (JobRun::Failed(message), execution)
             }
         };
-        if let Err(error) = self
+        // Fenced: a cycle whose lease passed to another worker leaves the status to it (its
+        // own stop is in this process's log), so a late write cannot hide the new holder's.
+        match self
             .synchronization
-            .record_execution(record.service_principal_id, &record.id, &execution)
+            .record_execution(record.service_principal_id, &record.id, fence, &execution)
             .await
         {
-            tracing::warn!(message = "Recording a cycle in the job's status failed.", job = %record.id, %error);
+            Ok(()) => {}
+            Err(SyncError::Store(SyncStoreError::Fenced(_))) => {
+                tracing::warn!(message = "The job's status is left to the worker that now holds its lease.", job = %record.id, outcome = ?execution.error);
+            }
+            Err(error) => {
+                tracing::warn!(message = "Recording a cycle in the job's status failed.", job = %record.id, %error);
+            }
         }
         if let Err(error) = store.release_lease(&record.id, fence).await {
             tracing::warn!(message = "Releasing a job's lease failed.", job = %record.id, %error);
@@ -813,15 +821,41 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_cycle_whose_lease_passed_to_another_worker_stops_and_says_so() {
+    async fn a_cycle_whose_lease_passed_to_another_worker_stops_and_leaves_the_status_to_it() {
         let w = world().await;
         w.user("ann").await;
         let job = w.started_job().await;
         let run = w.cycle_held_at_the_gate(&job).await;
 
-        // The process stalls past the lease (no renewal ran) and another worker takes the job.
+        // The process stalls past the lease (no renewal ran) and another worker takes the job,
+        // runs a cycle of its own and records it.
         w.clock.advance(time::Duration::minutes(31));
-        assert!(w.another_worker_takes(&job, "another").await);
+        let now = w.clock.now();
+        let fence = w
+            .sync
+            .store()
+            .acquire_lease(
+                &job,
+                "another",
+                &provisio_directory::timestamp(now),
+                &provisio_directory::timestamp(now + time::Duration::minutes(30)),
+            )
+            .await
+            .expect("lease")
+            .expect("the stalled worker's lease expired");
+        let theirs = Execution {
+            cycle_id: Uuid::new_v4(),
+            began: log_timestamp(now),
+            ended: log_timestamp(now),
+            imported: 1,
+            exported: 1,
+            failed: 0,
+            error: None,
+        };
+        w.sync
+            .record_execution(w.sp, &job, fence, &theirs)
+            .await
+            .expect("the new holder records its cycle");
         w.ticker.tick();
 
         let run = run.await.expect("the cycle's task");
@@ -835,13 +869,13 @@ mod tests {
         );
         let last = w.last_execution(&job).await;
         assert_eq!(
-            last.state,
-            Some(crate::model::SynchronizationTaskExecutionResult::Failed)
-        );
-        assert_eq!(
-            last.error.map(|e| e.message).as_deref(),
-            Some(LEASE_LOST),
-            "the status says why the cycle stopped"
+            (last.activity_identifier, last.state, last.error),
+            (
+                Some(theirs.cycle_id.to_string()),
+                Some(crate::model::SynchronizationTaskExecutionResult::Succeeded),
+                None
+            ),
+            "the stopped cycle's late status write is refused: the status stays the new holder's"
         );
         assert!(
             !w.another_worker_takes(&job, "a third").await,

@@ -1237,7 +1237,7 @@ async fn a_replay_after_lost_state_matches_instead_of_creating_twice() {
     let target = world.target_id(ObjectKind::User, ann).await;
 
     // As after a crash between the export and the record of it: no link, no watermark.
-    world.store.clear_links(JOB).await.unwrap();
+    world.store.clear_links(world.fence, JOB).await.unwrap();
     world
         .store
         .set_watermark(world.fence, JOB, None)

@@ -151,7 +151,7 @@ async fn jobs(s: &Store) {
     let job = json!({"id": first.id, "schedule": {"state": "Active"}});
     let schema = json!({"id": first.id, "synchronizationRules": [{"name": "r"}]});
     let updated = s
-        .update_job(&first.id, 1, job.clone(), schema.clone())
+        .update_job(&first.id, 1, job.clone(), schema.clone(), None)
         .await
         .expect("update");
     assert_eq!(
@@ -165,7 +165,7 @@ async fn jobs(s: &Store) {
     );
     assert_eq!(s.job(&first.id).await.expect("get"), Some(updated.clone()));
     assert_eq!(
-        s.update_job(&first.id, 1, json!({}), json!({})).await,
+        s.update_job(&first.id, 1, json!({}), json!({}), None).await,
         Err(SyncStoreError::VersionConflict {
             job: first.id.clone(),
             current: 2
@@ -174,7 +174,8 @@ async fn jobs(s: &Store) {
     );
     assert_eq!(s.job(&first.id).await.expect("get"), Some(updated.clone()));
     assert_eq!(
-        s.update_job("scim.missing", 1, json!({}), json!({})).await,
+        s.update_job("scim.missing", 1, json!({}), json!({}), None)
+            .await,
         Err(SyncStoreError::JobNotFound("scim.missing".to_string()))
     );
 
@@ -293,9 +294,9 @@ async fn links(s: &Store) {
         .await
         .expect("put");
     }
-    assert_eq!(s.clear_links(&job.id).await.expect("clear"), 3);
+    assert_eq!(s.clear_links(fence, &job.id).await.expect("clear"), 3);
     assert_eq!(s.links(&job.id, &all_links()).await.expect("list"), vec![]);
-    assert_eq!(s.clear_links(&job.id).await.expect("clear again"), 0);
+    assert_eq!(s.clear_links(fence, &job.id).await.expect("clear again"), 0);
     assert_eq!(
         s.links(&other_job.id, &all_links()).await.expect("list"),
         vec![kept]
@@ -635,16 +636,55 @@ async fn fencing(s: &Store) {
     );
     assert_eq!(s.set_watermark(old, &job.id, Some(99)).await, fenced);
     assert_eq!(s.set_watermark(old, &job.id, None).await, fenced);
+    assert_eq!(
+        s.clear_links(old, &job.id).await,
+        Err(SyncStoreError::Fenced(job.id.clone()))
+    );
+    // The old holder's status write (the job's JSON at the version it read) is refused too.
+    let status = |by: &str| json!({"id": job.id, "status": {"by": by}});
+    assert_eq!(
+        s.update_job(
+            &job.id,
+            job.version,
+            status("w1"),
+            job.schema.clone(),
+            Some(old)
+        )
+        .await,
+        Err(SyncStoreError::Fenced(job.id.clone()))
+    );
     // Nothing changed.
     assert_eq!(
         s.links(&job.id, &all_links()).await.expect("list"),
         vec![before]
     );
     assert_eq!(s.watermark(&job.id).await.expect("watermark"), Some(10));
+    assert_eq!(s.job(&job.id).await.expect("job"), Some(job.clone()));
     // The new holder writes.
     s.put_link(new, link(&job.id, "User", source, "t-2"))
         .await
         .expect("put with the new fence");
+    let updated = s
+        .update_job(
+            &job.id,
+            job.version,
+            status("w2"),
+            job.schema.clone(),
+            Some(new),
+        )
+        .await
+        .expect("update with the new fence");
+    assert_eq!(updated.job, status("w2"));
+    // The API's writes carry no fence and go through whoever holds the lease.
+    s.update_job(
+        &job.id,
+        updated.version,
+        status("api"),
+        job.schema.clone(),
+        None,
+    )
+    .await
+    .expect("update without a fence");
 
     // A job never leased accepts no fence, and a job's fence is no other job's.
     let unleased = create_job(s).await;
@@ -657,6 +697,11 @@ async fn fencing(s: &Store) {
         );
         assert_eq!(
             s.set_watermark(fence, &unleased.id, Some(1)).await,
+            Err(SyncStoreError::Fenced(unleased.id.clone()))
+        );
+        assert_eq!(
+            s.update_job(&unleased.id, 1, json!({}), json!({}), Some(fence))
+                .await,
             Err(SyncStoreError::Fenced(unleased.id.clone()))
         );
     }

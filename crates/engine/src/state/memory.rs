@@ -100,8 +100,12 @@ impl JobStore for MemorySyncStore {
         expected: i64,
         job: Value,
         schema: Value,
+        fence: Option<Fence>,
     ) -> Result<JobRecord, SyncStoreError> {
         let mut s = self.lock();
+        if let Some(fence) = fence {
+            s.check_fence(id, fence)?;
+        }
         let record = s
             .jobs
             .get_mut(id)
@@ -220,8 +224,9 @@ impl LinkStore for MemorySyncStore {
         Ok(self.lock().links.remove(&key).is_some())
     }
 
-    async fn clear_links(&self, job: &str) -> Result<u64, SyncStoreError> {
+    async fn clear_links(&self, fence: Fence, job: &str) -> Result<u64, SyncStoreError> {
         let mut s = self.lock();
+        s.check_fence(job, fence)?;
         let before = s.links.len();
         s.links.retain(|(j, _, _), _| j != job);
         Ok((before - s.links.len()) as u64)

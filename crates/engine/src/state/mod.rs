@@ -177,13 +177,16 @@ pub trait JobStore: Send + Sync + 'static {
     async fn all_jobs(&self) -> Result<Vec<JobRecord>, SyncStoreError>;
 
     /// Replaces the job's JSON and schema when its version is still `expected`; returns the
-    /// record at its new version.
+    /// record at its new version. A worker's write (its status after a cycle, the resets it
+    /// applied) carries its lease's `fence` and is refused with `Fenced` once another worker
+    /// holds the job; the API's writes carry none.
     async fn update_job(
         &self,
         id: &str,
         expected: i64,
         job: Value,
         schema: Value,
+        fence: Option<Fence>,
     ) -> Result<JobRecord, SyncStoreError>;
 
     /// Deletes the job with its links, watermark, lease and log rows; false when it did
@@ -236,8 +239,8 @@ pub trait LinkStore: Send + Sync + 'static {
     ) -> Result<bool, SyncStoreError>;
 
     /// Removes every link of a job (restart with `ConnectorDataStore` or `Full`); returns
-    /// how many.
-    async fn clear_links(&self, job: &str) -> Result<u64, SyncStoreError>;
+    /// how many. Done under the job's lease, with its fence.
+    async fn clear_links(&self, fence: Fence, job: &str) -> Result<u64, SyncStoreError>;
 
     /// The directory change-log watermark the job's next incremental cycle starts from
     /// (none before the first full cycle has finished).

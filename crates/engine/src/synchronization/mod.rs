@@ -41,7 +41,7 @@ use crate::model::{
 use crate::restart::ResetScope;
 use crate::scoping::ScopingFilter;
 use crate::secrets::{SealError, SecretSealer, Secrets};
-use crate::state::{JobRecord, SyncStore, SyncStoreError};
+use crate::state::{Fence, JobRecord, SyncStore, SyncStoreError};
 
 mod connections;
 mod credentials;
@@ -318,7 +318,23 @@ impl Synchronization {
 
     /// Reads the job, applies `change` to its JSON and schema, and writes it back at the
     /// version read, again if a cycle wrote the job in between.
-    async fn update<F>(&self, sp: Uuid, job: &str, mut change: F) -> SyncResult<JobRecord>
+    async fn update<F>(&self, sp: Uuid, job: &str, change: F) -> SyncResult<JobRecord>
+    where
+        F: FnMut(&mut StoredJob, &mut SynchronizationSchema) -> SyncResult<()>,
+    {
+        self.update_fenced(sp, job, None, change).await
+    }
+
+    /// [`Self::update`] for a worker: the write is refused (`Fenced`) once the job's lease
+    /// has passed to another worker, so a stopped cycle cannot overwrite what the new holder
+    /// recorded.
+    async fn update_fenced<F>(
+        &self,
+        sp: Uuid,
+        job: &str,
+        fence: Option<Fence>,
+        mut change: F,
+    ) -> SyncResult<JobRecord>
     where
         F: FnMut(&mut StoredJob, &mut SynchronizationSchema) -> SyncResult<()>,
     {
@@ -329,7 +345,13 @@ impl Synchronization {
             change(&mut stored_job, &mut schema)?;
             match self
                 .store
-                .update_job(job, record.version, to_json(&stored_job), to_json(&schema))
+                .update_job(
+                    job,
+                    record.version,
+                    to_json(&stored_job),
+                    to_json(&schema),
+                    fence,
+                )
                 .await
             {
                 Err(SyncStoreError::VersionConflict { .. }) => continue,
@@ -408,7 +430,7 @@ impl Synchronization {
         };
         let result = async {
             if pending.connector_data_store {
-                self.store.clear_links(job).await?;
+                self.store.clear_links(fence, job).await?;
                 pending.connector_data_store = false;
             }
             if pending.watermark {

@@ -49,14 +49,14 @@ impl Synchronization {
             return Ok(pending);
         }
         if pending.connector_data_store {
-            self.store.clear_links(job).await?;
+            self.store.clear_links(fence, job).await?;
         }
         if pending.watermark {
             self.store.set_watermark(fence, job, None).await?;
         }
         // Escrows and held deletes: the engine keeps neither yet, so there is nothing to
         // drop or release; the flags are cleared with the others.
-        self.update(sp, job, |stored, _| {
+        self.update_fenced(sp, job, Some(fence), |stored, _| {
             stored.pending = PendingReset::default();
             Ok(())
         })
@@ -64,11 +64,13 @@ impl Synchronization {
         Ok(pending)
     }
 
-    /// Records a cycle's outcome in the job's status.
+    /// Records a cycle's outcome in the job's status, under the lease the cycle ran with:
+    /// once another worker holds the job, its status is that worker's to write.
     pub async fn record_execution(
         &self,
         sp: Uuid,
         job: &str,
+        fence: Fence,
         execution: &Execution,
     ) -> SyncResult<()> {
         let state = match (&execution.error, execution.failed) {
@@ -99,7 +101,7 @@ impl Synchronization {
             time_began: Some(execution.began.clone()),
             time_ended: Some(execution.ended.clone()),
         };
-        self.update(sp, job, |stored, _| {
+        self.update_fenced(sp, job, Some(fence), |stored, _| {
             let status = status_mut(&mut stored.job);
             status.last_execution = Some(task.clone());
             match state {

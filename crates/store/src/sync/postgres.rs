@@ -268,7 +268,12 @@ impl JobStore for PostgresSync {
         expected: i64,
         job: Value,
         schema: Value,
+        fence: Option<Fence>,
     ) -> Result<JobRecord, SyncStoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        if let Some(fence) = fence {
+            check_fence(&mut tx, id, fence).await?;
+        }
         let updated = sqlx::query(&format!(
             "UPDATE sync_jobs SET job = $1, schema = $2, version = version + 1 \
              WHERE id = $3 AND version = $4 RETURNING {JOB_COLUMNS}"
@@ -277,16 +282,18 @@ impl JobStore for PostgresSync {
         .bind(to_json(&schema)?)
         .bind(id)
         .bind(expected)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
         if let Some(row) = updated {
-            return job_from_row(&row);
+            let record = job_from_row(&row)?;
+            tx.commit().await.map_err(db)?;
+            return Ok(record);
         }
         let current: Option<i64> =
             sqlx::query_scalar("SELECT version FROM sync_jobs WHERE id = $1")
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await
                 .map_err(db)?;
         Err(match current {
@@ -466,13 +473,17 @@ impl LinkStore for PostgresSync {
         Ok(n > 0)
     }
 
-    async fn clear_links(&self, job: &str) -> Result<u64, SyncStoreError> {
-        Ok(sqlx::query("DELETE FROM sync_links WHERE job_id = $1")
+    async fn clear_links(&self, fence: Fence, job: &str) -> Result<u64, SyncStoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        check_fence(&mut tx, job, fence).await?;
+        let cleared = sqlx::query("DELETE FROM sync_links WHERE job_id = $1")
             .bind(job)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(db)?
-            .rows_affected())
+            .rows_affected();
+        tx.commit().await.map_err(db)?;
+        Ok(cleared)
     }
 
     async fn watermark(&self, job: &str) -> Result<Option<i64>, SyncStoreError> {

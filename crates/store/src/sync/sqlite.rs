@@ -266,10 +266,14 @@ impl JobStore for SqliteSync {
         expected: i64,
         job: Value,
         schema: Value,
+        fence: Option<Fence>,
     ) -> Result<JobRecord, SyncStoreError> {
         let id = id.to_string();
         let (job, schema) = (to_json(&job)?, to_json(&schema)?);
         self.write(move |conn| {
+            if let Some(fence) = fence {
+                check_fence(conn, &id, fence)?;
+            }
             let sql = format!(
                 "UPDATE sync_jobs SET job = ?1, schema = ?2, version = version + 1 \
                  WHERE id = ?3 AND version = ?4 RETURNING {JOB_COLUMNS}"
@@ -435,9 +439,10 @@ impl LinkStore for SqliteSync {
         .await
     }
 
-    async fn clear_links(&self, job: &str) -> Result<u64, SyncStoreError> {
+    async fn clear_links(&self, fence: Fence, job: &str) -> Result<u64, SyncStoreError> {
         let job = job.to_string();
         self.write(move |conn| {
+            check_fence(conn, &job, fence)?;
             let n = conn
                 .prepare_cached("DELETE FROM sync_links WHERE job_id = ?1")
                 .and_then(|mut s| s.execute([job]))
