@@ -79,7 +79,57 @@ impl Drop for ServerProcess {
     }
 }
 
+/// The CPU time (user and system, all threads) a process has used so far, from
+/// `/proc/<pid>/stat`: `self` or a pid.
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // /proc counts in USER_HZ, which Linux fixes at 100 for user space.
+    Some(cpu_ticks(&stat)? as f64 / 100.0)
+}
+
+/// utime + stime of a `/proc/<pid>/stat` line.
+fn cpu_ticks(stat: &str) -> Option<u64> {
+    // The command name (field 2) may hold spaces and parentheses: fields are counted after
+    // its last ')'.
+    let after_name = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15, the 12th and 13th after the name.
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_time_is_read_after_the_command_name_whatever_it_holds() {
+        let cases = [
+            (
+                "1 (provisio) S 0 1 1 0 -1 4194560 10 0 0 0 250 75 0 0 20 0 9 0",
+                Some(325),
+            ),
+            (
+                "7 (tokio rt) x) R 0 1 1 0 -1 4194560 10 0 0 0 1 2 0 0 20 0 9 0",
+                Some(3),
+            ),
+            ("7 (short) R 0 1", None),
+            ("no name at all", None),
+        ];
+        for (stat, ticks) in cases {
+            assert_eq!(cpu_ticks(stat), ticks, "{stat}");
+        }
+        assert!(
+            cpu_seconds("self").is_some(),
+            "this process's own line reads"
+        );
+    }
+}
+
 impl ServerProcess {
+    fn cpu_seconds(&self) -> Option<f64> {
+        cpu_seconds(&self.child.id().to_string())
+    }
+
     fn memory_kib(&self, field: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
         status

@@ -281,6 +281,26 @@ impl Target {
     }
 }
 
+/// CPU seconds two processes used over a span: the engine's (or the replay client's) and
+/// the target's.
+#[derive(Debug, Clone, Copy)]
+struct CpuUse {
+    serve: f64,
+    target: f64,
+}
+
+impl CpuUse {
+    fn between(
+        before: (Option<f64>, Option<f64>),
+        after: (Option<f64>, Option<f64>),
+    ) -> Option<CpuUse> {
+        Some(CpuUse {
+            serve: after.0? - before.0?,
+            target: after.1? - before.1?,
+        })
+    }
+}
+
 fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
@@ -442,11 +462,16 @@ pub async fn run(args: SyncBenchArgs) -> anyhow::Result<()> {
     eprintln!("Starting the job: the initial cycle…");
     let before_start = now();
     let started = Instant::now();
+    let cpu_before = (serve.cpu_seconds(), target_server.cpu_seconds());
     job.post("/start").await?;
     let initial = job
         .cycle_after("the initial cycle ending", before_start, cycle_limit)
         .await?;
     let initial_seen = started.elapsed();
+    let initial_cpu = CpuUse::between(
+        cpu_before,
+        (serve.cpu_seconds(), target_server.cpu_seconds()),
+    );
     let target_users = target.total("Users").await?;
     let target_groups = target.total("Groups").await?;
     if initial.state != "Succeeded" {
@@ -555,7 +580,7 @@ pub async fn run(args: SyncBenchArgs) -> anyhow::Result<()> {
                 .is_some_and(|at| at >= initial.began && at <= initial.ended)
         })
         .collect();
-    let (_fresh_target, fresh_scim) = spawn_server(
+    let (fresh_target, fresh_scim) = spawn_server(
         &["scim-server", "--listen", "127.0.0.1:0", "--token", TOKEN],
         None,
     )
@@ -565,8 +590,17 @@ pub async fn run(args: SyncBenchArgs) -> anyhow::Result<()> {
         .next()
         .unwrap_or(&fresh_scim)
         .to_string();
+    let replay_cpu_before = (super::cpu_seconds("self"), fresh_target.cpu_seconds());
     let replayed = replay::replay(&recorded, &origin, TOKEN, concurrency).await?;
+    let replay_cpu = CpuUse::between(
+        replay_cpu_before,
+        (super::cpu_seconds("self"), fresh_target.cpu_seconds()),
+    );
     let ratio = initial.seconds() / replayed.elapsed.as_secs_f64().max(1e-9);
+    // The floor the machine sets: the engine and the target share its cores, so the cycle
+    // cannot end before their CPU time, spread over every core, has passed.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpu_floor = initial_cpu.map(|c| (c.serve + c.target) / cores as f64);
     let store = if args.database_url.is_some() {
         "PostgreSQL"
     } else {
@@ -597,6 +631,16 @@ pub async fn run(args: SyncBenchArgs) -> anyhow::Result<()> {
         replayed.phases,
         replayed.elapsed.as_secs_f64(),
     );
+    if let (Some(cycle), Some(replay), Some(floor)) = (initial_cpu, replay_cpu, cpu_floor) {
+        println!(
+            "  CPU time:         initial cycle: engine (serve) {:.1} s, target {:.1} s; replay: client {:.1} s, target {:.1} s; on {cores} cores the cycle's CPU alone takes {floor:.1} s = {:.2}× the replay",
+            cycle.serve,
+            cycle.target,
+            replay.serve,
+            replay.target,
+            floor / replayed.elapsed.as_secs_f64().max(1e-9),
+        );
+    }
     if replayed.mismatches > 0 {
         println!(
             "  warning: {} replayed requests answered otherwise than recorded, e.g. {}",
@@ -645,6 +689,9 @@ pub async fn run(args: SyncBenchArgs) -> anyhow::Result<()> {
                 "write_to_target_p99_seconds": percentile(&delays, 0.99),
                 "serve_peak_kib": serve_peak, "serve_peak_before_job_kib": serve_peak_before_job,
                 "target_peak_kib": target_peak,
+                "initial_cpu_seconds": initial_cpu.map(|c| json!({"engine": c.serve, "target": c.target})),
+                "replay_cpu_seconds": replay_cpu.map(|c| json!({"client": c.serve, "target": c.target})),
+                "cores": cores, "cpu_floor_seconds": cpu_floor,
             })
         );
     }
