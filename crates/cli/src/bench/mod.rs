@@ -97,34 +97,6 @@ fn cpu_ticks(stat: &str) -> Option<u64> {
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cpu_time_is_read_after_the_command_name_whatever_it_holds() {
-        let cases = [
-            (
-                "1 (provisio) S 0 1 1 0 -1 4194560 10 0 0 0 250 75 0 0 20 0 9 0",
-                Some(325),
-            ),
-            (
-                "7 (tokio rt) x) R 0 1 1 0 -1 4194560 10 0 0 0 1 2 0 0 20 0 9 0",
-                Some(3),
-            ),
-            ("7 (short) R 0 1", None),
-            ("no name at all", None),
-        ];
-        for (stat, ticks) in cases {
-            assert_eq!(cpu_ticks(stat), ticks, "{stat}");
-        }
-        assert!(
-            cpu_seconds("self").is_some(),
-            "this process's own line reads"
-        );
-    }
-}
-
 impl ServerProcess {
     fn cpu_seconds(&self) -> Option<f64> {
         cpu_seconds(&self.child.id().to_string())
@@ -184,4 +156,32 @@ async fn spawn_server(
         bail!("the server did not start: {line:?}");
     };
     Ok((server, address.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_time_is_read_after_the_command_name_whatever_it_holds() {
+        let cases = [
+            (
+                "1 (provisio) S 0 1 1 0 -1 4194560 10 0 0 0 250 75 0 0 20 0 9 0",
+                Some(325),
+            ),
+            (
+                "7 (tokio rt) x) R 0 1 1 0 -1 4194560 10 0 0 0 1 2 0 0 20 0 9 0",
+                Some(3),
+            ),
+            ("7 (short) R 0 1", None),
+            ("no name at all", None),
+        ];
+        for (stat, ticks) in cases {
+            assert_eq!(cpu_ticks(stat), ticks, "{stat}");
+        }
+        assert!(
+            cpu_seconds("self").is_some(),
+            "this process's own line reads"
+        );
+    }
 }
