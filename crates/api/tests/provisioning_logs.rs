@@ -40,14 +40,17 @@ fn row(minute: u32, job: &str, cycle: Uuid, action: &str, status: &str, source: 
 
 async fn api_with_rows() -> Api {
     let api = Api::with_synchronization();
-    let rows = vec![
+    let rows = [
         row(0, "scim.1", CYCLE_A, "create", "success", "ann"),
         row(1, "scim.1", CYCLE_A, "create", "failure", "bob"),
         row(2, "scim.1", CYCLE_A, "other", "skipped", "cyd"),
         row(3, "scim.2", CYCLE_B, "update", "success", "ann"),
         row(4, "scim.1", CYCLE_B, "disable", "success", "ann"),
     ];
-    api.sync_store.append_logs(rows).await.expect("append");
+    api.sync_store
+        .append_logs(rows.iter().map(LogRow::to_new).collect())
+        .await
+        .expect("append");
     api
 }
 

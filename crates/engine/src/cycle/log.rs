@@ -1,9 +1,14 @@
 //! Provisioning log rows: Graph's `provisioningObjectSummary`, built by the cycle for every
 //! object it exports, skips or fails.
 
-use serde_json::{json, Map, Value};
+use std::borrow::Cow;
+
+use serde::Serialize;
+use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+use crate::state::SummaryText;
 
 /// Shown instead of the values of attributes whose mapping calls `Redact`.
 pub const REDACTED: &str = "[Redact]";
@@ -159,92 +164,168 @@ pub fn activity_time(at: OffsetDateTime) -> String {
 }
 
 /// Graph writes property values as text.
-fn text(value: &Option<Value>) -> Value {
+fn text(value: &Option<Value>) -> Option<Cow<'_, str>> {
     match value {
-        None | Some(Value::Null) => Value::Null,
-        Some(Value::String(s)) => Value::String(s.clone()),
-        Some(other) => Value::String(other.to_string()),
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(Cow::Borrowed(s)),
+        Some(other) => Some(Cow::Owned(other.to_string())),
     }
 }
 
-fn step(name: &str, step_type: &str, status: Status, description: &str) -> Value {
-    let mut step = Map::new();
-    step.insert("name".into(), json!(name));
-    step.insert("provisioningStepType".into(), json!(step_type));
-    step.insert("status".into(), json!(status.as_str()));
-    step.insert("description".into(), json!(description));
-    step.insert("details".into(), json!({}));
-    Value::Object(step)
+// The `provisioningObjectSummary` as serde writes it, field by field in Graph's order: a
+// row is made for every object of every cycle, so it is written straight to text rather
+// than built as a `Value` tree first.
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Summary<'a> {
+    id: String,
+    activity_date_time: String,
+    job_id: &'a str,
+    cycle_id: String,
+    change_id: String,
+    provisioning_action: &'a str,
+    provisioning_status_info: StatusInfo<'a>,
+    provisioning_steps: [Step<'a>; 2],
+    modified_properties: Vec<ModifiedProperty<'a>>,
+    source_identity: Identity<'a>,
+    target_identity: Identity<'a>,
+    service_principal: ServicePrincipal<'a>,
 }
 
-/// The `provisioningObjectSummary` JSON of one entry.
-pub fn summary(row: &RowContext<'_>, entry: &Entry) -> Value {
-    let error_information = match &entry.error {
-        Some((code, reason)) => json!({
-            "errorCode": code,
-            "reason": reason,
-            "additionalDetails": entry.additional_details,
-        }),
-        None => Value::Null,
-    };
-    let modified: Vec<Value> = entry
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusInfo<'a> {
+    status: &'a str,
+    error_information: Option<ErrorInformation<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorInformation<'a> {
+    error_code: &'a str,
+    reason: &'a str,
+    additional_details: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Step<'a> {
+    name: &'a str,
+    provisioning_step_type: &'a str,
+    status: &'a str,
+    description: Cow<'a, str>,
+    details: Empty,
+}
+
+/// `{}`.
+#[derive(Serialize)]
+struct Empty {}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ModifiedProperty<'a> {
+    display_name: &'a str,
+    old_value: Option<Cow<'a, str>>,
+    new_value: Option<Cow<'a, str>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Identity<'a> {
+    id: Option<Cow<'a, str>>,
+    display_name: Option<&'a str>,
+    identity_type: &'a str,
+    details: Empty,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ServicePrincipal<'a> {
+    id: String,
+    display_name: &'a str,
+}
+
+/// The `provisioningObjectSummary` of one entry, as JSON text.
+pub fn summary(row: &RowContext<'_>, entry: &Entry) -> SummaryText {
+    let modified_properties = entry
         .modified
         .iter()
         .map(|m| {
-            let (old, new) = if (row.redacted)(&m.name) {
-                (json!(REDACTED), json!(REDACTED))
+            let (old_value, new_value) = if (row.redacted)(&m.name) {
+                (Some(Cow::Borrowed(REDACTED)), Some(Cow::Borrowed(REDACTED)))
             } else {
                 (text(&m.old), text(&m.new))
             };
-            json!({ "displayName": m.name, "oldValue": old, "newValue": new })
+            ModifiedProperty {
+                display_name: &m.name,
+                old_value,
+                new_value,
+            }
         })
         .collect();
-    // Every row starts with the import of the source object, then the step that decided.
-    let import = step(
-        "EntryImport",
-        "import",
-        Status::Success,
-        &format!(
-            "Retrieved {} '{}' from the source directory",
-            row.object_type, row.source_id
-        ),
-    );
     let (step_name, step_type, description) = &entry.step;
-    let decided = step(step_name, step_type, entry.status, description);
-    json!({
-        "id": row.id.to_string(),
-        "activityDateTime": activity_time(row.at),
-        "jobId": row.job_id,
-        "cycleId": row.cycle_id.to_string(),
-        "changeId": row.change_id.to_string(),
-        "provisioningAction": entry.action.as_str(),
-        "provisioningStatusInfo": {
-            "status": entry.status.as_str(),
-            "errorInformation": error_information,
+    let summary = Summary {
+        id: row.id.to_string(),
+        activity_date_time: activity_time(row.at),
+        job_id: row.job_id,
+        cycle_id: row.cycle_id.to_string(),
+        change_id: row.change_id.to_string(),
+        provisioning_action: entry.action.as_str(),
+        provisioning_status_info: StatusInfo {
+            status: entry.status.as_str(),
+            error_information: entry.error.as_ref().map(|(code, reason)| ErrorInformation {
+                error_code: code,
+                reason,
+                additional_details: entry.additional_details.as_deref(),
+            }),
         },
-        "provisioningSteps": [import, decided],
-        "modifiedProperties": modified,
-        "sourceIdentity": {
-            "id": row.source_id.to_string(),
-            "displayName": row.source_display_name,
-            "identityType": row.object_type,
-            "details": {},
+        // Every row starts with the import of the source object, then the step that decided.
+        provisioning_steps: [
+            Step {
+                name: "EntryImport",
+                provisioning_step_type: "import",
+                status: Status::Success.as_str(),
+                description: Cow::Owned(format!(
+                    "Retrieved {} '{}' from the source directory",
+                    row.object_type, row.source_id
+                )),
+                details: Empty {},
+            },
+            Step {
+                name: step_name,
+                provisioning_step_type: step_type,
+                status: entry.status.as_str(),
+                description: Cow::Borrowed(description),
+                details: Empty {},
+            },
+        ],
+        modified_properties,
+        source_identity: Identity {
+            id: Some(Cow::Owned(row.source_id.to_string())),
+            display_name: row.source_display_name,
+            identity_type: row.object_type,
+            details: Empty {},
         },
-        "targetIdentity": {
-            "id": entry.target_id,
-            "displayName": row.source_display_name,
-            "identityType": row.object_type,
-            "details": {},
+        target_identity: Identity {
+            id: entry.target_id.as_deref().map(Cow::Borrowed),
+            display_name: row.source_display_name,
+            identity_type: row.object_type,
+            details: Empty {},
         },
-        "servicePrincipal": {
-            "id": row.service_principal.0.to_string(),
-            "displayName": row.service_principal.1,
+        service_principal: ServicePrincipal {
+            id: row.service_principal.0.to_string(),
+            display_name: row.service_principal.1,
         },
-    })
+    };
+    // Strings, options and structs only: serde_json has nothing here it cannot write.
+    SummaryText::of(&summary).expect("a provisioningObjectSummary always serialises")
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -267,6 +348,113 @@ mod tests {
             if let Some(Value::Array(new)) = &m.new {
                 assert_eq!(new.last(), Some(&json!(last)));
             }
+        }
+    }
+
+    #[test]
+    fn a_summary_is_graphs_provisioning_object_summary_in_its_key_order() {
+        let source_id = Uuid::from_u128(0xa1);
+        let context = |redact: &'static [&'static str]| move |name: &str| redact.contains(&name);
+        let at = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time");
+        let modified = vec![
+            Modified {
+                name: "userName".to_string(),
+                old: None,
+                new: Some(json!("ann@contoso.test")),
+            },
+            Modified {
+                name: "active".to_string(),
+                old: Some(json!(true)),
+                new: Some(json!(false)),
+            },
+            Modified {
+                name: "password".to_string(),
+                old: None,
+                new: Some(json!("secret")),
+            },
+        ];
+        // (entry, redacted attributes, the summary's statusInfo, steps[1], modified, target id)
+        let cases = [
+            (
+                Entry::new(
+                    Action::Create,
+                    Status::Success,
+                    (
+                        "EntryExportAdd",
+                        "export",
+                        "created account t-1".to_string(),
+                    ),
+                )
+                .target(Some("t-1"))
+                .modified(modified.clone()),
+                context(&["password"]),
+                json!({"status": "success", "errorInformation": null}),
+                json!({"name": "EntryExportAdd", "provisioningStepType": "export",
+                       "status": "success", "description": "created account t-1", "details": {}}),
+                json!([
+                    {"displayName": "userName", "oldValue": null, "newValue": "ann@contoso.test"},
+                    {"displayName": "active", "oldValue": "true", "newValue": "false"},
+                    {"displayName": "password", "oldValue": "[Redact]", "newValue": "[Redact]"}
+                ]),
+                json!("t-1"),
+            ),
+            (
+                Entry::new(
+                    Action::Update,
+                    Status::Failure,
+                    ("EntryExportUpdate", "export", "PATCH failed".to_string()),
+                )
+                .error(
+                    "SystemForCrossDomainIdentityManagementBadRequest",
+                    "400: bad",
+                )
+                .details("PATCH /Users/t-1"),
+                context(&[]),
+                json!({"status": "failure", "errorInformation": {
+                    "errorCode": "SystemForCrossDomainIdentityManagementBadRequest",
+                    "reason": "400: bad", "additionalDetails": "PATCH /Users/t-1"}}),
+                json!({"name": "EntryExportUpdate", "provisioningStepType": "export",
+                       "status": "failure", "description": "PATCH failed", "details": {}}),
+                json!([]),
+                json!(null),
+            ),
+        ];
+        for (entry, redacted, status_info, step, modified, target_id) in cases {
+            let row = RowContext {
+                id: Uuid::from_u128(1),
+                job_id: "scim.1",
+                cycle_id: Uuid::from_u128(2),
+                change_id: Uuid::from_u128(3),
+                at,
+                object_type: "User",
+                source_id,
+                source_display_name: Some("Ann"),
+                service_principal: (Uuid::from_u128(4), "Contoso SCIM"),
+                redacted: &redacted,
+            };
+            let expected = json!({
+                "id": Uuid::from_u128(1).to_string(),
+                "activityDateTime": "2027-01-15T08:00:00.000Z",
+                "jobId": "scim.1",
+                "cycleId": Uuid::from_u128(2).to_string(),
+                "changeId": Uuid::from_u128(3).to_string(),
+                "provisioningAction": entry.action.as_str(),
+                "provisioningStatusInfo": status_info,
+                "provisioningSteps": [
+                    {"name": "EntryImport", "provisioningStepType": "import", "status": "success",
+                     "description": format!("Retrieved User '{source_id}' from the source directory"),
+                     "details": {}},
+                    step
+                ],
+                "modifiedProperties": modified,
+                "sourceIdentity": {"id": source_id.to_string(), "displayName": "Ann",
+                                   "identityType": "User", "details": {}},
+                "targetIdentity": {"id": target_id, "displayName": "Ann",
+                                   "identityType": "User", "details": {}},
+                "servicePrincipal": {"id": Uuid::from_u128(4).to_string(), "displayName": "Contoso SCIM"},
+            });
+            // The text itself, so that the key order is pinned too.
+            assert_eq!(summary(&row, &entry).as_str(), expected.to_string());
         }
     }
 }

@@ -74,7 +74,7 @@ use crate::model::SynchronizationSchema;
 use crate::scoping::ScopingError;
 use crate::source::{ScopeFacts, ScopeMode, SourceObject};
 use crate::state::{
-    Fence, Link, LinkOrigin, LinkQuery, LogRow, Staleness, SyncStore, SyncStoreError,
+    Fence, Link, LinkOrigin, LinkQuery, LogRow, NewLogRow, Staleness, SyncStore, SyncStoreError,
 };
 use crate::target::{ErrorClass, PatchOperation, Target, TargetError, TargetObject};
 use log::{Action, Entry, Modified, RowContext, Status};
@@ -317,7 +317,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The mutable part of a cycle.
 #[derive(Default)]
 struct Progress {
-    rows: Vec<LogRow>,
+    rows: Vec<NewLogRow>,
     row_counter: u128,
     /// A target call failed in the current batch.
     batch_failed: bool,
@@ -722,11 +722,11 @@ impl<'c, 'a> Runner<'c, 'a> {
     }
 
     /// The log rows not written yet.
-    fn take_rows(&self) -> Vec<LogRow> {
+    fn take_rows(&self) -> Vec<NewLogRow> {
         std::mem::take(&mut self.progress().rows)
     }
 
-    async fn write_logs(&self, rows: Vec<LogRow>) -> Result<(), CycleError> {
+    async fn write_logs(&self, rows: Vec<NewLogRow>) -> Result<(), CycleError> {
         if !rows.is_empty() {
             self.ctx.store.append_logs(rows).await?;
         }

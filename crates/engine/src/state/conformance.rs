@@ -775,8 +775,12 @@ async fn logs(s: &Store) {
         let row = log_row(&jobs[i % 2], cycles[i % 3], &activity(i / 3, 0), i);
         written.push(row);
     }
-    s.append_logs(written[..25].to_vec()).await.expect("append");
-    s.append_logs(written[25..].to_vec()).await.expect("append");
+    s.append_logs(written[..25].iter().map(LogRow::to_new).collect())
+        .await
+        .expect("append");
+    s.append_logs(written[25..].iter().map(LogRow::to_new).collect())
+        .await
+        .expect("append");
     s.append_logs(vec![]).await.expect("append nothing");
     let written = sorted(written);
     let all = LogQuery {
@@ -961,7 +965,9 @@ async fn log_pages(s: &Store) {
         );
         must_see.push(row);
     }
-    s.append_logs(must_see.clone()).await.expect("append");
+    s.append_logs(must_see.iter().map(LogRow::to_new).collect())
+        .await
+        .expect("append");
     let mut seen: Vec<LogRow> = Vec::new();
     let mut after: Option<(String, Uuid)> = None;
     let mut extra = 100;
@@ -988,7 +994,9 @@ async fn log_pages(s: &Store) {
                 must_see.push(at_cursor.clone());
             }
             must_see.push(later.clone());
-            s.append_logs(vec![at_cursor, later]).await.expect("append");
+            s.append_logs(vec![at_cursor.to_new(), later.to_new()])
+                .await
+                .expect("append");
         }
     }
     let keys: Vec<(String, Uuid)> = seen.iter().map(|r| (r.activity.clone(), r.id)).collect();
@@ -1015,9 +1023,10 @@ async fn delete_job_cascades(s: &Store) {
             Uuid::new_v4(),
             "2033-01-01T00:00:00.000Z",
             1,
-        )])
-        .await
-        .expect("append");
+        )
+        .to_new()])
+            .await
+            .expect("append");
     }
     let logs_of = |id: &str| LogQuery {
         job_id: Some(id.to_string()),

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{
     Fence, JobRecord, JobStore, LeaseStore, Link, LinkQuery, LinkStore, LogQuery, LogRow, LogStore,
-    SyncStoreError,
+    NewLogRow, SyncStoreError,
 };
 
 #[derive(Debug, Default)]
@@ -254,7 +254,23 @@ impl LinkStore for MemorySyncStore {
 
 #[async_trait]
 impl LogStore for MemorySyncStore {
-    async fn append_logs(&self, rows: Vec<LogRow>) -> Result<(), SyncStoreError> {
+    async fn append_logs(&self, rows: Vec<NewLogRow>) -> Result<(), SyncStoreError> {
+        let rows = rows
+            .into_iter()
+            .map(|row| {
+                Ok(LogRow {
+                    summary: row.summary.parse()?,
+                    id: row.id,
+                    job_id: row.job_id,
+                    cycle_id: row.cycle_id,
+                    activity: row.activity,
+                    action: row.action,
+                    status: row.status,
+                    source_id: row.source_id,
+                    target_id: row.target_id,
+                })
+            })
+            .collect::<Result<Vec<_>, SyncStoreError>>()?;
         let mut s = self.lock();
         for row in rows {
             s.logs.insert((row.activity.clone(), row.id), row);

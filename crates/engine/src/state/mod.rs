@@ -123,9 +123,10 @@ pub struct LinkQuery {
 }
 
 /// One provisioning log row: Graph's `provisioningObjectSummary` JSON, with the columns
-/// the log is filtered and paged by.
+/// the log is filtered and paged by. Rows are read with the summary parsed (`LogRow`) and
+/// written with it as text ([`NewLogRow`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct LogRow {
+pub struct LogRow<Summary = Value> {
     pub id: Uuid,
     pub job_id: String,
     pub cycle_id: Uuid,
@@ -137,7 +138,55 @@ pub struct LogRow {
     pub status: String,
     pub source_id: Option<String>,
     pub target_id: Option<String>,
-    pub summary: Value,
+    pub summary: Summary,
+}
+
+/// A log row as the cycle writes it: its summary serialised once, where it is made.
+pub type NewLogRow = LogRow<SummaryText>;
+
+/// A `provisioningObjectSummary` as JSON text. A cycle writes a row for every object it
+/// processes and the rows are seldom read: the text goes to the store as it is, without a
+/// `Value` tree built and serialised on the way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryText(String);
+
+impl SummaryText {
+    /// The summary serialised; fails only for a value serde_json cannot write (a map with
+    /// keys that are not strings).
+    pub fn of(summary: &impl Serialize) -> Result<Self, serde_json::Error> {
+        serde_json::to_string(summary).map(SummaryText)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// The summary parsed back.
+    pub fn parse(&self) -> Result<Value, SyncStoreError> {
+        serde_json::from_str(&self.0)
+            .map_err(|e| SyncStoreError::Backend(format!("a log summary does not parse: {e}")))
+    }
+}
+
+impl LogRow<Value> {
+    /// The row as the cycle would write it (tests and imports write rows they built).
+    pub fn to_new(&self) -> NewLogRow {
+        LogRow {
+            id: self.id,
+            job_id: self.job_id.clone(),
+            cycle_id: self.cycle_id,
+            activity: self.activity.clone(),
+            action: self.action.clone(),
+            status: self.status.clone(),
+            source_id: self.source_id.clone(),
+            target_id: self.target_id.clone(),
+            summary: SummaryText(self.summary.to_string()),
+        }
+    }
 }
 
 /// Which log rows a list returns, oldest first.
@@ -259,7 +308,7 @@ pub trait LinkStore: Send + Sync + 'static {
 /// Provisioning log rows.
 #[async_trait]
 pub trait LogStore: Send + Sync + 'static {
-    async fn append_logs(&self, rows: Vec<LogRow>) -> Result<(), SyncStoreError>;
+    async fn append_logs(&self, rows: Vec<NewLogRow>) -> Result<(), SyncStoreError>;
 
     async fn logs(&self, query: &LogQuery) -> Result<Vec<LogRow>, SyncStoreError>;
 

@@ -6,7 +6,9 @@
 
 use std::fmt::Display;
 
-use provisio_engine::state::{JobRecord, Link, LinkQuery, LogQuery, LogRow, SyncStoreError};
+use provisio_engine::state::{
+    JobRecord, Link, LinkQuery, LogQuery, LogRow, NewLogRow, SyncStoreError,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use uuid::Uuid;
@@ -156,18 +158,18 @@ pub(crate) struct LogColumns {
 }
 
 impl LogColumns {
-    fn encode(row: &LogRow) -> Result<Self, SyncStoreError> {
-        Ok(LogColumns {
+    fn encode(row: NewLogRow) -> Self {
+        LogColumns {
             id: row.id.to_string(),
-            job_id: row.job_id.clone(),
+            job_id: row.job_id,
             cycle_id: row.cycle_id.to_string(),
-            activity: row.activity.clone(),
-            action: row.action.clone(),
-            status: row.status.clone(),
-            source_id: row.source_id.clone(),
-            target_id: row.target_id.clone(),
-            summary: to_json(&row.summary)?,
-        })
+            activity: row.activity,
+            action: row.action,
+            status: row.status,
+            source_id: row.source_id,
+            target_id: row.target_id,
+            summary: row.summary.into_string(),
+        }
     }
 
     fn decode(self) -> Result<LogRow, SyncStoreError> {

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use provisio_db::migrate::{self, Legacy, Migrations};
 use provisio_engine::state::{
     Fence, JobRecord, JobStore, LeaseStore, Link, LinkQuery, LinkStore, LogQuery, LogRow, LogStore,
-    SyncStoreError,
+    NewLogRow, SyncStoreError,
 };
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
@@ -520,14 +520,11 @@ impl LinkStore for PostgresSync {
 
 #[async_trait]
 impl LogStore for PostgresSync {
-    async fn append_logs(&self, rows: Vec<LogRow>) -> Result<(), SyncStoreError> {
+    async fn append_logs(&self, rows: Vec<NewLogRow>) -> Result<(), SyncStoreError> {
         if rows.is_empty() {
             return Ok(());
         }
-        let rows = rows
-            .iter()
-            .map(LogColumns::encode)
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows: Vec<LogColumns> = rows.into_iter().map(LogColumns::encode).collect();
         let mut tx = self.pool.begin().await.map_err(db)?;
         for chunk in rows.chunks(CHUNK) {
             let column = |f: fn(&LogColumns) -> &String| -> Vec<&str> {

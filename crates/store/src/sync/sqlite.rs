@@ -11,7 +11,7 @@ use provisio_db::sqlite::{Sqlite, SqliteOptions};
 use provisio_db::DbError;
 use provisio_engine::state::{
     Fence, JobRecord, JobStore, LeaseStore, Link, LinkQuery, LinkStore, LogQuery, LogRow, LogStore,
-    SyncStoreError,
+    NewLogRow, SyncStoreError,
 };
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, ToSql};
 use serde_json::Value;
@@ -491,21 +491,14 @@ impl LinkStore for SqliteSync {
 
 #[async_trait]
 impl LogStore for SqliteSync {
-    async fn append_logs(&self, rows: Vec<LogRow>) -> Result<(), SyncStoreError> {
+    async fn append_logs(&self, rows: Vec<NewLogRow>) -> Result<(), SyncStoreError> {
         if rows.is_empty() {
             return Ok(());
         }
-        // Encoded (summaries serialised) and dropped on the writer thread, not in the
-        // caller's task: the cycle's one task is the engine's busiest thread.
+        // Encoded on the writer thread, not in the caller's task: the cycle's one task is
+        // the engine's busiest thread.
         self.write(move |conn| {
-            let rows = {
-                let encoded = rows
-                    .iter()
-                    .map(LogColumns::encode)
-                    .collect::<Result<Vec<_>, _>>()?;
-                drop(rows);
-                encoded
-            };
+            let rows: Vec<LogColumns> = rows.into_iter().map(LogColumns::encode).collect();
             // A row appended again (a retried batch) is kept once.
             let mut insert = conn
                 .prepare_cached(&format!(
