@@ -50,7 +50,7 @@ pub mod target_index;
 
 use std::collections::hash_map::Entry as MapEntry;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -305,6 +305,11 @@ struct Runner<'c, 'a> {
     indexes: Mutex<HashMap<ObjectKind, TargetIndex>>,
     /// Held by the large group in flight (see [`LARGE_MEMBERSHIP`]).
     large: futures::lock::Mutex<()>,
+    /// Whether a new user whose manager has no account yet waits for it (the first pass
+    /// over a full cycle's users; see [`Runner::process_postponed`]).
+    postponing: AtomicBool,
+    /// The users that wait, with their managers.
+    postponed: Mutex<Vec<(Uuid, Uuid)>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -376,6 +381,8 @@ impl<'c, 'a> Runner<'c, 'a> {
             staged_targets: Mutex::new(HashMap::new()),
             indexes: Mutex::new(HashMap::new()),
             large: futures::lock::Mutex::new(()),
+            postponing: AtomicBool::new(full),
+            postponed: Mutex::new(Vec::new()),
         })
     }
 
@@ -435,6 +442,9 @@ impl<'c, 'a> Runner<'c, 'a> {
                             Some(next) => query.after = Some(next),
                             None => break,
                         }
+                    }
+                    if kind == ObjectKind::User {
+                        self.process_postponed(batch).await?;
                     }
                 }
             }
@@ -496,6 +506,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                     let ids = chunk.iter().map(|id| (ObjectKind::User, *id)).collect();
                     self.process_batch(ids).await?;
                 }
+                self.process_postponed(batch).await?;
                 for chunk in groups.chunks(batch) {
                     let ids = chunk.iter().map(|id| (ObjectKind::Group, *id)).collect();
                     self.process_batch(ids).await?;
@@ -1073,7 +1084,13 @@ impl<'c, 'a> Runner<'c, 'a> {
                 }
                 self.update(plan_index, &source, link).await?
             }
-            None => self.match_or_create(plan_index, &source).await?,
+            None => {
+                if let Some(manager) = self.manager_to_wait_for(plan_index, &object).await? {
+                    lock(&self.postponed).push((id, manager));
+                    return Ok(Outcome::default());
+                }
+                self.match_or_create(plan_index, &source).await?
+            }
         };
         // The source goes on to the reference phase, unless it is a large group: the batch
         // would hold every large group's member list until then; that phase reads it again.
@@ -1081,6 +1098,52 @@ impl<'c, 'a> Runner<'c, 'a> {
             outcome.source = Some(source);
         }
         Ok(outcome)
+    }
+
+    /// The manager a new user waits for, in the first pass over a full cycle's users: one
+    /// the cycle will process (in scope as far as the walk knows) that has no account yet.
+    /// Created after its manager, the user's POST carries the manager: one request, where
+    /// a POST and a PATCH would be two.
+    async fn manager_to_wait_for(
+        &self,
+        plan_index: usize,
+        object: &StoredObject,
+    ) -> Result<Option<Uuid>, CycleError> {
+        let plan = &self.plans[plan_index];
+        if object.kind != ObjectKind::User
+            || !self.postponing.load(Ordering::Relaxed)
+            || !plan.references.iter().any(|(_, multivalued)| !multivalued)
+        {
+            return Ok(None);
+        }
+        let Some(manager) = object.manager else {
+            return Ok(None);
+        };
+        let will_be_processed = match self.ctx.config.scope {
+            ScopeMode::SyncAll => true,
+            ScopeMode::AssignedOnly => self
+                .assigned_users
+                .get()
+                .is_some_and(|users| users.contains(&manager)),
+        };
+        if !will_be_processed || self.target_of(manager).await?.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(manager))
+    }
+
+    /// Processes the users the first pass postponed (see [`Runner::manager_to_wait_for`]),
+    /// managers before their reports, and postpones no more.
+    async fn process_postponed(&self, batch: usize) -> Result<(), CycleError> {
+        self.postponing.store(false, Ordering::Relaxed);
+        let postponed = std::mem::take(&mut *lock(&self.postponed));
+        for wave in manager_waves(&postponed) {
+            for chunk in wave.chunks(batch) {
+                let ids = chunk.iter().map(|id| (ObjectKind::User, *id)).collect();
+                self.process_batch(ids).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Waits for the turn of a large group (see [`LARGE_MEMBERSHIP`]); the turn lasts as
@@ -2081,6 +2144,62 @@ impl<'c, 'a> Runner<'c, 'a> {
             summary,
         });
     }
+}
+
+/// The postponed `(user, manager)` pairs in waves, each user in a wave after its manager's
+/// (a manager not postponed is in none), in the order they were postponed within a wave.
+/// A manager loop (A reports to B, B to A) is cut where the walk meets it. O(users): each
+/// user's depth is worked out once, walking up the chain iteratively (chains may be long).
+fn manager_waves(postponed: &[(Uuid, Uuid)]) -> Vec<Vec<Uuid>> {
+    let position: HashMap<Uuid, usize> = postponed
+        .iter()
+        .enumerate()
+        .map(|(at, (user, _))| (*user, at))
+        .collect();
+    let manager_at: Vec<Option<usize>> = postponed
+        .iter()
+        .map(|(_, manager)| position.get(manager).copied())
+        .collect();
+    drop(position);
+    let mut depth: Vec<Option<usize>> = vec![None; postponed.len()];
+    let mut path: Vec<usize> = Vec::new();
+    let mut on_path: HashSet<usize> = HashSet::new();
+    for start in 0..postponed.len() {
+        if depth[start].is_some() {
+            continue;
+        }
+        path.clear();
+        on_path.clear();
+        let mut current = start;
+        path.push(current);
+        on_path.insert(current);
+        let base = loop {
+            match manager_at[current] {
+                Some(manager) => match depth[manager] {
+                    Some(known) => break known + 1,
+                    None if on_path.insert(manager) => {
+                        path.push(manager);
+                        current = manager;
+                    }
+                    // A loop: the walk's top is cut from its manager.
+                    None => break 0,
+                },
+                None => break 0,
+            }
+        };
+        for (above, at) in path.iter().rev().enumerate() {
+            depth[*at] = Some(base + above);
+        }
+    }
+    let mut waves: Vec<Vec<Uuid>> = Vec::new();
+    for ((user, _), depth) in postponed.iter().zip(depth) {
+        let depth = depth.unwrap_or(0);
+        if waves.len() <= depth {
+            waves.resize_with(depth + 1, Vec::new);
+        }
+        waves[depth].push(*user);
+    }
+    waves
 }
 
 /// The member changes of one multi-valued reference attribute.

@@ -1647,6 +1647,49 @@ async fn two_objects_racing_for_one_account_link_one_and_report_the_other() {
 }
 
 #[test]
+fn postponed_users_come_in_waves_after_their_managers() {
+    let id = |n: u128| Uuid::from_u128(n);
+    // (postponed (user, manager) pairs, the waves as user numbers)
+    type Case = (Vec<(u128, u128)>, Vec<Vec<u128>>);
+    let cases: Vec<Case> = vec![
+        (vec![], vec![]),
+        // Managers not postponed themselves: one wave, in the order postponed.
+        (vec![(3, 90), (1, 91), (2, 90)], vec![vec![3, 1, 2]]),
+        // A chain given bottom-up: 1 reports to 2, 2 to 3, 3 to someone linked.
+        (
+            vec![(1, 2), (2, 3), (3, 90)],
+            vec![vec![3], vec![2], vec![1]],
+        ),
+        // A tree: 4 and 5 report to 2, 2 and 6 to 1.
+        (
+            vec![(4, 2), (5, 2), (2, 1), (6, 1), (1, 90)],
+            vec![vec![1], vec![2, 6], vec![4, 5]],
+        ),
+        // A loop (1 → 2 → 1) is cut where the walk from 1 meets it; 3 reports to 1.
+        (
+            vec![(1, 2), (2, 1), (3, 1)],
+            vec![vec![2], vec![1], vec![3]],
+        ),
+        // A user who is their own manager.
+        (vec![(7, 7), (8, 7)], vec![vec![7], vec![8]]),
+    ];
+    for (postponed, expected) in cases {
+        let pairs: Vec<(Uuid, Uuid)> = postponed.iter().map(|(u, m)| (id(*u), id(*m))).collect();
+        let expected: Vec<Vec<Uuid>> = expected
+            .iter()
+            .map(|wave| wave.iter().map(|n| id(*n)).collect())
+            .collect();
+        assert_eq!(manager_waves(&pairs), expected, "{postponed:?}");
+    }
+    // A chain of 100,000 (walked without recursion) makes as many waves.
+    let chain: Vec<(Uuid, Uuid)> = (0..100_000u128).map(|n| (id(n), id(n + 1))).collect();
+    let waves = manager_waves(&chain);
+    assert_eq!(waves.len(), 100_000);
+    assert_eq!(waves[0], vec![id(99_999)]);
+    assert_eq!(waves[99_999], vec![id(0)]);
+}
+
+#[test]
 fn reference_changes_are_split_into_requests_of_bounded_size() {
     let ids = |prefix: &str, n: usize| -> Vec<String> {
         (0..n).map(|i| format!("{prefix}{i}")).collect()
@@ -1839,8 +1882,8 @@ async fn a_full_cycle_sets_managers_linked_in_later_batches_once_each() {
             json!(world.target_id(ObjectKind::User, pair[1]).await)
         );
     }
-    // Each report's manager is set by one request: in its POST when the manager was
-    // linked in an earlier batch, else by one PATCH once the manager is linked.
+    // Each report waits for its manager's account, so its POST carries the manager: no
+    // PATCH at all, the top of the chain first.
     let writes = world.target.writes();
     let patches = writes.iter().filter(|w| w.method == "PATCH").count();
     let posts_with_manager = writes
@@ -1849,11 +1892,21 @@ async fn a_full_cycle_sets_managers_linked_in_later_batches_once_each() {
         .filter(|w| w.body.as_ref().unwrap()[ENTERPRISE]["manager"]["value"].is_string())
         .count();
     assert_eq!(
-        patches + posts_with_manager,
-        5,
-        "one manager per report, set once: {:?}",
+        (patches, posts_with_manager),
+        (0, 5),
+        "one manager per report, in its POST: {:?}",
         world.writes()
     );
+    let created: Vec<Value> = writes
+        .iter()
+        .map(|w| w.body.as_ref().unwrap()["userName"].clone())
+        .collect();
+    let top_first: Vec<Value> = (0..6)
+        .rev()
+        .map(|n| json!(format!("c{n}@contoso.com")))
+        .collect();
+    assert_eq!(created, top_first);
+    assert_eq!(report.created, 6);
     // And nothing is left to do.
     let report = world.cycle().await;
     assert_eq!(world.writes(), Vec::<String>::new(), "{report:?}");
