@@ -24,7 +24,10 @@ use super::{
 
 static MIGRATIONS: Migrations = Migrations {
     component: "sync",
-    steps: &[include_str!("../../migrations/sqlite/0001_sync.sql")],
+    steps: &[
+        include_str!("../../migrations/sqlite/0001_sync.sql"),
+        include_str!("../../migrations/sqlite/0002_sync_logs_rowid.sql"),
+    ],
     legacy: Legacy::None,
 };
 
@@ -680,6 +683,103 @@ mod tests {
     use uuid::Uuid;
 
     use super::super::{links_sql, logs_sql, Arg, Placeholder};
+
+    /// A `sync.db` at version 1 keeps its log rows through migration 2, which moves them to
+    /// a rowid table, and lists them as before.
+    #[tokio::test]
+    async fn log_rows_move_to_a_rowid_table_and_read_as_before() {
+        static VERSION_1: provisio_db::migrate::Migrations = provisio_db::migrate::Migrations {
+            component: "sync",
+            steps: &[include_str!("../../migrations/sqlite/0001_sync.sql")],
+            legacy: provisio_db::migrate::Legacy::None,
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("sync.db");
+        let cycle = Uuid::new_v4();
+        let rows: Vec<(String, String, Option<&str>, &str)> = vec![
+            (
+                Uuid::new_v4().to_string(),
+                "2031-01-01T00:00:01.000Z".into(),
+                Some("s-1"),
+                r#"{"id":"a","z":[1,{"b":null}]}"#,
+            ),
+            (
+                Uuid::new_v4().to_string(),
+                "2031-01-01T00:00:00.000Z".into(),
+                None,
+                r#"{"id":"b"}"#,
+            ),
+        ];
+        {
+            let conn = rusqlite::Connection::open(&path).expect("open");
+            provisio_db::migrate::sqlite(&conn, &VERSION_1).expect("version 1");
+            for (id, activity, source, summary) in &rows {
+                conn.execute(
+                    "INSERT INTO sync_logs (id, job_id, cycle_id, activity, action, status, \
+                     source_id, target_id, summary) VALUES (?1, 'scim.1', ?2, ?3, 'create', \
+                     'success', ?4, NULL, ?5)",
+                    rusqlite::params![id, cycle.to_string(), activity, source, summary],
+                )
+                .expect("a version 1 row");
+            }
+        }
+        let store = super::SqliteSync::open(dir.path()).await.expect("migrate");
+        let listed = provisio_engine::state::LogStore::logs(
+            &store,
+            &LogQuery {
+                limit: 10,
+                ..LogQuery::default()
+            },
+        )
+        .await
+        .expect("list");
+        let seen: Vec<(String, String, Option<String>, String)> = listed
+            .iter()
+            .map(|r| {
+                (
+                    r.id.to_string(),
+                    r.activity.clone(),
+                    r.source_id.clone(),
+                    r.summary.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    rows[1].0.clone(),
+                    rows[1].1.clone(),
+                    None,
+                    rows[1].3.to_string()
+                ),
+                (
+                    rows[0].0.clone(),
+                    rows[0].1.clone(),
+                    Some("s-1".into()),
+                    rows[0].3.to_string()
+                ),
+            ],
+            "oldest first, each as written"
+        );
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sync_logs'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("the table");
+        assert!(!sql.contains("WITHOUT ROWID"), "{sql}");
+        let version: i64 = conn
+            .query_row(
+                "SELECT max(version) FROM provisio_migrations WHERE component = 'sync'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("version");
+        assert_eq!(version, 2);
+    }
 
     /// Every list the port has walks an index in its keyset order: none scans the table or
     /// sorts rows to return a page.
