@@ -2027,3 +2027,113 @@ async fn auto_matching_reads_pages_only_when_they_are_cheaper_than_the_queries()
         "{paths:?}"
     );
 }
+
+#[tokio::test]
+async fn member_changes_go_out_as_bounded_patches_with_removals_first() {
+    // One group keeps `kept` members, loses `removed` and gains `added` between two cycles;
+    // the second cycle's PATCHes of the group are, op by op, (op, start..end) over the
+    // removed (then added) members' target ids in sorted order.
+    type Ops = Vec<Vec<(&'static str, std::ops::Range<usize>)>>;
+    let cases: Vec<(usize, usize, usize, usize, Ops)> = vec![
+        (
+            0,
+            0,
+            250,
+            100,
+            vec![
+                vec![("add", 0..100)],
+                vec![("add", 100..200)],
+                vec![("add", 200..250)],
+            ],
+        ),
+        (
+            30,
+            60,
+            190,
+            100,
+            vec![
+                vec![("remove", 0..60), ("add", 0..40)],
+                // A chunk of `per_request` values that does not fit the room left is split.
+                vec![("add", 40..100), ("add", 100..140)],
+                vec![("add", 140..190)],
+            ],
+        ),
+        (
+            5,
+            3,
+            0,
+            2,
+            vec![vec![("remove", 0..2)], vec![("remove", 2..3)]],
+        ),
+        (1, 0, 0, 100, vec![]),
+    ];
+    for (kept, removed, added, per, expected) in cases {
+        let mut world = World::new().await;
+        world.config.members_per_request = per;
+        let mut users = Vec::new();
+        for n in 0..kept + removed + added {
+            users.push(world.user(&format!("u{n:03}@contoso.com"), json!({})).await);
+        }
+        let (first, joining) = users.split_at(kept + removed);
+        let team = world.group("Team", first).await;
+        world.assign(team).await;
+        world.cycle().await;
+        let leaving = &first[kept..];
+        for user in leaving {
+            world.directory.remove_member(team, *user).await.unwrap();
+        }
+        for user in joining {
+            world.directory.add_member(team, *user).await.unwrap();
+        }
+        world.cycle().await;
+
+        let mut removed_ids = Vec::new();
+        for user in leaving {
+            removed_ids.push(world.target_id(ObjectKind::User, *user).await);
+        }
+        let mut added_ids = Vec::new();
+        for user in joining {
+            added_ids.push(world.target_id(ObjectKind::User, *user).await);
+        }
+        let (removed_ids, added_ids) = (sorted(removed_ids), sorted(added_ids));
+        let expected: Vec<Vec<Value>> = expected
+            .into_iter()
+            .map(|ops| {
+                ops.into_iter()
+                    .map(|(op, range)| {
+                        let ids = if op == "add" {
+                            &added_ids
+                        } else {
+                            &removed_ids
+                        };
+                        let values: Vec<Value> =
+                            ids[range].iter().map(|id| json!({ "value": id })).collect();
+                        json!({"op": op, "path": "members", "value": values})
+                    })
+                    .collect()
+            })
+            .collect();
+        let group_target = world.target_id(ObjectKind::Group, team).await;
+        let patches: Vec<Vec<Value>> = world
+            .target
+            .writes()
+            .iter()
+            .filter(|w| w.method == "PATCH" && w.path == format!("/Groups/{group_target}"))
+            .map(patch_ops)
+            .collect();
+        assert_eq!(
+            patches, expected,
+            "kept {kept} removed {removed} added {added} per {per}"
+        );
+        let mut members = Vec::new();
+        for user in &first[..kept] {
+            members.push(world.target_id(ObjectKind::User, *user).await);
+        }
+        members.extend(added_ids);
+        let group = world
+            .target
+            .object(TargetKind::Group, &group_target)
+            .unwrap();
+        assert_eq!(member_ids(&group), sorted(members));
+    }
+}
