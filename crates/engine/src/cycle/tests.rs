@@ -1651,11 +1651,6 @@ fn reference_changes_are_split_into_requests_of_bounded_size() {
     let ids = |prefix: &str, n: usize| -> Vec<String> {
         (0..n).map(|i| format!("{prefix}{i}")).collect()
     };
-    let change = |add: usize, remove: usize| MemberChange {
-        attribute: "members".into(),
-        add: ids("a", add),
-        remove: ids("r", remove),
-    };
     // (single-valued changes, member adds, member removes, per request) -> values per request
     let cases: Vec<(usize, usize, usize, usize, Vec<usize>)> = vec![
         (0, 0, 0, 100, vec![]),
@@ -1668,44 +1663,40 @@ fn reference_changes_are_split_into_requests_of_bounded_size() {
         (0, 5, 5, 1, vec![1; 10]),
     ];
     for (single, add, remove, per, expected) in cases {
-        let single: Vec<(String, Option<String>)> = (0..single)
-            .map(|_| ("manager".to_string(), Some("m".to_string())))
-            .collect();
-        let changes: Vec<MemberChange> = if add + remove > 0 {
-            vec![change(add, remove)]
+        let (added_ids, removed_ids) = (ids("a", add), ids("r", remove));
+        let changes: Vec<MemberChange<'_>> = if add + remove > 0 {
+            vec![MemberChange {
+                state: 0,
+                add: added_ids.iter().map(String::as_str).collect(),
+                remove: removed_ids.iter().map(String::as_str).collect(),
+            }]
         } else {
             vec![]
         };
-        let requests = reference_requests(single.clone(), &changes, per);
+        let requests = reference_requests(single, &changes, per);
         let sizes: Vec<usize> = requests
             .iter()
-            .map(|r| r.members.iter().map(|(_, a, d)| a.len() + d.len()).sum())
+            .map(|r| r.members.iter().map(|p| p.values.len()).sum())
             .collect();
         assert_eq!(
-            sizes,
-            expected,
-            "single {} add {add} remove {remove} per {per}",
-            single.len()
+            sizes, expected,
+            "single {single} add {add} remove {remove} per {per}"
         );
         assert_eq!(
             requests.iter().map(|r| r.index).collect::<Vec<_>>(),
             (0..requests.len()).collect::<Vec<_>>()
         );
-        // The manager rides with the first request only; removals come before additions.
-        if let Some(first) = requests.first() {
-            assert_eq!(first.single, single);
-        }
-        let order: Vec<bool> = requests
-            .iter()
-            .flat_map(|r| r.members.iter().map(|(_, a, _)| !a.is_empty()))
-            .collect();
-        assert!(order.windows(2).all(|w| w[0] <= w[1]), "{order:?}");
-        let added: usize = requests
+        // Removals come before additions, each in order, every value once.
+        let order: Vec<(bool, usize)> = requests
             .iter()
             .flat_map(|r| &r.members)
-            .map(|(_, a, _)| a.len())
-            .sum();
-        assert_eq!(added, add);
+            .flat_map(|p| p.values.clone().map(move |v| (p.adding, v)))
+            .collect();
+        let all: Vec<(bool, usize)> = (0..remove)
+            .map(|v| (false, v))
+            .chain((0..add).map(|v| (true, v)))
+            .collect();
+        assert_eq!(order, all);
     }
 }
 
