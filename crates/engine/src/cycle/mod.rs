@@ -1075,9 +1075,12 @@ impl<'c, 'a> Runner<'c, 'a> {
             }
             None => self.match_or_create(plan_index, &source).await?,
         };
-        // The source goes on to the reference phase, unless it is a large group: the batch
-        // would hold every large group's member list until then; that phase reads it again.
-        if outcome.resolve_references && !self.is_large(&source) {
+        // The source and link go on to the reference phase, unless it is a large group: the
+        // batch would hold every large group's member list (and shadow) until then; that
+        // phase reads them again.
+        if self.is_large(&source) {
+            outcome.link = None;
+        } else if outcome.resolve_references {
             outcome.source = Some(source);
         }
         Ok(outcome)
@@ -1324,7 +1327,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                     display_name: display_name(source),
                     origin: LinkOrigin::Created,
                     made: log::activity_time(self.now),
-                    shadow: Some(shadow.to_json()),
+                    shadow: Some(shadow.into_json()),
                     stale: None,
                 };
                 self.stage_link(link.clone());
@@ -1473,8 +1476,8 @@ impl<'c, 'a> Runner<'c, 'a> {
         source: &SourceObject,
         link: Link,
     ) -> Result<Outcome, CycleError> {
-        let base = match Shadow::read(link.shadow.as_ref()) {
-            Some(shadow) => shadow.attributes,
+        let base = match Shadow::read_attributes(link.shadow.as_ref()) {
+            Some(attributes) => attributes,
             None => match self
                 .ctx
                 .target
@@ -1534,11 +1537,13 @@ impl<'c, 'a> Runner<'c, 'a> {
             link: Some(link),
         };
         let (ops, modified) = diff(&evaluation.desired.attributes, &base);
-        let mut shadow = Shadow::read(link.shadow.as_ref()).unwrap_or_default();
         if ops.is_empty() {
             if link.shadow.is_none() {
-                shadow.attributes = evaluation.desired.attributes.clone();
-                link.shadow = Some(shadow.to_json());
+                let shadow = Shadow {
+                    attributes: evaluation.desired.attributes.clone(),
+                    ..Shadow::default()
+                };
+                link.shadow = Some(shadow.into_json());
                 self.stage_link(link.clone());
             }
             self.redundant(plan_index, source, &link.target_id);
@@ -1562,11 +1567,14 @@ impl<'c, 'a> Runner<'c, 'a> {
             .await
         {
             Ok(_) => {
-                if link.shadow.is_none() {
+                let had_shadow = link.shadow.is_some();
+                // A group's shadow holds its member list: moved, not copied.
+                let mut shadow = Shadow::take(link.shadow.take()).unwrap_or_default();
+                if !had_shadow {
                     shadow.attributes = base;
                 }
                 merge(&mut shadow.attributes, &evaluation.desired.attributes);
-                link.shadow = Some(shadow.to_json());
+                link.shadow = Some(shadow.into_json());
                 link.display_name = display_name(source);
                 self.stage_link(link.clone());
                 let entry = Entry::new(
@@ -1630,7 +1638,8 @@ impl<'c, 'a> Runner<'c, 'a> {
                 .hard_delete(plan_index, self.source_uuid(source), Some(source), link)
                 .await;
         };
-        let mut shadow = Shadow::read(link.shadow.as_ref()).unwrap_or_default();
+        // A group's shadow holds its member list: moved, not copied.
+        let mut shadow = Shadow::take(link.shadow.take()).unwrap_or_default();
         let mut desired = Map::new();
         desired.insert(active_key, active_value);
         let (ops, modified) = diff(&desired, &shadow.attributes);
@@ -1657,18 +1666,19 @@ impl<'c, 'a> Runner<'c, 'a> {
         {
             Ok(_) => {
                 merge(&mut shadow.attributes, &desired);
-                link.shadow = Some(shadow.to_json());
-                self.stage_link(link.clone());
+                link.shadow = Some(shadow.into_json());
+                let target_id = link.target_id.clone();
+                self.stage_link(link);
                 let entry = Entry::new(
                     Action::Disable,
                     Status::Success,
                     (
                         "EntryExportUpdate",
                         "export",
-                        format!("disabled account {}", link.target_id),
+                        format!("disabled account {target_id}"),
                     ),
                 )
-                .target(Some(&link.target_id))
+                .target(Some(&target_id))
                 .modified(modified);
                 self.progress().report.disabled += 1;
                 self.log(plan_index, source, entry);
