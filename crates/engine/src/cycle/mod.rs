@@ -55,7 +55,8 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use provisio_directory::{
-    ChangeOp, Directory, DirectoryError, ListQuery, ListRequest, ObjectKind, Presence, StoredObject,
+    ChangeOp, Directory, DirectoryError, ListQuery, ListRequest, ObjectKind, Presence,
+    StoredObject, MEMBER_REFS_PAGE,
 };
 use provisio_expr::Environment;
 use serde_json::{json, Map, Value};
@@ -941,9 +942,16 @@ impl<'c, 'a> Runner<'c, 'a> {
 
     // ---- one object ---------------------------------------------------------------------
 
-    /// The source object with its references as ids, as the mapping reads it.
-    async fn load_source(&self, object: &StoredObject) -> Result<SourceObject, CycleError> {
+    /// The source object with its references as ids, as the mapping reads it, and for a
+    /// large group its turn (see [`Runner::large_turn`]): taken as soon as the member list
+    /// read so far is large, so that large groups waiting for their turn do not each hold
+    /// their whole list meanwhile.
+    async fn load_source(
+        &self,
+        object: &StoredObject,
+    ) -> Result<(SourceObject, Option<futures::lock::MutexGuard<'_, ()>>), CycleError> {
         let mut graph = object.to_graph();
+        let mut turn = None;
         match object.kind {
             ObjectKind::User => {
                 if let Some(manager) = object.manager {
@@ -951,21 +959,30 @@ impl<'c, 'a> Runner<'c, 'a> {
                 }
             }
             ObjectKind::Group if object.deleted.is_none() => {
-                let members = self.dir().all_member_refs(object.id).await?;
-                graph.insert(
-                    "members".into(),
-                    Value::Array(
-                        members
-                            .iter()
-                            .map(|m| Value::String(m.id.to_string()))
-                            .collect(),
-                    ),
-                );
+                let mut members = Vec::new();
+                let mut after = None;
+                loop {
+                    let page = self
+                        .dir()
+                        .member_refs(object.id, after, MEMBER_REFS_PAGE)
+                        .await?;
+                    let full = page.len() == MEMBER_REFS_PAGE;
+                    after = page.last().map(|m| m.id);
+                    members.extend(page.iter().map(|m| Value::String(m.id.to_string())));
+                    if turn.is_none() && members.len() > self.ctx.config.large_membership {
+                        turn = Some(self.large.lock().await);
+                    }
+                    if !full {
+                        break;
+                    }
+                }
+                graph.insert("members".into(), Value::Array(members));
             }
             _ => {}
         }
-        SourceObject::from_graph_owned(object.kind, Value::Object(graph))
-            .map_err(|e| CycleError::Directory(DirectoryError::internal(e.to_string())))
+        let source = SourceObject::from_graph_owned(object.kind, Value::Object(graph))
+            .map_err(|e| CycleError::Directory(DirectoryError::internal(e.to_string())))?;
+        Ok((source, turn))
     }
 
     async fn is_assigned(&self, object: &StoredObject) -> Result<bool, CycleError> {
@@ -1012,8 +1029,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 return Ok(Outcome::default());
             }
         };
-        let mut source = self.load_source(&object).await?;
-        let _large_turn = self.large_turn(&source).await;
+        let (mut source, _large_turn) = self.load_source(&object).await?;
         let plan = &self.plans[plan_index];
         let passes_scoping_filter = plan.scoping.matches(&source);
         let assigned = match self.ctx.config.scope {
@@ -1792,8 +1808,11 @@ impl<'c, 'a> Runner<'c, 'a> {
         if link.stale.is_some() {
             return Ok(());
         }
-        let source = match source {
-            Some(source) => source,
+        let (source, _large_turn) = match source {
+            Some(source) => {
+                let turn = self.large_turn(&source).await;
+                (source, turn)
+            }
             None => {
                 let Presence::Live(object) = self.dir().presence(kind, id).await? else {
                     return Ok(());
@@ -1801,7 +1820,6 @@ impl<'c, 'a> Runner<'c, 'a> {
                 self.load_source(&object).await?
             }
         };
-        let _large_turn = self.large_turn(&source).await;
         let Some(mut evaluation) = self.evaluate(plan_index, &source, Operation::Update) else {
             return Ok(());
         };
