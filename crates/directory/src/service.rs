@@ -13,6 +13,9 @@ use super::store::{
 };
 use super::{DirectoryError, ObjectKind, DEFAULT_ACCESS_ROLE};
 
+/// How many member refs one page of [`Directory::all_member_refs`] reads.
+pub const MEMBER_REFS_PAGE: usize = 5000;
+
 /// Settings of the directory.
 #[derive(Debug, Clone)]
 pub struct DirectoryConfig {
@@ -356,15 +359,25 @@ impl Directory {
         Ok(self.store.members(g.id, after, limit).await?)
     }
 
+    /// Up to `limit` live members of group `group` after member `after`, in id order, as an
+    /// id and a kind: one page of [`Directory::all_member_refs`].
+    pub async fn member_refs(
+        &self,
+        group: Uuid,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<MemberRef>, DirectoryError> {
+        Ok(self.store.member_refs(group, after, limit).await?)
+    }
+
     /// Every live member of group `group` as an id and a kind, read page by page: the
     /// members without their objects, for callers that need only who they are.
     pub async fn all_member_refs(&self, group: Uuid) -> Result<Vec<MemberRef>, DirectoryError> {
-        const PAGE: usize = 5000;
         let mut out = Vec::new();
         let mut after = None;
         loop {
-            let page = self.store.member_refs(group, after, PAGE).await?;
-            let full = page.len() == PAGE;
+            let page = self.member_refs(group, after, MEMBER_REFS_PAGE).await?;
+            let full = page.len() == MEMBER_REFS_PAGE;
             after = page.last().map(|m| m.id);
             out.extend(page);
             if !full {

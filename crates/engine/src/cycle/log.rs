@@ -69,15 +69,15 @@ pub const LOGGED_IDS: usize = 100;
 /// request removed as the old value and what it added as the new one, at most
 /// [`LOGGED_IDS`] of each with a count of the rest. The whole lists before and after would
 /// hide a one-member change of a 300,000-member group in two 11 MB strings.
-pub fn member_change(name: &str, removed: &[String], added: &[String]) -> Modified {
-    fn listed(ids: &[String]) -> Option<Value> {
+pub fn member_change<S: AsRef<str>>(name: &str, removed: &[S], added: &[S]) -> Modified {
+    fn listed<S: AsRef<str>>(ids: &[S]) -> Option<Value> {
         if ids.is_empty() {
             return None;
         }
         let mut shown: Vec<Value> = ids
             .iter()
             .take(LOGGED_IDS)
-            .map(|id| Value::String(id.clone()))
+            .map(|id| Value::String(id.as_ref().to_string()))
             .collect();
         if ids.len() > LOGGED_IDS {
             shown.push(Value::String(format!(

@@ -55,7 +55,8 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use provisio_directory::{
-    ChangeOp, Directory, DirectoryError, ListQuery, ListRequest, ObjectKind, Presence, StoredObject,
+    ChangeOp, Directory, DirectoryError, ListQuery, ListRequest, ObjectKind, Presence,
+    StoredObject, MEMBER_REFS_PAGE,
 };
 use provisio_expr::Environment;
 use serde_json::{json, Map, Value};
@@ -69,7 +70,7 @@ pub use target_index::MatchingMode;
 use target_index::TargetIndex;
 
 use crate::clock::Clock;
-use crate::mapping::{Evaluation, MappingError, Operation};
+use crate::mapping::{DesiredReference, Evaluation, MappingError, Operation};
 use crate::model::SynchronizationSchema;
 use crate::scoping::ScopingError;
 use crate::source::{ScopeFacts, ScopeMode, SourceObject};
@@ -952,9 +953,16 @@ impl<'c, 'a> Runner<'c, 'a> {
 
     // ---- one object ---------------------------------------------------------------------
 
-    /// The source object with its references as ids, as the mapping reads it.
-    async fn load_source(&self, object: &StoredObject) -> Result<SourceObject, CycleError> {
+    /// The source object with its references as ids, as the mapping reads it, and for a
+    /// large group its turn (see [`Runner::large_turn`]): taken as soon as the member list
+    /// read so far is large, so that large groups waiting for their turn do not each hold
+    /// their whole list meanwhile.
+    async fn load_source(
+        &self,
+        object: &StoredObject,
+    ) -> Result<(SourceObject, Option<futures::lock::MutexGuard<'_, ()>>), CycleError> {
         let mut graph = object.to_graph();
+        let mut turn = None;
         match object.kind {
             ObjectKind::User => {
                 if let Some(manager) = object.manager {
@@ -962,21 +970,30 @@ impl<'c, 'a> Runner<'c, 'a> {
                 }
             }
             ObjectKind::Group if object.deleted.is_none() => {
-                let members = self.dir().all_member_refs(object.id).await?;
-                graph.insert(
-                    "members".into(),
-                    Value::Array(
-                        members
-                            .iter()
-                            .map(|m| Value::String(m.id.to_string()))
-                            .collect(),
-                    ),
-                );
+                let mut members = Vec::new();
+                let mut after = None;
+                loop {
+                    let page = self
+                        .dir()
+                        .member_refs(object.id, after, MEMBER_REFS_PAGE)
+                        .await?;
+                    let full = page.len() == MEMBER_REFS_PAGE;
+                    after = page.last().map(|m| m.id);
+                    members.extend(page.iter().map(|m| Value::String(m.id.to_string())));
+                    if turn.is_none() && members.len() > self.ctx.config.large_membership {
+                        turn = Some(self.large.lock().await);
+                    }
+                    if !full {
+                        break;
+                    }
+                }
+                graph.insert("members".into(), Value::Array(members));
             }
             _ => {}
         }
-        SourceObject::from_graph_owned(object.kind, Value::Object(graph))
-            .map_err(|e| CycleError::Directory(DirectoryError::internal(e.to_string())))
+        let source = SourceObject::from_graph_owned(object.kind, Value::Object(graph))
+            .map_err(|e| CycleError::Directory(DirectoryError::internal(e.to_string())))?;
+        Ok((source, turn))
     }
 
     async fn is_assigned(&self, object: &StoredObject) -> Result<bool, CycleError> {
@@ -1023,8 +1040,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 return Ok(Outcome::default());
             }
         };
-        let mut source = self.load_source(&object).await?;
-        let _large_turn = self.large_turn(&source).await;
+        let (mut source, _large_turn) = self.load_source(&object).await?;
         let plan = &self.plans[plan_index];
         let passes_scoping_filter = plan.scoping.matches(&source);
         let assigned = match self.ctx.config.scope {
@@ -1092,9 +1108,12 @@ impl<'c, 'a> Runner<'c, 'a> {
                 self.match_or_create(plan_index, &source).await?
             }
         };
-        // The source goes on to the reference phase, unless it is a large group: the batch
-        // would hold every large group's member list until then; that phase reads it again.
-        if outcome.resolve_references && !self.is_large(&source) {
+        // The source and link go on to the reference phase, unless it is a large group: the
+        // batch would hold every large group's member list (and shadow) until then; that
+        // phase reads them again.
+        if self.is_large(&source) {
+            outcome.link = None;
+        } else if outcome.resolve_references {
             outcome.source = Some(source);
         }
         Ok(outcome)
@@ -1387,7 +1406,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                     display_name: display_name(source),
                     origin: LinkOrigin::Created,
                     made: log::activity_time(self.now),
-                    shadow: Some(shadow.to_json()),
+                    shadow: Some(shadow.into_json()),
                     stale: None,
                 };
                 self.stage_link(link.clone());
@@ -1536,8 +1555,8 @@ impl<'c, 'a> Runner<'c, 'a> {
         source: &SourceObject,
         link: Link,
     ) -> Result<Outcome, CycleError> {
-        let base = match Shadow::read(link.shadow.as_ref()) {
-            Some(shadow) => shadow.attributes,
+        let base = match Shadow::read_attributes(link.shadow.as_ref()) {
+            Some(attributes) => attributes,
             None => match self
                 .ctx
                 .target
@@ -1597,11 +1616,13 @@ impl<'c, 'a> Runner<'c, 'a> {
             link: Some(link),
         };
         let (ops, modified) = diff(&evaluation.desired.attributes, &base);
-        let mut shadow = Shadow::read(link.shadow.as_ref()).unwrap_or_default();
         if ops.is_empty() {
             if link.shadow.is_none() {
-                shadow.attributes = evaluation.desired.attributes.clone();
-                link.shadow = Some(shadow.to_json());
+                let shadow = Shadow {
+                    attributes: evaluation.desired.attributes.clone(),
+                    ..Shadow::default()
+                };
+                link.shadow = Some(shadow.into_json());
                 self.stage_link(link.clone());
             }
             self.redundant(plan_index, source, &link.target_id);
@@ -1625,11 +1646,14 @@ impl<'c, 'a> Runner<'c, 'a> {
             .await
         {
             Ok(_) => {
-                if link.shadow.is_none() {
+                let had_shadow = link.shadow.is_some();
+                // A group's shadow holds its member list: moved, not copied.
+                let mut shadow = Shadow::take(link.shadow.take()).unwrap_or_default();
+                if !had_shadow {
                     shadow.attributes = base;
                 }
                 merge(&mut shadow.attributes, &evaluation.desired.attributes);
-                link.shadow = Some(shadow.to_json());
+                link.shadow = Some(shadow.into_json());
                 link.display_name = display_name(source);
                 self.stage_link(link.clone());
                 let entry = Entry::new(
@@ -1693,7 +1717,8 @@ impl<'c, 'a> Runner<'c, 'a> {
                 .hard_delete(plan_index, self.source_uuid(source), Some(source), link)
                 .await;
         };
-        let mut shadow = Shadow::read(link.shadow.as_ref()).unwrap_or_default();
+        // A group's shadow holds its member list: moved, not copied.
+        let mut shadow = Shadow::take(link.shadow.take()).unwrap_or_default();
         let mut desired = Map::new();
         desired.insert(active_key, active_value);
         let (ops, modified) = diff(&desired, &shadow.attributes);
@@ -1720,18 +1745,19 @@ impl<'c, 'a> Runner<'c, 'a> {
         {
             Ok(_) => {
                 merge(&mut shadow.attributes, &desired);
-                link.shadow = Some(shadow.to_json());
-                self.stage_link(link.clone());
+                link.shadow = Some(shadow.into_json());
+                let target_id = link.target_id.clone();
+                self.stage_link(link);
                 let entry = Entry::new(
                     Action::Disable,
                     Status::Success,
                     (
                         "EntryExportUpdate",
                         "export",
-                        format!("disabled account {}", link.target_id),
+                        format!("disabled account {target_id}"),
                     ),
                 )
-                .target(Some(&link.target_id))
+                .target(Some(&target_id))
                 .modified(modified);
                 self.progress().report.disabled += 1;
                 self.log(plan_index, source, entry);
@@ -1845,8 +1871,11 @@ impl<'c, 'a> Runner<'c, 'a> {
         if link.stale.is_some() {
             return Ok(());
         }
-        let source = match source {
-            Some(source) => source,
+        let (source, _large_turn) = match source {
+            Some(source) => {
+                let turn = self.large_turn(&source).await;
+                (source, turn)
+            }
             None => {
                 let Presence::Live(object) = self.dir().presence(kind, id).await? else {
                     return Ok(());
@@ -1854,24 +1883,27 @@ impl<'c, 'a> Runner<'c, 'a> {
                 self.load_source(&object).await?
             }
         };
-        let _large_turn = self.large_turn(&source).await;
-        let Some(evaluation) = self.evaluate(plan_index, &source, Operation::Update) else {
+        let Some(mut evaluation) = self.evaluate(plan_index, &source, Operation::Update) else {
             return Ok(());
         };
-        let mut shadow = Shadow::read(link.shadow.as_ref()).unwrap_or_default();
-        // Single-valued references (manager) go in the first request; member changes are
-        // split so that no request carries more than `members_per_request` values (targets
-        // refuse large bodies, some cap the changes in one PATCH).
-        let mut single: Vec<(String, Option<String>)> = Vec::new();
-        let mut member_changes: Vec<MemberChange> = Vec::new();
-        let mut modified = Vec::new();
-        let mut resolved_all = BTreeMap::new();
-        // What the target holds now, as far as the shadow knows; updated request by request.
-        let mut applied: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        // From here on the source is only who the log rows are about: a group's member list
+        // is not kept through its PATCHes.
+        let subject = Subject::of(&source);
+        drop(source);
+        let mut shadow = Shadow::take(link.shadow.take()).unwrap_or_default();
+        // Whether the shadow's references differ from what is resolved now (it is rewritten
+        // even when nothing is sent).
+        let mut changed = false;
+        let mut states: Vec<ReferenceState> = Vec::new();
         for (attribute, multivalued) in self.plans[plan_index].references.clone() {
-            let wanted: Vec<String> = wanted_ids(&evaluation, &attribute).cloned().collect();
+            // The wanted ids move out of the evaluation: each is dropped once resolved.
+            let (wanted, rest): (Vec<DesiredReference>, Vec<DesiredReference>) =
+                std::mem::take(&mut evaluation.desired.references)
+                    .into_iter()
+                    .partition(|r| r.target_attribute.eq_ignore_ascii_case(&attribute));
+            evaluation.desired.references = rest;
             let mut resolved = Vec::new();
-            for source_id in wanted {
+            for source_id in wanted.into_iter().flat_map(|r| r.source_ids) {
                 let Ok(source_id) = Uuid::parse_str(&source_id) else {
                     continue;
                 };
@@ -1889,125 +1921,126 @@ impl<'c, 'a> Runner<'c, 'a> {
             }
             resolved.sort();
             resolved.dedup();
-            let before = shadow
-                .references
-                .get(&attribute)
-                .cloned()
-                .unwrap_or_default();
+            let shadowed = shadow.references.remove(&attribute);
+            changed |= shadowed.is_none();
+            let shadowed = shadowed.unwrap_or_default();
             // An account this job deleted is gone from the target's references too: the
             // shadow forgets it without a request.
-            // Sets, not list scans: a group's lists may hold 100,000s of ids.
-            let resolved_set: HashSet<&String> = resolved.iter().collect();
-            let mut before_live = Vec::with_capacity(before.len());
-            for target_id in before {
-                if resolved_set.contains(&target_id)
-                    || self
-                        .ctx
-                        .store
-                        .link_by_target(self.ctx.job_id, &target_id)
-                        .await?
-                        .is_some()
-                {
-                    before_live.push(target_id);
+            let mut before = Vec::with_capacity(shadowed.len());
+            if !shadowed.is_empty() {
+                // Sets, not list scans: a group's lists may hold 100,000s of ids.
+                let resolved_set: HashSet<&str> = resolved.iter().map(String::as_str).collect();
+                for target_id in shadowed {
+                    if resolved_set.contains(target_id.as_str())
+                        || self
+                            .ctx
+                            .store
+                            .link_by_target(self.ctx.job_id, &target_id)
+                            .await?
+                            .is_some()
+                    {
+                        before.push(target_id);
+                    } else {
+                        changed = true;
+                    }
                 }
             }
-            let before = before_live;
-            if multivalued {
-                let before_set: HashSet<&String> = before.iter().collect();
-                let add: Vec<String> = resolved
-                    .iter()
-                    .filter(|t| !before_set.contains(t))
-                    .cloned()
-                    .collect();
-                let remove: Vec<String> = before
-                    .iter()
-                    .filter(|t| !resolved_set.contains(t))
-                    .cloned()
-                    .collect();
+            changed |= before != resolved;
+            states.push(ReferenceState {
+                attribute,
+                multivalued,
+                before,
+                resolved,
+            });
+        }
+        drop(evaluation);
+        // References the mapping no longer has are dropped from the shadow.
+        changed |= !shadow.references.is_empty();
+        // Single-valued references (manager) go in the first request; member changes are
+        // split so that no request carries more than `members_per_request` values (targets
+        // refuse large bodies, some cap the changes in one PATCH).
+        let mut single: Vec<SingleChange<'_>> = Vec::new();
+        let mut member_changes: Vec<MemberChange<'_>> = Vec::new();
+        let mut modified = Vec::new();
+        for (state_index, state) in states.iter().enumerate() {
+            if state.multivalued {
+                let (add, remove) = state.member_delta();
                 if !add.is_empty() || !remove.is_empty() {
-                    modified.push(log::member_change(&attribute, &remove, &add));
+                    modified.push(log::member_change(&state.attribute, &remove, &add));
                     member_changes.push(MemberChange {
-                        attribute: attribute.clone(),
+                        state: state_index,
                         add,
                         remove,
                     });
                 }
-            } else if resolved.first() != before.first() {
-                single.push((attribute.clone(), resolved.first().cloned()));
+            } else if state.resolved.first() != state.before.first() {
+                let value = state.resolved.first().map(String::as_str);
+                single.push(SingleChange {
+                    state: state_index,
+                    value,
+                });
                 modified.push(Modified {
-                    name: attribute.clone(),
-                    old: before.first().map(|t| json!(t)),
-                    new: resolved.first().map(|t| json!(t)),
+                    name: state.attribute.clone(),
+                    old: state.before.first().map(|t| json!(t)),
+                    new: value.map(|t| json!(t)),
                 });
             }
-            applied.insert(attribute.clone(), before);
-            resolved_all.insert(attribute, resolved);
         }
         let requests = reference_requests(
-            single,
+            single.len(),
             &member_changes,
             self.ctx.config.members_per_request.max(1),
         );
         if requests.is_empty() {
-            if resolved_all != shadow.references {
-                shadow.references = resolved_all;
-                link.shadow = Some(shadow.to_json());
+            if changed {
+                shadow.references = states.into_iter().map(ReferenceState::resolved).collect();
+                link.shadow = Some(shadow.into_json());
                 self.stage_link(link);
             }
             return Ok(());
         }
         let target_kind = self.plans[plan_index].target_kind;
-        for request in requests {
-            if let Err(error) = self
-                .ctx
-                .target
-                .patch(target_kind, &link.target_id, &request.ops)
-                .await
-            {
+        let target_id = link.target_id.clone();
+        for request in &requests {
+            // Each PATCH's operations are built when it is sent, not all up front.
+            let ops = request.operations(&states, &single, &member_changes);
+            if let Err(error) = self.ctx.target.patch(target_kind, &target_id, &ops).await {
                 // The requests that went through are recorded, so that the retry sends only
                 // the rest.
                 if request.index > 0 {
-                    shadow.references = applied;
-                    link.shadow = Some(shadow.to_json());
-                    self.stage_link(link.clone());
+                    shadow.references = applied(
+                        &states,
+                        &single,
+                        &member_changes,
+                        &requests[..request.index],
+                    );
+                    link.shadow = Some(shadow.into_json());
+                    self.stage_link(link);
                 }
-                self.target_failure(
-                    plan_index,
-                    &source,
-                    Some(&link.target_id),
-                    Action::Update,
-                    &error,
-                );
+                self.note_target_failure(&error);
+                let entry = target_error_entry(Action::Update, &error).target(Some(&target_id));
+                self.record_failure(plan_index, &subject, &entry, true);
+                self.push_row(plan_index, &subject, entry);
                 return Ok(());
             }
-            for (attribute, value) in &request.single {
-                applied.insert(attribute.clone(), value.iter().cloned().collect());
-            }
-            for (attribute, add, remove) in &request.members {
-                let current = applied.entry(attribute.clone()).or_default();
-                if !remove.is_empty() {
-                    let remove: HashSet<&String> = remove.iter().collect();
-                    current.retain(|t| !remove.contains(t));
-                }
-                current.extend(add.iter().cloned());
-            }
         }
-        shadow.references = resolved_all;
-        link.shadow = Some(shadow.to_json());
-        self.stage_link(link.clone());
+        drop(requests);
+        shadow.references = states.into_iter().map(ReferenceState::resolved).collect();
+        link.shadow = Some(shadow.into_json());
+        self.stage_link(link);
         let entry = Entry::new(
             Action::Update,
             Status::Success,
             (
                 "EntryReferenceResolution",
                 "referenceResolution",
-                format!("updated the references of account {}", link.target_id),
+                format!("updated the references of account {target_id}"),
             ),
         )
-        .target(Some(&link.target_id))
+        .target(Some(&target_id))
         .modified(modified);
         self.progress().report.updated += 1;
-        self.log(plan_index, &source, entry);
+        self.push_row(plan_index, &subject, entry);
         Ok(())
     }
 
@@ -2202,29 +2235,113 @@ fn manager_waves(postponed: &[(Uuid, Uuid)]) -> Vec<Vec<Uuid>> {
     waves
 }
 
+/// One reference attribute of an object whose references are being resolved.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct ReferenceState {
+    attribute: String,
+    multivalued: bool,
+    /// What the target holds, as far as the shadow knows (accounts deleted since left out).
+    before: Vec<String>,
+    /// The target ids the mapping wants now, sorted and without duplicates.
+    resolved: Vec<String>,
+}
+
+impl ReferenceState {
+    fn resolved(self) -> (String, Vec<String>) {
+        (self.attribute, self.resolved)
+    }
+
+    /// The ids to add (in `resolved`'s order) and to remove (in `before`'s), borrowed.
+    fn member_delta(&self) -> (Vec<&str>, Vec<&str>) {
+        if self.before.is_empty() {
+            return (
+                self.resolved.iter().map(String::as_str).collect(),
+                Vec::new(),
+            );
+        }
+        let before: HashSet<&str> = self.before.iter().map(String::as_str).collect();
+        let add = self
+            .resolved
+            .iter()
+            .map(String::as_str)
+            .filter(|t| !before.contains(t))
+            .collect();
+        drop(before);
+        let resolved: HashSet<&str> = self.resolved.iter().map(String::as_str).collect();
+        let remove = self
+            .before
+            .iter()
+            .map(String::as_str)
+            .filter(|t| !resolved.contains(t))
+            .collect();
+        (add, remove)
+    }
+}
+
+/// A single-valued reference (manager) set (`Some`) or removed (`None`).
+#[derive(Debug, Clone, PartialEq)]
+struct SingleChange<'s> {
+    /// Index of the attribute's [`ReferenceState`].
+    state: usize,
+    value: Option<&'s str>,
+}
+
 /// The member changes of one multi-valued reference attribute.
 #[derive(Debug, Clone, PartialEq)]
-struct MemberChange {
-    attribute: String,
-    add: Vec<String>,
-    remove: Vec<String>,
+struct MemberChange<'s> {
+    /// Index of the attribute's [`ReferenceState`].
+    state: usize,
+    add: Vec<&'s str>,
+    remove: Vec<&'s str>,
 }
 
-/// One PATCH of a reference resolution, with what it changes.
+/// Member values of one PATCH operation: `add` or `remove` of `values` of a change.
+#[derive(Debug, Clone, PartialEq)]
+struct MemberPiece {
+    /// Index of the [`MemberChange`].
+    change: usize,
+    adding: bool,
+    values: std::ops::Range<usize>,
+}
+
+/// One PATCH of a reference resolution, as ranges of the changes: its operations are built
+/// only when it is sent.
 #[derive(Debug, Clone, PartialEq)]
 struct ReferenceRequest {
-    /// 0 for the first request of the object.
+    /// 0 for the first request of the object, the one that carries the single-valued changes.
     index: usize,
-    ops: Vec<PatchOperation>,
-    /// Single-valued attributes set (`Some`) or removed (`None`).
-    single: Vec<(String, Option<String>)>,
-    /// (attribute, added, removed) member values.
-    members: Vec<(String, Vec<String>, Vec<String>)>,
+    members: Vec<MemberPiece>,
 }
 
-/// Splits reference changes into PATCH requests carrying at most `per_request` member
-/// values each (the single-valued changes ride with the first): removals first, so that
-/// a target with a cap on a group's size never sees the group above its final size.
+impl ReferenceRequest {
+    fn operations(
+        &self,
+        states: &[ReferenceState],
+        single: &[SingleChange<'_>],
+        changes: &[MemberChange<'_>],
+    ) -> Vec<PatchOperation> {
+        let mut ops = Vec::new();
+        if self.index == 0 {
+            for change in single {
+                let attribute = states[change.state].attribute.clone();
+                ops.push(match change.value {
+                    Some(target) => PatchOperation::replace(attribute, json!({ "value": target })),
+                    None => PatchOperation::remove(attribute),
+                });
+            }
+        }
+        for piece in &self.members {
+            let change = &changes[piece.change];
+            ops.push(if piece.adding {
+                PatchOperation::add_members(change.add[piece.values.clone()].iter().copied())
+            } else {
+                PatchOperation::remove_members(change.remove[piece.values.clone()].iter().copied())
+            });
+        }
+        ops
+    }
+}
+
 /// The source ids the mapping's evaluation names for reference attribute `attribute`.
 fn wanted_ids<'e>(
     evaluation: &'e Evaluation,
@@ -2238,71 +2355,93 @@ fn wanted_ids<'e>(
         .flat_map(|r| r.source_ids.iter())
 }
 
+/// Splits reference changes into PATCH requests carrying at most `per_request` member
+/// values each (the `single` single-valued changes ride with the first): removals first,
+/// so that a target with a cap on a group's size never sees the group above its final size.
 fn reference_requests(
-    single: Vec<(String, Option<String>)>,
-    changes: &[MemberChange],
+    single: usize,
+    changes: &[MemberChange<'_>],
     per_request: usize,
 ) -> Vec<ReferenceRequest> {
     let mut requests: Vec<ReferenceRequest> = Vec::new();
     let mut current = ReferenceRequest {
         index: 0,
-        ops: single
-            .iter()
-            .map(|(attribute, value)| match value {
-                Some(target) => {
-                    PatchOperation::replace(attribute.clone(), json!({ "value": target }))
-                }
-                None => PatchOperation::remove(attribute.clone()),
-            })
-            .collect(),
-        single,
         members: Vec::new(),
     };
     let mut room = per_request;
-    let mut pieces: Vec<(&str, bool, &[String])> = Vec::new();
-    for change in changes {
-        for chunk in change.remove.chunks(per_request) {
-            pieces.push((&change.attribute, false, chunk));
-        }
-    }
-    for change in changes {
-        for chunk in change.add.chunks(per_request) {
-            pieces.push((&change.attribute, true, chunk));
-        }
-    }
-    for (attribute, adding, mut values) in pieces {
+    // Each change's removals, then each change's additions, in chunks of `per_request`.
+    let chunks = |adding: bool| {
+        changes.iter().enumerate().flat_map(move |(at, change)| {
+            let len = if adding {
+                change.add.len()
+            } else {
+                change.remove.len()
+            };
+            (0..len)
+                .step_by(per_request)
+                .map(move |start| (at, adding, start..(start + per_request).min(len)))
+        })
+    };
+    for (change, adding, mut values) in chunks(false).chain(chunks(true)) {
         while !values.is_empty() {
             if room == 0 {
                 let next = ReferenceRequest {
                     index: current.index + 1,
-                    ops: Vec::new(),
-                    single: Vec::new(),
                     members: Vec::new(),
                 };
                 requests.push(std::mem::replace(&mut current, next));
                 room = per_request;
             }
-            let (now, later) = values.split_at(values.len().min(room));
-            room -= now.len();
-            values = later;
-            let ids = now.iter().map(String::as_str);
-            if adding {
-                current.ops.push(PatchOperation::add_members(ids));
-                current
-                    .members
-                    .push((attribute.to_string(), now.to_vec(), Vec::new()));
-            } else {
-                current.ops.push(PatchOperation::remove_members(ids));
-                current
-                    .members
-                    .push((attribute.to_string(), Vec::new(), now.to_vec()));
-            }
+            let split = values.start + values.len().min(room);
+            room -= split - values.start;
+            current.members.push(MemberPiece {
+                change,
+                adding,
+                values: values.start..split,
+            });
+            values.start = split;
         }
     }
-    if !current.ops.is_empty() {
+    if single > 0 || !current.members.is_empty() {
         requests.push(current);
     }
     requests
+}
+
+/// The references the target holds once `sent` (the first requests) went through.
+fn applied(
+    states: &[ReferenceState],
+    single: &[SingleChange<'_>],
+    changes: &[MemberChange<'_>],
+    sent: &[ReferenceRequest],
+) -> BTreeMap<String, Vec<String>> {
+    // Each change's removals and additions go out in order: what went through is a prefix.
+    let mut removed = vec![0; changes.len()];
+    let mut added = vec![0; changes.len()];
+    for piece in sent.iter().flat_map(|r| &r.members) {
+        let done = if piece.adding {
+            &mut added
+        } else {
+            &mut removed
+        };
+        done[piece.change] = piece.values.end;
+    }
+    let mut applied = BTreeMap::new();
+    for (at, state) in states.iter().enumerate() {
+        let mut ids = state.before.clone();
+        if !sent.is_empty() {
+            if let Some(change) = single.iter().find(|c| c.state == at) {
+                ids = change.value.iter().map(|t| t.to_string()).collect();
+            }
+        }
+        if let Some((c, change)) = changes.iter().enumerate().find(|(_, c)| c.state == at) {
+            let gone: HashSet<&str> = change.remove[..removed[c]].iter().copied().collect();
+            ids.retain(|t| !gone.contains(t.as_str()));
+            ids.extend(change.add[..added[c]].iter().map(|t| t.to_string()));
+        }
+        applied.insert(state.attribute.clone(), ids);
+    }
+    applied
 }
 
 /// An object of a batch and what reconciling it led to.
@@ -2316,6 +2455,15 @@ type DueReferences = ((ObjectKind, Uuid), Option<SourceObject>, Option<Link>);
 struct Subject {
     id: Uuid,
     display_name: Option<String>,
+}
+
+impl Subject {
+    fn of(source: &SourceObject) -> Subject {
+        Subject {
+            id: Uuid::parse_str(source.id()).unwrap_or_default(),
+            display_name: display_name(source),
+        }
+    }
 }
 
 fn display_name(source: &SourceObject) -> Option<String> {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::log::Modified;
 use crate::target::PatchOperation;
@@ -16,36 +16,62 @@ pub(super) struct Shadow {
 }
 
 impl Shadow {
-    pub(super) fn read(value: Option<&Value>) -> Option<Shadow> {
-        let value = value?;
-        let attributes = value.get("attributes")?.as_object()?.clone();
-        let references = value
-            .get("references")
-            .and_then(Value::as_object)
-            .map(|refs| {
-                refs.iter()
-                    .map(|(k, v)| {
-                        let ids = v
-                            .as_array()
-                            .map(|ids| {
-                                ids.iter()
-                                    .filter_map(|id| id.as_str().map(str::to_string))
-                                    .collect()
+    /// The attributes of a stored shadow, without reading (copying) its references.
+    pub(super) fn read_attributes(value: Option<&Value>) -> Option<Map<String, Value>> {
+        value?.get("attributes")?.as_object().cloned()
+    }
+
+    /// The shadow a link stores, or `None` when it is not one. The ids move out of the
+    /// link's JSON, not copied: a large group's shadow holds them by the hundred thousand.
+    /// An attribute whose references are not a list reads as no ids.
+    pub(super) fn take(value: Option<Value>) -> Option<Shadow> {
+        let Value::Object(mut value) = value? else {
+            return None;
+        };
+        let Some(Value::Object(attributes)) = value.remove("attributes") else {
+            return None;
+        };
+        let references = match value.remove("references") {
+            Some(Value::Object(refs)) => refs
+                .into_iter()
+                .map(|(k, v)| {
+                    let ids = match v {
+                        Value::Array(ids) => ids
+                            .into_iter()
+                            .filter_map(|id| match id {
+                                Value::String(id) => Some(id),
+                                _ => None,
                             })
-                            .unwrap_or_default();
-                        (k.clone(), ids)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    (k, ids)
+                })
+                .collect(),
+            _ => BTreeMap::new(),
+        };
         Some(Shadow {
             attributes,
             references,
         })
     }
 
-    pub(super) fn to_json(&self) -> Value {
-        json!({ "attributes": self.attributes, "references": self.references })
+    /// The shadow as a link stores it; the ids move into the JSON, not copied.
+    pub(super) fn into_json(self) -> Value {
+        let references: Map<String, Value> = self
+            .references
+            .into_iter()
+            .map(|(k, ids)| {
+                (
+                    k,
+                    Value::Array(ids.into_iter().map(Value::String).collect()),
+                )
+            })
+            .collect();
+        let mut json = Map::new();
+        json.insert("attributes".to_string(), Value::Object(self.attributes));
+        json.insert("references".to_string(), Value::Object(references));
+        Value::Object(json)
     }
 }
 
@@ -117,6 +143,7 @@ pub(super) fn merge(base: &mut Map<String, Value>, desired: &Map<String, Value>)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
@@ -193,10 +220,67 @@ mod tests {
             attributes: map(json!({"userName": "ann@x", "active": true})),
             references: BTreeMap::from([("members".to_string(), vec!["1".to_string()])]),
         };
-        let read = Shadow::read(Some(&shadow.to_json())).unwrap();
+        let json = shadow.clone().into_json();
+        assert_eq!(
+            json,
+            json!({"attributes": {"userName": "ann@x", "active": true}, "references": {"members": ["1"]}})
+        );
+        assert_eq!(
+            Shadow::read_attributes(Some(&json)),
+            Some(shadow.attributes.clone())
+        );
+        let read = Shadow::take(Some(json)).unwrap();
         assert_eq!(read.attributes, shadow.attributes);
         assert_eq!(read.references, shadow.references);
-        assert!(Shadow::read(Some(&json!("not a shadow"))).is_none());
-        assert!(Shadow::read(None).is_none());
+    }
+
+    #[test]
+    fn stored_shadows_are_read_leniently_or_not_at_all() {
+        // (stored JSON, attributes and references read, or None)
+        type Read = Option<(Value, Vec<(&'static str, Vec<&'static str>)>)>;
+        let rows: Vec<(Option<Value>, Read)> = vec![
+            (None, None),
+            (Some(json!("not a shadow")), None),
+            (Some(json!({"references": {}})), None),
+            (Some(json!({"attributes": [], "references": {}})), None),
+            (
+                Some(json!({"attributes": {"a": 1}})),
+                Some((json!({"a": 1}), vec![])),
+            ),
+            (
+                Some(json!({"attributes": {}, "references": []})),
+                Some((json!({}), vec![])),
+            ),
+            // Ids that are not strings are skipped; references that are not a list are none.
+            (
+                Some(
+                    json!({"attributes": {}, "references": {"members": ["a", 7, "b"], "manager": "x"}}),
+                ),
+                Some((
+                    json!({}),
+                    vec![("manager", vec![]), ("members", vec!["a", "b"])],
+                )),
+            ),
+        ];
+        for (stored, expected) in rows {
+            let expected = expected.map(|(attributes, references)| {
+                (
+                    map(attributes),
+                    references
+                        .into_iter()
+                        .map(|(k, ids)| {
+                            (k.to_string(), ids.into_iter().map(String::from).collect())
+                        })
+                        .collect::<BTreeMap<String, Vec<String>>>(),
+                )
+            });
+            assert_eq!(
+                Shadow::read_attributes(stored.as_ref()),
+                expected.as_ref().map(|(attributes, _)| attributes.clone()),
+                "{stored:?}"
+            );
+            let taken = Shadow::take(stored.clone()).map(|s| (s.attributes, s.references));
+            assert_eq!(taken, expected, "{stored:?}");
+        }
     }
 }

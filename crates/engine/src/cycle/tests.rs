@@ -1694,11 +1694,6 @@ fn reference_changes_are_split_into_requests_of_bounded_size() {
     let ids = |prefix: &str, n: usize| -> Vec<String> {
         (0..n).map(|i| format!("{prefix}{i}")).collect()
     };
-    let change = |add: usize, remove: usize| MemberChange {
-        attribute: "members".into(),
-        add: ids("a", add),
-        remove: ids("r", remove),
-    };
     // (single-valued changes, member adds, member removes, per request) -> values per request
     let cases: Vec<(usize, usize, usize, usize, Vec<usize>)> = vec![
         (0, 0, 0, 100, vec![]),
@@ -1711,44 +1706,40 @@ fn reference_changes_are_split_into_requests_of_bounded_size() {
         (0, 5, 5, 1, vec![1; 10]),
     ];
     for (single, add, remove, per, expected) in cases {
-        let single: Vec<(String, Option<String>)> = (0..single)
-            .map(|_| ("manager".to_string(), Some("m".to_string())))
-            .collect();
-        let changes: Vec<MemberChange> = if add + remove > 0 {
-            vec![change(add, remove)]
+        let (added_ids, removed_ids) = (ids("a", add), ids("r", remove));
+        let changes: Vec<MemberChange<'_>> = if add + remove > 0 {
+            vec![MemberChange {
+                state: 0,
+                add: added_ids.iter().map(String::as_str).collect(),
+                remove: removed_ids.iter().map(String::as_str).collect(),
+            }]
         } else {
             vec![]
         };
-        let requests = reference_requests(single.clone(), &changes, per);
+        let requests = reference_requests(single, &changes, per);
         let sizes: Vec<usize> = requests
             .iter()
-            .map(|r| r.members.iter().map(|(_, a, d)| a.len() + d.len()).sum())
+            .map(|r| r.members.iter().map(|p| p.values.len()).sum())
             .collect();
         assert_eq!(
-            sizes,
-            expected,
-            "single {} add {add} remove {remove} per {per}",
-            single.len()
+            sizes, expected,
+            "single {single} add {add} remove {remove} per {per}"
         );
         assert_eq!(
             requests.iter().map(|r| r.index).collect::<Vec<_>>(),
             (0..requests.len()).collect::<Vec<_>>()
         );
-        // The manager rides with the first request only; removals come before additions.
-        if let Some(first) = requests.first() {
-            assert_eq!(first.single, single);
-        }
-        let order: Vec<bool> = requests
-            .iter()
-            .flat_map(|r| r.members.iter().map(|(_, a, _)| !a.is_empty()))
-            .collect();
-        assert!(order.windows(2).all(|w| w[0] <= w[1]), "{order:?}");
-        let added: usize = requests
+        // Removals come before additions, each in order, every value once.
+        let order: Vec<(bool, usize)> = requests
             .iter()
             .flat_map(|r| &r.members)
-            .map(|(_, a, _)| a.len())
-            .sum();
-        assert_eq!(added, add);
+            .flat_map(|p| p.values.clone().map(move |v| (p.adding, v)))
+            .collect();
+        let all: Vec<(bool, usize)> = (0..remove)
+            .map(|v| (false, v))
+            .chain((0..add).map(|v| (true, v)))
+            .collect();
+        assert_eq!(order, all);
     }
 }
 
@@ -2079,4 +2070,114 @@ async fn auto_matching_reads_pages_only_when_they_are_cheaper_than_the_queries()
         3,
         "{paths:?}"
     );
+}
+
+#[tokio::test]
+async fn member_changes_go_out_as_bounded_patches_with_removals_first() {
+    // One group keeps `kept` members, loses `removed` and gains `added` between two cycles;
+    // the second cycle's PATCHes of the group are, op by op, (op, start..end) over the
+    // removed (then added) members' target ids in sorted order.
+    type Ops = Vec<Vec<(&'static str, std::ops::Range<usize>)>>;
+    let cases: Vec<(usize, usize, usize, usize, Ops)> = vec![
+        (
+            0,
+            0,
+            250,
+            100,
+            vec![
+                vec![("add", 0..100)],
+                vec![("add", 100..200)],
+                vec![("add", 200..250)],
+            ],
+        ),
+        (
+            30,
+            60,
+            190,
+            100,
+            vec![
+                vec![("remove", 0..60), ("add", 0..40)],
+                // A chunk of `per_request` values that does not fit the room left is split.
+                vec![("add", 40..100), ("add", 100..140)],
+                vec![("add", 140..190)],
+            ],
+        ),
+        (
+            5,
+            3,
+            0,
+            2,
+            vec![vec![("remove", 0..2)], vec![("remove", 2..3)]],
+        ),
+        (1, 0, 0, 100, vec![]),
+    ];
+    for (kept, removed, added, per, expected) in cases {
+        let mut world = World::new().await;
+        world.config.members_per_request = per;
+        let mut users = Vec::new();
+        for n in 0..kept + removed + added {
+            users.push(world.user(&format!("u{n:03}@contoso.com"), json!({})).await);
+        }
+        let (first, joining) = users.split_at(kept + removed);
+        let team = world.group("Team", first).await;
+        world.assign(team).await;
+        world.cycle().await;
+        let leaving = &first[kept..];
+        for user in leaving {
+            world.directory.remove_member(team, *user).await.unwrap();
+        }
+        for user in joining {
+            world.directory.add_member(team, *user).await.unwrap();
+        }
+        world.cycle().await;
+
+        let mut removed_ids = Vec::new();
+        for user in leaving {
+            removed_ids.push(world.target_id(ObjectKind::User, *user).await);
+        }
+        let mut added_ids = Vec::new();
+        for user in joining {
+            added_ids.push(world.target_id(ObjectKind::User, *user).await);
+        }
+        let (removed_ids, added_ids) = (sorted(removed_ids), sorted(added_ids));
+        let expected: Vec<Vec<Value>> = expected
+            .into_iter()
+            .map(|ops| {
+                ops.into_iter()
+                    .map(|(op, range)| {
+                        let ids = if op == "add" {
+                            &added_ids
+                        } else {
+                            &removed_ids
+                        };
+                        let values: Vec<Value> =
+                            ids[range].iter().map(|id| json!({ "value": id })).collect();
+                        json!({"op": op, "path": "members", "value": values})
+                    })
+                    .collect()
+            })
+            .collect();
+        let group_target = world.target_id(ObjectKind::Group, team).await;
+        let patches: Vec<Vec<Value>> = world
+            .target
+            .writes()
+            .iter()
+            .filter(|w| w.method == "PATCH" && w.path == format!("/Groups/{group_target}"))
+            .map(patch_ops)
+            .collect();
+        assert_eq!(
+            patches, expected,
+            "kept {kept} removed {removed} added {added} per {per}"
+        );
+        let mut members = Vec::new();
+        for user in &first[..kept] {
+            members.push(world.target_id(ObjectKind::User, *user).await);
+        }
+        members.extend(added_ids);
+        let group = world
+            .target
+            .object(TargetKind::Group, &group_target)
+            .unwrap();
+        assert_eq!(member_ids(&group), sorted(members));
+    }
 }
