@@ -53,7 +53,26 @@ enum Command {
     },
 }
 
+/// Caps glibc's malloc at two arenas. Rust's allocations go to mimalloc, but SQLite's (its
+/// page caches above all) go to the C library's malloc, which gives every thread that
+/// allocates an arena of its own. A connection's cache is filled from whichever pool thread
+/// runs its read, so each arena grew towards the size of every cache, and the idle pages of
+/// one arena serve no other: a provisioning cycle at 100,000 users went from 300 to 650 MB
+/// while groups were read on the blocking pool. Two arenas keep the caches at their size.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn cap_malloc_arenas() {
+    // SAFETY: mallopt only sets a tuning parameter of glibc's allocator, under the
+    // allocator's own lock; it may be called at any time, reads and writes no memory of ours,
+    // and a refusal (0) leaves the default in place, which is only slower to give memory
+    // back. It runs first thing in main, before the runtime's threads exist.
+    let _ = unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn cap_malloc_arenas() {}
+
 fn main() -> anyhow::Result<()> {
+    cap_malloc_arenas();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
