@@ -2259,23 +2259,21 @@ impl ReferenceState {
                 Vec::new(),
             );
         }
-        let before: HashSet<&str> = self.before.iter().map(String::as_str).collect();
-        let add = self
-            .resolved
-            .iter()
-            .map(String::as_str)
-            .filter(|t| !before.contains(t))
-            .collect();
-        drop(before);
-        let resolved: HashSet<&str> = self.resolved.iter().map(String::as_str).collect();
-        let remove = self
-            .before
-            .iter()
-            .map(String::as_str)
-            .filter(|t| !resolved.contains(t))
-            .collect();
-        (add, remove)
+        (
+            missing_from(&self.resolved, &self.before),
+            missing_from(&self.before, &self.resolved),
+        )
     }
+}
+
+/// The ids of `ids` that `other` lacks, in `ids`' order: a set of `other`, not a scan of it
+/// per id (a group's lists may hold 100,000s of ids).
+fn missing_from<'s>(ids: &'s [String], other: &[String]) -> Vec<&'s str> {
+    let other: HashSet<&str> = other.iter().map(String::as_str).collect();
+    ids.iter()
+        .map(String::as_str)
+        .filter(|id| !other.contains(id))
+        .collect()
 }
 
 /// A single-valued reference (manager) set (`Some`) or removed (`None`).
