@@ -19,7 +19,7 @@ mod store;
 pub use error::{DirectoryError, ErrorCode};
 pub use memory::MemoryDirectory;
 pub use service::{cursor_of, sort_key};
-pub use service::{Directory, DirectoryConfig, ListPage, ListRequest, Presence, MEMBER_REFS_PAGE};
+pub use service::{Directory, DirectoryConfig, ListPage, ListRequest, MemberRefPages, Presence};
 pub use store::{
     AssignmentStore, Change, ChangeLog, ChangeOp, Cursor, DirectoryStore, ImportObject,
     ImportReference, ImportReport, ImportResult, ImportStore, IndexSeek, ListQuery, MemberRef,

@@ -13,8 +13,33 @@ use super::store::{
 };
 use super::{DirectoryError, ObjectKind, DEFAULT_ACCESS_ROLE};
 
-/// How many member refs one page of [`Directory::all_member_refs`] reads.
-pub const MEMBER_REFS_PAGE: usize = 5000;
+/// How many member refs one page of [`Directory::member_ref_pages`] reads.
+const MEMBER_REFS_PAGE: usize = 5000;
+
+/// A group's member refs, page by page ([`Directory::member_ref_pages`]).
+pub struct MemberRefPages<'d> {
+    directory: &'d Directory,
+    group: Uuid,
+    after: Option<Uuid>,
+    done: bool,
+}
+
+impl MemberRefPages<'_> {
+    /// The next page, or `None` once every member was read.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<MemberRef>>, DirectoryError> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = self
+            .directory
+            .store
+            .member_refs(self.group, self.after, MEMBER_REFS_PAGE)
+            .await?;
+        self.done = page.len() < MEMBER_REFS_PAGE;
+        self.after = page.last().map(|m| m.id);
+        Ok(Some(page))
+    }
+}
 
 /// Settings of the directory.
 #[derive(Debug, Clone)]
@@ -359,31 +384,27 @@ impl Directory {
         Ok(self.store.members(g.id, after, limit).await?)
     }
 
-    /// Up to `limit` live members of group `group` after member `after`, in id order, as an
-    /// id and a kind: one page of [`Directory::all_member_refs`].
-    pub async fn member_refs(
-        &self,
-        group: Uuid,
-        after: Option<Uuid>,
-        limit: usize,
-    ) -> Result<Vec<MemberRef>, DirectoryError> {
-        Ok(self.store.member_refs(group, after, limit).await?)
+    /// The live members of group `group` as ids and kinds, in id order, a page at a time,
+    /// for callers that act between pages (the engine takes a large group's turn as soon as
+    /// the members read so far are many).
+    pub fn member_ref_pages(&self, group: Uuid) -> MemberRefPages<'_> {
+        MemberRefPages {
+            directory: self,
+            group,
+            after: None,
+            done: false,
+        }
     }
 
     /// Every live member of group `group` as an id and a kind, read page by page: the
     /// members without their objects, for callers that need only who they are.
     pub async fn all_member_refs(&self, group: Uuid) -> Result<Vec<MemberRef>, DirectoryError> {
         let mut out = Vec::new();
-        let mut after = None;
-        loop {
-            let page = self.member_refs(group, after, MEMBER_REFS_PAGE).await?;
-            let full = page.len() == MEMBER_REFS_PAGE;
-            after = page.last().map(|m| m.id);
+        let mut pages = self.member_ref_pages(group);
+        while let Some(page) = pages.next_page().await? {
             out.extend(page);
-            if !full {
-                return Ok(out);
-            }
         }
+        Ok(out)
     }
 
     pub async fn member_of(&self, id: Uuid) -> Result<Vec<StoredObject>, DirectoryError> {

@@ -55,8 +55,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use provisio_directory::{
-    ChangeOp, Directory, DirectoryError, ListQuery, ListRequest, ObjectKind, Presence,
-    StoredObject, MEMBER_REFS_PAGE,
+    ChangeOp, Directory, DirectoryError, ListQuery, ListRequest, ObjectKind, Presence, StoredObject,
 };
 use provisio_expr::Environment;
 use serde_json::{json, Map, Value};
@@ -971,20 +970,11 @@ impl<'c, 'a> Runner<'c, 'a> {
             }
             ObjectKind::Group if object.deleted.is_none() => {
                 let mut members = Vec::new();
-                let mut after = None;
-                loop {
-                    let page = self
-                        .dir()
-                        .member_refs(object.id, after, MEMBER_REFS_PAGE)
-                        .await?;
-                    let full = page.len() == MEMBER_REFS_PAGE;
-                    after = page.last().map(|m| m.id);
+                let mut pages = self.dir().member_ref_pages(object.id);
+                while let Some(page) = pages.next_page().await? {
                     members.extend(page.iter().map(|m| Value::String(m.id.to_string())));
                     if turn.is_none() && members.len() > self.ctx.config.large_membership {
                         turn = Some(self.large.lock().await);
-                    }
-                    if !full {
-                        break;
                     }
                 }
                 graph.insert("members".into(), Value::Array(members));
@@ -1831,13 +1821,13 @@ impl<'c, 'a> Runner<'c, 'a> {
                 self.progress().report.deleted += 1;
                 self.push_row(plan_index, &subject, entry);
             }
-            Err(error) => {
-                self.note_target_failure(&error);
-                let entry =
-                    target_error_entry(Action::Delete, &error).target(Some(&link.target_id));
-                self.record_failure(plan_index, &subject, &entry, true);
-                self.push_row(plan_index, &subject, entry);
-            }
+            Err(error) => self.subject_target_failure(
+                plan_index,
+                &subject,
+                Some(&link.target_id),
+                Action::Delete,
+                &error,
+            ),
         }
         Ok(())
     }
@@ -2017,10 +2007,13 @@ impl<'c, 'a> Runner<'c, 'a> {
                     link.shadow = Some(shadow.into_json());
                     self.stage_link(link);
                 }
-                self.note_target_failure(&error);
-                let entry = target_error_entry(Action::Update, &error).target(Some(&target_id));
-                self.record_failure(plan_index, &subject, &entry, true);
-                self.push_row(plan_index, &subject, entry);
+                self.subject_target_failure(
+                    plan_index,
+                    &subject,
+                    Some(&target_id),
+                    Action::Update,
+                    &error,
+                );
                 return Ok(());
             }
         }
@@ -2096,9 +2089,23 @@ impl<'c, 'a> Runner<'c, 'a> {
         action: Action,
         error: &TargetError,
     ) {
+        self.subject_target_failure(plan_index, &Subject::of(source), target_id, action, error);
+    }
+
+    /// A failed target call about `subject`: noted for the batch and the cycle, reported,
+    /// and logged with the target's answer.
+    fn subject_target_failure(
+        &self,
+        plan_index: usize,
+        subject: &Subject,
+        target_id: Option<&str>,
+        action: Action,
+        error: &TargetError,
+    ) {
         self.note_target_failure(error);
         let entry = target_error_entry(action, error).target(target_id);
-        self.fail(plan_index, source, entry, true);
+        self.record_failure(plan_index, subject, &entry, true);
+        self.push_row(plan_index, subject, entry);
     }
 
     fn note_target_failure(&self, error: &TargetError) {
@@ -2111,10 +2118,7 @@ impl<'c, 'a> Runner<'c, 'a> {
     }
 
     fn fail(&self, plan_index: usize, source: &SourceObject, entry: Entry, retried: bool) {
-        let subject = Subject {
-            id: self.source_uuid(source),
-            display_name: display_name(source),
-        };
+        let subject = Subject::of(source);
         self.record_failure(plan_index, &subject, &entry, retried);
         self.push_row(plan_index, &subject, entry);
     }
@@ -2131,11 +2135,7 @@ impl<'c, 'a> Runner<'c, 'a> {
     }
 
     fn log(&self, plan_index: usize, source: &SourceObject, entry: Entry) {
-        let subject = Subject {
-            id: self.source_uuid(source),
-            display_name: display_name(source),
-        };
-        self.push_row(plan_index, &subject, entry);
+        self.push_row(plan_index, &Subject::of(source), entry);
     }
 
     fn push_row(&self, plan_index: usize, subject: &Subject, entry: Entry) {
