@@ -764,6 +764,11 @@ mod tests {
 
         /// Whether another worker could take the job's lease now.
         async fn another_worker_takes(&self, job: &str, worker: &str) -> bool {
+            self.lease_for(job, worker).await.is_some()
+        }
+
+        /// Another worker's 30-minute lease on the job from now, when it is free.
+        async fn lease_for(&self, job: &str, worker: &str) -> Option<Fence> {
             let now = self.clock.now();
             self.sync
                 .store()
@@ -775,7 +780,6 @@ mod tests {
                 )
                 .await
                 .expect("lease")
-                .is_some()
         }
 
         async fn last_execution(&self, job: &str) -> crate::model::SynchronizationTaskExecution {
@@ -832,16 +836,8 @@ mod tests {
         w.clock.advance(time::Duration::minutes(31));
         let now = w.clock.now();
         let fence = w
-            .sync
-            .store()
-            .acquire_lease(
-                &job,
-                "another",
-                &provisio_directory::timestamp(now),
-                &provisio_directory::timestamp(now + time::Duration::minutes(30)),
-            )
+            .lease_for(&job, "another")
             .await
-            .expect("lease")
             .expect("the stalled worker's lease expired");
         let theirs = Execution {
             cycle_id: Uuid::new_v4(),

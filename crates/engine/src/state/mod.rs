@@ -173,7 +173,7 @@ impl SummaryText {
 }
 
 impl LogRow<Value> {
-    /// The row as the cycle would write it (tests and imports write rows they built).
+    /// The row as the cycle would write it, for tests that write rows they built.
     pub fn to_new(&self) -> NewLogRow {
         LogRow {
             id: self.id,
