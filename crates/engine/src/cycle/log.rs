@@ -148,7 +148,8 @@ pub struct RowContext<'a> {
     pub job_id: &'a str,
     pub cycle_id: Uuid,
     pub change_id: Uuid,
-    pub at: OffsetDateTime,
+    /// When, as [`activity_time`] writes it.
+    pub activity: &'a str,
     pub object_type: &'a str,
     pub source_id: Uuid,
     pub source_display_name: Option<&'a str>,
@@ -180,7 +181,7 @@ fn text(value: &Option<Value>) -> Option<Cow<'_, str>> {
 #[serde(rename_all = "camelCase")]
 struct Summary<'a> {
     id: String,
-    activity_date_time: String,
+    activity_date_time: &'a str,
     job_id: &'a str,
     cycle_id: String,
     change_id: String,
@@ -267,7 +268,7 @@ pub fn summary(row: &RowContext<'_>, entry: &Entry) -> SummaryText {
     let (step_name, step_type, description) = &entry.step;
     let summary = Summary {
         id: row.id.to_string(),
-        activity_date_time: activity_time(row.at),
+        activity_date_time: row.activity,
         job_id: row.job_id,
         cycle_id: row.cycle_id.to_string(),
         change_id: row.change_id.to_string(),
@@ -425,7 +426,7 @@ mod tests {
                 job_id: "scim.1",
                 cycle_id: Uuid::from_u128(2),
                 change_id: Uuid::from_u128(3),
-                at,
+                activity: &activity_time(at),
                 object_type: "User",
                 source_id,
                 source_display_name: Some("Ann"),

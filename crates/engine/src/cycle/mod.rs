@@ -281,7 +281,9 @@ struct Runner<'c, 'a> {
     full: bool,
     plans: Vec<Plan>,
     env: CycleEnvironment,
-    now: OffsetDateTime,
+    /// The cycle's time as its log rows and links record it (`log::activity_time`),
+    /// written once rather than for every row.
+    activity: String,
     /// What the objects processed so far led to. The objects of a batch are processed
     /// concurrently (up to `JobConfig::concurrency`) within the cycle's one task, so the
     /// lock is never contended across threads and never held across an await.
@@ -365,7 +367,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 now,
                 state: AtomicU64::new(ctx.cycle_id.as_u64_pair().0),
             },
-            now,
+            activity: log::activity_time(now),
             progress: Mutex::new(Progress {
                 report: CycleReport {
                     cycle_id: ctx.cycle_id,
@@ -1309,7 +1311,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                     source_attribute,
                     value: matching.value.clone(),
                 },
-                made: log::activity_time(self.now),
+                made: self.activity.clone(),
                 shadow: None,
                 stale: None,
             };
@@ -1395,7 +1397,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                     target_id: created.id.clone(),
                     display_name: display_name(source),
                     origin: LinkOrigin::Created,
-                    made: log::activity_time(self.now),
+                    made: self.activity.clone(),
                     shadow: Some(shadow.into_json()),
                     stale: None,
                 };
@@ -1513,7 +1515,7 @@ impl<'c, 'a> Runner<'c, 'a> {
             );
             let mut stale = link.clone();
             stale.stale = Some(Staleness {
-                found: log::activity_time(self.now),
+                found: self.activity.clone(),
                 would_choose: would_choose.clone(),
                 reason: reason.clone(),
             });
@@ -2154,7 +2156,7 @@ impl<'c, 'a> Runner<'c, 'a> {
             job_id: self.ctx.job_id,
             cycle_id: self.ctx.cycle_id,
             change_id,
-            at: self.now,
+            activity: &self.activity,
             object_type: &plan.object_type,
             source_id: subject.id,
             source_display_name: subject.display_name.as_deref(),
@@ -2169,7 +2171,7 @@ impl<'c, 'a> Runner<'c, 'a> {
             id,
             job_id: self.ctx.job_id.to_string(),
             cycle_id: self.ctx.cycle_id,
-            activity: log::activity_time(self.now),
+            activity: self.activity.clone(),
             action: entry.action.as_str().to_string(),
             status: entry.status.as_str().to_string(),
             source_id: Some(subject.id.to_string()),
