@@ -690,7 +690,7 @@ mod tests {
     async fn log_rows_move_to_a_rowid_table_and_read_as_before() {
         static VERSION_1: provisio_db::migrate::Migrations = provisio_db::migrate::Migrations {
             component: "sync",
-            steps: &[include_str!("../../migrations/sqlite/0001_sync.sql")],
+            steps: super::MIGRATIONS.steps.split_at(1).0,
             legacy: provisio_db::migrate::Legacy::None,
         };
         let dir = tempfile::tempdir().expect("temp dir");
