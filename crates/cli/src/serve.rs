@@ -61,6 +61,11 @@ pub struct ServeArgs {
     /// page, and match in memory), or `auto` (pages when they cost less than the queries).
     #[arg(long, default_value = "auto")]
     pub matching: provisio_engine::cycle::MatchingMode,
+    /// Memory the embedded SQLite databases may use for their page caches, all connections
+    /// together, in MiB (0: no budget, each connection keeps its own cache size). Past it,
+    /// pages are recycled, least recently used first.
+    #[arg(long, default_value_t = 64)]
+    pub sqlite_memory_mib: u64,
 }
 
 const TOKEN_SETTING: &str = "admin-token-sha256";
@@ -147,6 +152,10 @@ async fn admin_token(args: &ServeArgs, settings: &dyn SettingsStore) -> anyhow::
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    if args.database_url.is_none() {
+        provisio_db::sqlite::limit_process_memory(args.sqlite_memory_mib * 1024 * 1024)
+            .context("setting --sqlite-memory-mib")?;
+    }
     let stores = provisio_store::open(&args.data_dir, args.database_url.as_deref())
         .await
         .context("opening the directory store")?;
