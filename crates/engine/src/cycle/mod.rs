@@ -1032,6 +1032,14 @@ impl<'c, 'a> Runner<'c, 'a> {
                 return Ok(Outcome::default());
             }
         };
+        // Before the object is loaded: in a new directory most users wait for their manager
+        // in the first pass, and are loaded (mapped, scoped) once, when their turn comes.
+        if link.is_none() && !deleted {
+            if let Some(manager) = self.manager_to_wait_for(plan_index, &object).await? {
+                lock(&self.postponed).push((id, manager));
+                return Ok(Outcome::default());
+            }
+        }
         let (mut source, _large_turn) = self.load_source(&object).await?;
         let plan = &self.plans[plan_index];
         let passes_scoping_filter = plan.scoping.matches(&source);
@@ -1092,13 +1100,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 }
                 self.update(plan_index, &source, link).await?
             }
-            None => {
-                if let Some(manager) = self.manager_to_wait_for(plan_index, &object).await? {
-                    lock(&self.postponed).push((id, manager));
-                    return Ok(Outcome::default());
-                }
-                self.match_or_create(plan_index, &source).await?
-            }
+            None => self.match_or_create(plan_index, &source).await?,
         };
         // The source and link go on to the reference phase, unless it is a large group: the
         // batch would hold every large group's member list (and shadow) until then; that
