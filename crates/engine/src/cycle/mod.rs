@@ -222,7 +222,22 @@ pub struct CycleReport {
 pub async fn run_cycle(ctx: &CycleContext<'_>) -> Result<CycleReport, CycleError> {
     let watermark = ctx.store.watermark(ctx.job_id).await?;
     let full = watermark.is_none() || ctx.force_full;
-    let runner = Runner::new(ctx, full)?;
+    // A job's first cycle starts without links: then every link is one the cycle makes and
+    // remembers, and looking up any other (each new object, each manager) needs no read.
+    let unlinked = ctx
+        .store
+        .links(
+            ctx.job_id,
+            &LinkQuery {
+                object_type: None,
+                stale: None,
+                after: None,
+                limit: 1,
+            },
+        )
+        .await?
+        .is_empty();
+    let runner = Runner::new(ctx, full, unlinked)?;
     let ran = match watermark {
         Some(from) if !full => runner.incremental(from).await,
         _ => runner.full().await,
@@ -292,6 +307,9 @@ struct Runner<'c, 'a> {
     /// the job's lease, so no one else writes its links meanwhile (an operator deletes one
     /// only while the job is not running).
     targets: Mutex<HashMap<Uuid, String>>,
+    /// The job had no link when the cycle started, so `targets` holds every link there is
+    /// (the lease keeps every other writer out): a source id not in it has none.
+    unlinked_at_start: bool,
     /// Full cycles: source id of an object not linked yet → the objects whose references
     /// name it, to resolve again once it is linked.
     unresolved: Mutex<HashMap<Uuid, Vec<(ObjectKind, Uuid)>>>,
@@ -357,7 +375,7 @@ fn security_enabled(group: &StoredObject) -> bool {
 }
 
 impl<'c, 'a> Runner<'c, 'a> {
-    fn new(ctx: &'c CycleContext<'a>, full: bool) -> Result<Self, CycleError> {
+    fn new(ctx: &'c CycleContext<'a>, full: bool, unlinked: bool) -> Result<Self, CycleError> {
         let now = ctx.clock.now();
         Ok(Runner {
             ctx,
@@ -377,6 +395,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                 ..Progress::default()
             }),
             targets: Mutex::new(HashMap::new()),
+            unlinked_at_start: unlinked,
             unresolved: Mutex::new(HashMap::new()),
             assigned_users: OnceLock::new(),
             staged: Mutex::new(Vec::new()),
@@ -889,6 +908,9 @@ impl<'c, 'a> Runner<'c, 'a> {
         let Some(plan) = self.plan(kind) else {
             return Ok(None);
         };
+        if self.unlinked_at_start && !lock(&self.targets).contains_key(&id) {
+            return Ok(None);
+        }
         let link = self
             .ctx
             .store
@@ -943,6 +965,9 @@ impl<'c, 'a> Runner<'c, 'a> {
     async fn target_of(&self, source_id: Uuid) -> Result<Option<String>, CycleError> {
         if let Some(target) = lock(&self.targets).get(&source_id) {
             return Ok(Some(target.clone()));
+        }
+        if self.unlinked_at_start {
+            return Ok(None);
         }
         for kind in [ObjectKind::User, ObjectKind::Group] {
             if let Some(link) = self.link(kind, source_id).await? {
