@@ -54,32 +54,26 @@ impl Ticker for RuntimeTicker {
     }
 }
 
-/// Runs due jobs every `tick`, for as long as the process lives.
+/// Runs due jobs, side by side, looking for them every `tick`, for as long as the process
+/// lives.
 pub async fn run_worker(worker: Worker, tick: Duration) {
-    loop {
-        match worker.run_due().await {
-            Ok(runs) => {
-                for (job, run) in runs {
-                    match run {
-                        JobRun::Ran(report) => tracing::info!(
-                            message = "Cycle done.",
-                            job = %job,
-                            full = report.full,
-                            created = report.created,
-                            updated = report.updated,
-                            disabled = report.disabled,
-                            deleted = report.deleted,
-                            failed = report.failures.len()
-                        ),
-                        JobRun::Busy => {}
-                        JobRun::Failed(error) => {
-                            tracing::warn!(message = "Cycle failed.", job = %job, %error)
-                        }
-                    }
-                }
+    let every = time::Duration::try_from(tick).unwrap_or(time::Duration::SECOND);
+    worker
+        .run_continuously(&RuntimeTicker, every, |job, run| match run {
+            JobRun::Ran(report) => tracing::info!(
+                message = "Cycle done.",
+                job = %job,
+                full = report.full,
+                created = report.created,
+                updated = report.updated,
+                disabled = report.disabled,
+                deleted = report.deleted,
+                failed = report.failures.len()
+            ),
+            JobRun::Busy => {}
+            JobRun::Failed(error) => {
+                tracing::warn!(message = "Cycle failed.", job = %job, %error)
             }
-            Err(error) => tracing::warn!(message = "Listing due jobs failed.", %error),
-        }
-        tokio::time::sleep(tick).await;
-    }
+        })
+        .await
 }

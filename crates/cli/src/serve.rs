@@ -66,6 +66,11 @@ pub struct ServeArgs {
     /// pages are recycled, least recently used first.
     #[arg(long, default_value_t = 64)]
     pub sqlite_memory_mib: u64,
+    /// Most provisioning cycles this process runs at once. Jobs run side by side, so that a
+    /// long cycle of one job does not hold back another's; a due job past the limit starts
+    /// when a cycle has ended.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_running_jobs: u64,
 }
 
 const TOKEN_SETTING: &str = "admin-token-sha256";
@@ -212,6 +217,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         WorkerConfig {
             lease: time::Duration::seconds(i64::from(args.lease_seconds)),
             matching: args.matching,
+            max_running_jobs: usize::try_from(args.max_running_jobs).unwrap_or(usize::MAX),
             ..WorkerConfig::default()
         },
     );

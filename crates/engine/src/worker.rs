@@ -8,15 +8,22 @@
 //! job; when a renewal finds the lease gone (the process stalled past it and another worker
 //! took the job over), the cycle stops there and the job's status says so.
 //!
-//! The worker does no IO of its own and keeps no timer: the caller calls [`Worker::run_due`]
-//! every second or so (the binary does), tests call it with a fixed clock, and the renewals
-//! wait on an injected [`Ticker`].
+//! Jobs run side by side: [`Worker::run_continuously`] looks for due jobs at every tick and
+//! starts each beside the cycles already running (up to `WorkerConfig::max_running_jobs`),
+//! so that one job's long cycle (a million users' first cycle takes minutes) never holds
+//! back another job's change. The worker does no IO of its own and keeps no timer: the
+//! ticks and the renewals wait on injected [`Ticker`]s, the binary's sleeping on its
+//! runtime's timer, the tests' ticking by hand; tests also call [`Worker::run_due`] with a
+//! fixed clock.
 
+use std::collections::HashSet;
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
 
+use futures::future;
+use futures::stream::{FuturesUnordered, StreamExt};
 use provisio_directory::Directory;
 use uuid::Uuid;
 
@@ -48,6 +55,9 @@ pub struct WorkerConfig {
     pub change_delay: time::Duration,
     /// How full cycles match unlinked objects with the target's accounts.
     pub matching: crate::cycle::MatchingMode,
+    /// Most cycles [`Worker::run_continuously`] runs at once; a due job past it starts at a
+    /// later tick, when a cycle has ended.
+    pub max_running_jobs: usize,
 }
 
 impl Default for WorkerConfig {
@@ -57,6 +67,7 @@ impl Default for WorkerConfig {
             lease: time::Duration::minutes(30),
             change_delay: time::Duration::seconds(1),
             matching: crate::cycle::MatchingMode::default(),
+            max_running_jobs: 4,
         }
     }
 }
@@ -104,16 +115,75 @@ impl Worker {
 
     /// Runs one cycle of every due job, one after the other; returns what each did.
     pub async fn run_due(&self) -> Result<Vec<(String, JobRun)>, SyncError> {
-        let jobs = self.synchronization.store().all_jobs().await?;
-        let head = self.directory.watermark().await?;
         let mut runs = Vec::new();
-        for record in jobs {
-            if self.is_due(&record, head).await? {
-                let run = self.run_job(&record).await;
-                runs.push((record.id.clone(), run));
-            }
+        for record in self.due_jobs().await? {
+            let run = self.run_job(&record).await;
+            runs.push((record.id.clone(), run));
         }
         Ok(runs)
+    }
+
+    /// The jobs due now.
+    pub async fn due_jobs(&self) -> Result<Vec<JobRecord>, SyncError> {
+        let jobs = self.synchronization.store().all_jobs().await?;
+        let head = self.directory.watermark().await?;
+        let mut due = Vec::new();
+        for record in jobs {
+            if self.is_due(&record, head).await? {
+                due.push(record);
+            }
+        }
+        Ok(due)
+    }
+
+    /// Runs due jobs for as long as it is polled: after every `every` on `tick`, each due job
+    /// that is not running yet starts beside the cycles that are, up to
+    /// `WorkerConfig::max_running_jobs`; `report` hears how each cycle ended. All of them run
+    /// in the caller's task, as the objects of one cycle do.
+    pub async fn run_continuously(
+        &self,
+        tick: &dyn Ticker,
+        every: time::Duration,
+        mut report: impl FnMut(&str, JobRun),
+    ) {
+        let mut running = FuturesUnordered::new();
+        let mut running_ids: HashSet<String> = HashSet::new();
+        loop {
+            match self.due_jobs().await {
+                Ok(due) => {
+                    for record in due {
+                        if running.len() >= self.config.max_running_jobs.max(1) {
+                            break;
+                        }
+                        if !running_ids.insert(record.id.clone()) {
+                            continue;
+                        }
+                        running.push(async move {
+                            let run = self.run_job(&record).await;
+                            (record.id, run)
+                        });
+                    }
+                }
+                Err(error) => tracing::warn!(message = "Listing due jobs failed.", %error),
+            }
+            // Until the next tick, the running cycles go on and those that end are reported.
+            let mut next_tick = pin!(tick.wait(every));
+            loop {
+                if running.is_empty() {
+                    next_tick.await;
+                    break;
+                }
+                match future::select(next_tick.as_mut(), running.next()).await {
+                    future::Either::Left(((), _)) => break,
+                    future::Either::Right((ended, _)) => {
+                        if let Some((id, run)) = ended {
+                            running_ids.remove(&id);
+                            report(&id, run);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Whether the job should run now, the directory's change log being at `head`.
@@ -361,11 +431,16 @@ mod tests {
     use crate::state::memory::MemorySyncStore;
     use crate::target::{Page, PatchOperation, TargetError, TargetKind, TargetObject};
 
-    struct Fixed(Arc<GatedTarget>);
+    /// The gated target, except for the BaseAddress [`OTHER_TARGET`]: a plain one.
+    struct Fixed(Arc<GatedTarget>, MemoryTarget);
+
+    /// The BaseAddress of a second app's target.
+    const OTHER_TARGET: &str = "https://other.test/v2";
 
     impl TargetFactory for Fixed {
         fn target(&self, secrets: &Secrets) -> Result<Arc<dyn Target>, String> {
             match secrets.base_address() {
+                Some(OTHER_TARGET) => Ok(Arc::new(self.1.clone())),
                 Some(_) => Ok(self.0.clone()),
                 None => Err("no BaseAddress".to_string()),
             }
@@ -496,6 +571,8 @@ mod tests {
         directory: Directory,
         sync: Synchronization,
         target: MemoryTarget,
+        /// The target of [`OTHER_TARGET`].
+        other_target: MemoryTarget,
         gate: Arc<GatedTarget>,
         ticker: Arc<ManualTicker>,
         clock: Arc<FixedClock>,
@@ -515,11 +592,12 @@ mod tests {
         );
         let target = MemoryTarget::new();
         let gate = Arc::new(GatedTarget::new(target.clone()));
+        let other_target = MemoryTarget::new();
         let ticker = Arc::new(ManualTicker::new());
         let worker = Arc::new(Worker::new(
             sync.clone(),
             directory.clone(),
-            Arc::new(Fixed(gate.clone())),
+            Arc::new(Fixed(gate.clone(), other_target.clone())),
             ticker.clone(),
             WorkerConfig::default(),
         ));
@@ -535,6 +613,7 @@ mod tests {
             directory,
             sync,
             target,
+            other_target,
             gate,
             ticker,
             clock,
@@ -567,22 +646,27 @@ mod tests {
 
         /// A job from the `scim` template with a target, started, as an admin makes one.
         async fn started_job(&self) -> String {
-            let job = self.sync.create_job(self.sp, "scim").await.expect("job").id;
+            self.started_job_of(self.sp, "https://scim.test/v2").await
+        }
+
+        /// A started job of the app `sp`, exporting to `base_address`.
+        async fn started_job_of(&self, sp: Uuid, base_address: &str) -> String {
+            let job = self.sync.create_job(sp, "scim").await.expect("job").id;
             let secret = |key, value: &str| SynchronizationSecretKeyStringValuePair {
                 key,
                 value: Some(value.to_string()),
             };
             self.sync
                 .put_secrets(
-                    self.sp,
+                    sp,
                     vec![
-                        secret(SynchronizationSecret::BaseAddress, "https://scim.test/v2"),
+                        secret(SynchronizationSecret::BaseAddress, base_address),
                         secret(SynchronizationSecret::SecretToken, "t0ken"),
                     ],
                 )
                 .await
                 .expect("secrets");
-            self.sync.start(self.sp, &job).await.expect("start");
+            self.sync.start(sp, &job).await.expect("start");
             job
         }
 
@@ -609,6 +693,82 @@ mod tests {
             names.sort();
             names
         }
+    }
+
+    /// Waits for what `run_continuously` reports next. The minute is a guard against a hang
+    /// (a cycle that never ends), not a measure of speed.
+    async fn next_ended(
+        ended: &mut tokio::sync::mpsc::UnboundedReceiver<(String, JobRun)>,
+    ) -> (String, JobRun) {
+        tokio::time::timeout(std::time::Duration::from_secs(60), ended.recv())
+            .await
+            .expect("a cycle ended within the guard's minute")
+            .expect("the worker is running")
+    }
+
+    #[tokio::test]
+    async fn a_job_s_long_cycle_does_not_hold_back_another_job() {
+        let w = world().await;
+        let ann = w.user("ann").await;
+        let slow = w.started_job().await;
+        // The first job's target takes its time: its cycle waits there.
+        w.gate.open.send_replace(false);
+        let loop_ticks = Arc::new(ManualTicker::new());
+        let (ended_tx, mut ended) = tokio::sync::mpsc::unbounded_channel();
+        let worker = Arc::clone(&w.worker);
+        let ticks = Arc::clone(&loop_ticks);
+        tokio::spawn(async move {
+            worker
+                .run_continuously(ticks.as_ref(), time::Duration::SECOND, move |job, run| {
+                    let _ = ended_tx.send((job.to_string(), run));
+                })
+                .await
+        });
+        w.gate.until_a_create_waits().await;
+
+        // Meanwhile a second app is assigned Ann and its job is started.
+        let other_sp = w
+            .directory
+            .create(
+                ObjectKind::ServicePrincipal,
+                &object(json!({"displayName": "Other app"})),
+            )
+            .await
+            .expect("service principal")
+            .id;
+        w.directory
+            .assign(other_sp, ann, DEFAULT_ACCESS_ROLE)
+            .await
+            .expect("assign");
+        let other = w.started_job_of(other_sp, OTHER_TARGET).await;
+        loop_ticks.tick();
+        let (job, run) = next_ended(&mut ended).await;
+        assert_eq!(job, other, "the second job ran while the first still waits");
+        assert!(
+            matches!(run, JobRun::Ran(ref r) if r.created == 1),
+            "{run:?}"
+        );
+        let names: Vec<Value> = w
+            .other_target
+            .objects(TargetKind::User)
+            .iter()
+            .map(|u| u["userName"].clone())
+            .collect();
+        assert_eq!(names, [json!("ann@contoso.test")]);
+        assert!(
+            w.user_names().is_empty(),
+            "the first job's create still waits"
+        );
+
+        // Once its target answers, the first job's cycle ends too.
+        w.gate.open.send_replace(true);
+        let (job, run) = next_ended(&mut ended).await;
+        assert_eq!(job, slow);
+        assert!(
+            matches!(run, JobRun::Ran(ref r) if r.created == 1),
+            "{run:?}"
+        );
+        assert_eq!(w.user_names(), ["ann@contoso.test"]);
     }
 
     #[tokio::test]
