@@ -167,18 +167,22 @@ impl Worker {
                 Err(error) => tracing::warn!(message = "Listing due jobs failed.", %error),
             }
             // Until the next tick, the running cycles go on and those that end are reported.
-            let mut next_tick = pin!(tick.wait(every));
+            // A job whose cycle ended is due again on a change `change_delay` later: the
+            // next look comes then, rather than up to a tick after. (At most the running
+            // cycles can end before that look, so this cannot put it off for long.)
+            let mut next_tick = tick.wait(every);
             loop {
                 if running.is_empty() {
                     next_tick.await;
                     break;
                 }
-                match future::select(next_tick.as_mut(), running.next()).await {
+                match future::select(&mut next_tick, running.next()).await {
                     future::Either::Left(((), _)) => break,
                     future::Either::Right((ended, _)) => {
                         if let Some((id, run)) = ended {
                             running_ids.remove(&id);
                             report(&id, run);
+                            next_tick = tick.wait(self.config.change_delay);
                         }
                     }
                 }
