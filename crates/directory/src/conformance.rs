@@ -353,6 +353,18 @@ async fn references(s: &Store) {
         .map(|o| o.id)
         .collect();
     assert_eq!(reports, HashSet::from([a, b]));
+    // Managers by user, for live users that have one: not the boss (no manager), not a
+    // group, not an unknown id, and each user once however often it is asked for.
+    let mut managers = s
+        .managers_of(&[a, boss, b, team, Uuid::new_v4(), a])
+        .await
+        .unwrap();
+    managers.sort();
+    managers.dedup();
+    let mut expected = vec![(a, boss), (b, boss)];
+    expected.sort();
+    assert_eq!(managers, expected);
+    assert!(s.managers_of(&[]).await.unwrap().is_empty());
     assert!(matches!(
         s.set_manager(a, Some(Uuid::new_v4())).await,
         Err(StoreError::NotFound(_))

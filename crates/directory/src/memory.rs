@@ -727,6 +727,16 @@ impl ReferenceStore for MemoryDirectory {
         Ok(())
     }
 
+    async fn managers_of(&self, users: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+        let state = self.lock();
+        Ok(users
+            .iter()
+            .filter_map(|id| state.objects.get(id))
+            .filter(|o| o.kind == ObjectKind::User && is_live(o))
+            .filter_map(|o| Some((o.id, o.manager?)))
+            .collect())
+    }
+
     async fn direct_reports(
         &self,
         manager: Uuid,

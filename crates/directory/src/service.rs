@@ -348,6 +348,12 @@ impl Directory {
         Ok(self.store.direct_reports(u.id, after, limit).await?)
     }
 
+    /// The manager of each of `users` that is a live user with one (see
+    /// [`crate::store::ReferenceStore::managers_of`]).
+    pub async fn managers_of(&self, users: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, DirectoryError> {
+        Ok(self.store.managers_of(users).await?)
+    }
+
     pub async fn add_member(&self, group: Uuid, member: Uuid) -> Result<(), DirectoryError> {
         let g = self.get(ObjectKind::Group, group).await?;
         let m = self.member_ref(member).await?;

@@ -450,6 +450,11 @@ pub trait ReferenceStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<StoredObject>, StoreError>;
 
+    /// The manager of each of `users` that is a live user with one, as `(user, manager)`, in
+    /// no particular order: what a caller ordering users by their managers needs, without
+    /// reading (and parsing) the users themselves.
+    async fn managers_of(&self, users: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, StoreError>;
+
     /// Adds a live member to a live group (`memberAdded` on the group). Returns false when
     /// it was a member already.
     async fn add_member(&self, group: Uuid, member: MemberRef) -> Result<bool, StoreError>;

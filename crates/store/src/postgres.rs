@@ -1182,6 +1182,30 @@ impl ReferenceStore for PostgresDirectory {
         t.commit().await
     }
 
+    async fn managers_of(&self, users: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = users.iter().map(Uuid::to_string).collect();
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        let rows = sqlx::query(
+            "SELECT id, manager_id FROM directory_objects \
+             WHERE id = ANY($1) AND kind = $2 AND deleted IS NULL AND manager_id IS NOT NULL",
+        )
+        .bind(ids)
+        .bind(ObjectKind::User.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                let user: String = row.try_get(0).map_err(db_error)?;
+                let manager: String = row.try_get(1).map_err(db_error)?;
+                Ok((parse_uuid(&user)?, parse_uuid(&manager)?))
+            })
+            .collect()
+    }
+
     async fn direct_reports(
         &self,
         manager: Uuid,

@@ -822,6 +822,40 @@ impl ReferenceStore for SqliteDirectory {
         .await
     }
 
+    async fn managers_of(&self, users: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement for the lot: the ids go in as one JSON array.
+        let ids = Value::Array(
+            users
+                .iter()
+                .map(|id| Value::String(id.to_string()))
+                .collect(),
+        )
+        .to_string();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id, manager_id FROM directory_objects \
+                     WHERE id IN (SELECT value FROM json_each(?1)) AND kind = ?2 \
+                     AND deleted IS NULL AND manager_id IS NOT NULL",
+                )
+                .map_err(db_error)?;
+            let mut rows = stmt
+                .query(rusqlite::params![ids, ObjectKind::User.as_str()])
+                .map_err(db_error)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(db_error)? {
+                let user: String = row.get(0).map_err(db_error)?;
+                let manager: String = row.get(1).map_err(db_error)?;
+                out.push((parse_uuid(&user)?, parse_uuid(&manager)?));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn add_member(&self, group: Uuid, member: MemberRef) -> Result<bool, StoreError> {
         self.write(move |conn| {
             if get_object(conn, Some(ObjectKind::Group), group, false)?.is_none() {

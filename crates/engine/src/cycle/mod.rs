@@ -458,7 +458,10 @@ impl<'c, 'a> Runner<'c, 'a> {
                             .map(|o| (kind, o.id))
                             .collect::<Vec<_>>();
                         seen.extend(ids.iter().copied());
-                        self.process_batch(ids).await?;
+                        let ids = self.postpone_waiting(ids).await?;
+                        if !ids.is_empty() {
+                            self.process_batch(ids).await?;
+                        }
                         match page.next {
                             Some(next) => query.after = Some(next),
                             None => break,
@@ -525,7 +528,10 @@ impl<'c, 'a> Runner<'c, 'a> {
                     .await;
                 for chunk in users.chunks(batch) {
                     let ids = chunk.iter().map(|id| (ObjectKind::User, *id)).collect();
-                    self.process_batch(ids).await?;
+                    let ids = self.postpone_waiting(ids).await?;
+                    if !ids.is_empty() {
+                        self.process_batch(ids).await?;
+                    }
                 }
                 self.process_postponed(batch).await?;
                 for chunk in groups.chunks(batch) {
@@ -1147,27 +1153,81 @@ impl<'c, 'a> Runner<'c, 'a> {
         plan_index: usize,
         object: &StoredObject,
     ) -> Result<Option<Uuid>, CycleError> {
-        let plan = &self.plans[plan_index];
-        if object.kind != ObjectKind::User
-            || !self.postponing.load(Ordering::Relaxed)
-            || !plan.references.iter().any(|(_, multivalued)| !multivalued)
-        {
+        if object.kind != ObjectKind::User || !self.postpones(plan_index) {
             return Ok(None);
         }
         let Some(manager) = object.manager else {
             return Ok(None);
         };
-        let will_be_processed = match self.ctx.config.scope {
+        if !self.will_be_processed(manager) || self.target_of(manager).await?.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(manager))
+    }
+
+    /// Whether new users of the plan wait for their managers now: in the first pass over a
+    /// full cycle's users, when the mapping has a single-valued reference (`manager`).
+    fn postpones(&self, plan_index: usize) -> bool {
+        self.postponing.load(Ordering::Relaxed)
+            && self.plans[plan_index]
+                .references
+                .iter()
+                .any(|(_, multivalued)| !multivalued)
+    }
+
+    /// Whether the cycle will process `user`, as far as its walk knows.
+    fn will_be_processed(&self, user: Uuid) -> bool {
+        match self.ctx.config.scope {
             ScopeMode::SyncAll => true,
             ScopeMode::AssignedOnly => self
                 .assigned_users
                 .get()
-                .is_some_and(|users| users.contains(&manager)),
-        };
-        if !will_be_processed || self.target_of(manager).await?.is_some() {
-            return Ok(None);
+                .is_some_and(|users| users.contains(&user)),
         }
-        Ok(Some(manager))
+    }
+
+    /// [`Runner::manager_to_wait_for`] for a whole batch of a job's first cycle, from one
+    /// read of the batch's managers instead of a read of each user: in a new directory
+    /// almost every user waits in the first pass, and would otherwise be read once to be
+    /// postponed and again when its turn comes. Returns the objects to process now. (With
+    /// links already there, whether a user has one takes a read each: `reconcile` decides.)
+    async fn postpone_waiting(
+        &self,
+        ids: Vec<(ObjectKind, Uuid)>,
+    ) -> Result<Vec<(ObjectKind, Uuid)>, CycleError> {
+        let Some(plan_index) = self.plans.iter().position(|p| p.kind == ObjectKind::User) else {
+            return Ok(ids);
+        };
+        if !self.unlinked_at_start || !self.postpones(plan_index) {
+            return Ok(ids);
+        }
+        let users: Vec<Uuid> = ids
+            .iter()
+            .filter(|(kind, _)| *kind == ObjectKind::User)
+            .map(|(_, id)| *id)
+            .collect();
+        let managers: HashMap<Uuid, Uuid> =
+            self.dir().managers_of(&users).await?.into_iter().collect();
+        let mut now = Vec::with_capacity(ids.len());
+        let mut waiting = Vec::new();
+        {
+            // Every link there is, the job having started the cycle without any.
+            let linked = lock(&self.targets);
+            for (kind, id) in ids {
+                let waits_for = managers.get(&id).copied().filter(|manager| {
+                    kind == ObjectKind::User
+                        && !linked.contains_key(&id)
+                        && !linked.contains_key(manager)
+                        && self.will_be_processed(*manager)
+                });
+                match waits_for {
+                    Some(manager) => waiting.push((id, manager)),
+                    None => now.push((kind, id)),
+                }
+            }
+        }
+        lock(&self.postponed).extend(waiting);
+        Ok(now)
     }
 
     /// Processes the users the first pass postponed (see [`Runner::manager_to_wait_for`]),
