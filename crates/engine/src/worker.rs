@@ -140,25 +140,40 @@ impl Worker {
     /// that is not running yet starts beside the cycles that are, up to
     /// `WorkerConfig::max_running_jobs`; `report` hears how each cycle ended. All of them run
     /// in the caller's task, as the objects of one cycle do.
+    ///
+    /// Nothing here is awaited without driving the running cycles alongside (see
+    /// [`alongside`]): a cycle's pending read may already hold one of the store's read
+    /// permits, handed over while it waits, and a look for due jobs that waited for a
+    /// permit while the cycles stood still would wait for ever. (It did: a million-user
+    /// cycle and the whole API stopped.)
     pub async fn run_continuously(
         &self,
         tick: &dyn Ticker,
         every: time::Duration,
         mut report: impl FnMut(&str, JobRun),
     ) {
-        let mut running = FuturesUnordered::new();
-        let mut running_ids: HashSet<String> = HashSet::new();
+        let mut running = Running {
+            cycles: FuturesUnordered::new(),
+            ids: HashSet::new(),
+        };
         loop {
-            match self.due_jobs().await {
+            let looking = self.due_jobs();
+            let mut looking = pin!(looking);
+            let due = loop {
+                if let Some(due) = alongside(looking.as_mut(), &mut running, &mut report).await {
+                    break due;
+                }
+            };
+            match due {
                 Ok(due) => {
                     for record in due {
-                        if running.len() >= self.config.max_running_jobs.max(1) {
+                        if running.cycles.len() >= self.config.max_running_jobs.max(1) {
                             break;
                         }
-                        if !running_ids.insert(record.id.clone()) {
+                        if !running.ids.insert(record.id.clone()) {
                             continue;
                         }
-                        running.push(async move {
+                        running.cycles.push(async move {
                             let run = self.run_job(&record).await;
                             (record.id, run)
                         });
@@ -166,26 +181,15 @@ impl Worker {
                 }
                 Err(error) => tracing::warn!(message = "Listing due jobs failed.", %error),
             }
-            // Until the next tick, the running cycles go on and those that end are reported.
             // A job whose cycle ended is due again on a change `change_delay` later: the
             // next look comes then, rather than up to a tick after. (At most the running
             // cycles can end before that look, so this cannot put it off for long.)
             let mut next_tick = tick.wait(every);
-            loop {
-                if running.is_empty() {
-                    next_tick.await;
-                    break;
-                }
-                match future::select(&mut next_tick, running.next()).await {
-                    future::Either::Left(((), _)) => break,
-                    future::Either::Right((ended, _)) => {
-                        if let Some((id, run)) = ended {
-                            running_ids.remove(&id);
-                            report(&id, run);
-                            next_tick = tick.wait(self.config.change_delay);
-                        }
-                    }
-                }
+            while alongside(&mut next_tick, &mut running, &mut report)
+                .await
+                .is_none()
+            {
+                next_tick = tick.wait(self.config.change_delay);
             }
         }
     }
@@ -416,6 +420,37 @@ async fn first_of<A, B>(
         second.as_mut().poll(cx).map(Either::Second)
     })
     .await
+}
+
+/// The cycles [`Worker::run_continuously`] is running, and their jobs' ids.
+struct Running<F> {
+    cycles: FuturesUnordered<F>,
+    ids: HashSet<String>,
+}
+
+/// Awaits `until` while driving the running cycles: its value once it is ready, or `None`
+/// as soon as a cycle ended (reported, and its job no longer running) before that.
+async fn alongside<T, F>(
+    until: impl Future<Output = T> + Unpin,
+    running: &mut Running<F>,
+    report: &mut impl FnMut(&str, JobRun),
+) -> Option<T>
+where
+    F: Future<Output = (String, JobRun)>,
+{
+    if running.cycles.is_empty() {
+        return Some(until.await);
+    }
+    match future::select(until, running.cycles.next()).await {
+        future::Either::Left((value, _)) => Some(value),
+        future::Either::Right((ended, _)) => {
+            if let Some((id, run)) = ended {
+                running.ids.remove(&id);
+                report(&id, run);
+            }
+            None
+        }
+    }
 }
 
 #[cfg(test)]
