@@ -229,10 +229,8 @@ pub async fn run_cycle(ctx: &CycleContext<'_>) -> Result<CycleReport, CycleError
         .links(
             ctx.job_id,
             &LinkQuery {
-                object_type: None,
-                stale: None,
-                after: None,
                 limit: 1,
+                ..LinkQuery::default()
             },
         )
         .await?
