@@ -158,8 +158,10 @@ async fn admin_token(args: &ServeArgs, settings: &dyn SettingsStore) -> anyhow::
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.database_url.is_none() {
-        provisio_db::sqlite::limit_process_memory(args.sqlite_memory_mib * 1024 * 1024)
-            .context("setting --sqlite-memory-mib")?;
+        provisio_db::sqlite::limit_process_memory(
+            args.sqlite_memory_mib.saturating_mul(1024 * 1024),
+        )
+        .context("setting --sqlite-memory-mib")?;
     }
     let stores = provisio_store::open(&args.data_dir, args.database_url.as_deref())
         .await
