@@ -455,7 +455,12 @@ where
 
 #[cfg(test)]
 mod tests {
-    use provisio_directory::{DirectoryConfig, MemoryDirectory, ObjectKind, DEFAULT_ACCESS_ROLE};
+    use provisio_directory::{
+        AssignmentStore, Change, ChangeLog, DirectoryConfig, DirectoryStore, ImportObject,
+        ImportReference, ImportReport, ImportStore, IndexSeek, ListQuery, MemberRef,
+        MemoryDirectory, ObjectKind, ObjectStore, ObjectUpdate, RawObject, ReferenceStore,
+        StoreError, StoredAssignment, StoredObject, UpdateFn, DEFAULT_ACCESS_ROLE,
+    };
     use serde_json::{json, Map, Value};
     use time::macros::datetime;
 
@@ -599,6 +604,199 @@ mod tests {
         }
     }
 
+    /// A memory directory that reads the way the SQLite one does: each read of an object or
+    /// of the change log's head takes one of a fixed number of read permits (here one) and
+    /// holds it across its await. While `held` is set, an object read stops there, permit
+    /// in hand, until it is cleared: the moment a tick can come in.
+    struct PermitDirectory {
+        inner: MemoryDirectory,
+        permits: Semaphore,
+        held: watch::Sender<bool>,
+        /// Object reads that stopped with the permit.
+        holding: watch::Sender<usize>,
+    }
+
+    impl PermitDirectory {
+        fn new() -> Self {
+            PermitDirectory {
+                inner: MemoryDirectory::new(),
+                permits: Semaphore::new(1),
+                held: watch::Sender::new(false),
+                holding: watch::Sender::new(0),
+            }
+        }
+
+        async fn read<T>(&self, stop: bool, read: impl Future<Output = T>) -> T {
+            let _permit = self.permits.acquire().await.expect("permits open");
+            if stop && *self.held.borrow() {
+                let mut held = self.held.subscribe();
+                self.holding.send_modify(|n| *n += 1);
+                held.wait_for(|held| !*held).await.expect("directory alive");
+            }
+            read.await
+        }
+
+        async fn until_a_read_holds_the_permit(&self) {
+            let mut holding = self.holding.subscribe();
+            holding.wait_for(|n| *n > 0).await.expect("directory alive");
+        }
+    }
+
+    #[async_trait]
+    impl ObjectStore for PermitDirectory {
+        async fn create(
+            &self,
+            kind: ObjectKind,
+            id: Uuid,
+            data: Map<String, Value>,
+            manager: Option<Uuid>,
+            members: Vec<MemberRef>,
+        ) -> Result<StoredObject, StoreError> {
+            self.inner.create(kind, id, data, manager, members).await
+        }
+        async fn get(
+            &self,
+            kind: ObjectKind,
+            id: Uuid,
+            deleted: bool,
+        ) -> Result<Option<StoredObject>, StoreError> {
+            self.read(true, self.inner.get(kind, id, deleted)).await
+        }
+        async fn get_any(&self, id: Uuid) -> Result<Option<StoredObject>, StoreError> {
+            self.read(true, self.inner.get_any(id)).await
+        }
+        async fn update(
+            &self,
+            kind: ObjectKind,
+            id: Uuid,
+            change: UpdateFn,
+        ) -> Result<ObjectUpdate, StoreError> {
+            self.inner.update(kind, id, change).await
+        }
+        async fn delete(&self, kind: ObjectKind, id: Uuid) -> Result<(), StoreError> {
+            self.inner.delete(kind, id).await
+        }
+        async fn restore(&self, id: Uuid) -> Result<StoredObject, StoreError> {
+            self.inner.restore(id).await
+        }
+        async fn purge(&self, id: Uuid) -> Result<(), StoreError> {
+            self.inner.purge(id).await
+        }
+        async fn purge_deleted_before(&self, before: &str) -> Result<u64, StoreError> {
+            self.inner.purge_deleted_before(before).await
+        }
+        async fn list(&self, query: &ListQuery) -> Result<Vec<StoredObject>, StoreError> {
+            self.inner.list(query).await
+        }
+        async fn list_raw(&self, query: &ListQuery) -> Result<Vec<RawObject>, StoreError> {
+            self.inner.list_raw(query).await
+        }
+        async fn count(&self, kind: ObjectKind, deleted: bool) -> Result<u64, StoreError> {
+            self.inner.count(kind, deleted).await
+        }
+        async fn lookup(
+            &self,
+            kind: ObjectKind,
+            key: IndexSeek,
+            value: &str,
+        ) -> Result<Option<Uuid>, StoreError> {
+            self.inner.lookup(kind, key, value).await
+        }
+    }
+
+    #[async_trait]
+    impl ReferenceStore for PermitDirectory {
+        async fn set_manager(&self, user: Uuid, manager: Option<Uuid>) -> Result<(), StoreError> {
+            self.inner.set_manager(user, manager).await
+        }
+        async fn direct_reports(
+            &self,
+            manager: Uuid,
+            after: Option<Uuid>,
+            limit: usize,
+        ) -> Result<Vec<StoredObject>, StoreError> {
+            self.inner.direct_reports(manager, after, limit).await
+        }
+        async fn managers_of(&self, users: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+            self.inner.managers_of(users).await
+        }
+        async fn add_member(&self, group: Uuid, member: MemberRef) -> Result<bool, StoreError> {
+            self.inner.add_member(group, member).await
+        }
+        async fn remove_member(&self, group: Uuid, member: Uuid) -> Result<bool, StoreError> {
+            self.inner.remove_member(group, member).await
+        }
+        async fn members(
+            &self,
+            group: Uuid,
+            after: Option<Uuid>,
+            limit: usize,
+        ) -> Result<Vec<StoredObject>, StoreError> {
+            self.inner.members(group, after, limit).await
+        }
+        async fn member_refs(
+            &self,
+            group: Uuid,
+            after: Option<Uuid>,
+            limit: usize,
+        ) -> Result<Vec<MemberRef>, StoreError> {
+            self.inner.member_refs(group, after, limit).await
+        }
+        async fn member_of(&self, member: Uuid) -> Result<Vec<StoredObject>, StoreError> {
+            self.inner.member_of(member).await
+        }
+    }
+
+    #[async_trait]
+    impl AssignmentStore for PermitDirectory {
+        async fn add_assignment(&self, assignment: StoredAssignment) -> Result<(), StoreError> {
+            self.inner.add_assignment(assignment).await
+        }
+        async fn remove_assignment(&self, id: Uuid) -> Result<StoredAssignment, StoreError> {
+            self.inner.remove_assignment(id).await
+        }
+        async fn get_assignment(&self, id: Uuid) -> Result<Option<StoredAssignment>, StoreError> {
+            self.inner.get_assignment(id).await
+        }
+        async fn assignments(
+            &self,
+            resource: Option<Uuid>,
+            principal: Option<Uuid>,
+            after: Option<Uuid>,
+            limit: usize,
+        ) -> Result<Vec<StoredAssignment>, StoreError> {
+            self.inner
+                .assignments(resource, principal, after, limit)
+                .await
+        }
+    }
+
+    #[async_trait]
+    impl ImportStore for PermitDirectory {
+        async fn import(
+            &self,
+            objects: Vec<ImportObject>,
+            links: Vec<ImportReference>,
+            dry_run: bool,
+        ) -> Result<ImportReport, StoreError> {
+            self.inner.import(objects, links, dry_run).await
+        }
+    }
+
+    #[async_trait]
+    impl ChangeLog for PermitDirectory {
+        async fn watermark(&self) -> Result<i64, StoreError> {
+            self.read(false, self.inner.watermark()).await
+        }
+        async fn changes_since(
+            &self,
+            watermark: i64,
+            limit: usize,
+        ) -> Result<Vec<Change>, StoreError> {
+            self.inner.changes_since(watermark, limit).await
+        }
+    }
+
     fn object(value: Value) -> Map<String, Value> {
         match value {
             Value::Object(map) => map,
@@ -620,8 +818,12 @@ mod tests {
     }
 
     async fn world() -> World {
-        let directory =
-            Directory::new(Arc::new(MemoryDirectory::new()), DirectoryConfig::default());
+        world_on(Arc::new(MemoryDirectory::new())).await
+    }
+
+    /// A world whose directory keeps its objects in `store`.
+    async fn world_on(store: Arc<dyn DirectoryStore>) -> World {
+        let directory = Directory::new(store, DirectoryConfig::default());
         let clock = Arc::new(FixedClock::new(datetime!(2026-03-01 08:00 UTC)));
         let sync = Synchronization::new(
             Arc::new(MemorySyncStore::new()),
@@ -803,6 +1005,46 @@ mod tests {
         w.gate.open.send_replace(true);
         let (job, run) = next_ended(&mut ended).await;
         assert_eq!(job, slow);
+        assert!(
+            matches!(run, JobRun::Ran(ref r) if r.created == 1),
+            "{run:?}"
+        );
+        assert_eq!(w.user_names(), ["ann@contoso.test"]);
+    }
+
+    /// The million-user stop, small: a tick comes while the running cycle's read holds the
+    /// directory's only read permit. The look for due jobs that follows needs a permit too;
+    /// if it waited without driving the cycle, neither would ever go on.
+    #[tokio::test]
+    async fn a_tick_during_a_cycle_s_read_does_not_stop_the_worker() {
+        let directory = Arc::new(PermitDirectory::new());
+        let w = world_on(directory.clone()).await;
+        w.user("ann").await;
+        let job = w.started_job().await;
+        directory.held.send_replace(true);
+        let loop_ticks = Arc::new(ManualTicker::new());
+        let (ended_tx, mut ended) = tokio::sync::mpsc::unbounded_channel();
+        let worker = Arc::clone(&w.worker);
+        let ticks = Arc::clone(&loop_ticks);
+        tokio::spawn(async move {
+            worker
+                .run_continuously(ticks.as_ref(), time::Duration::SECOND, move |job, run| {
+                    let _ = ended_tx.send((job.to_string(), run));
+                })
+                .await
+        });
+        directory.until_a_read_holds_the_permit().await;
+        // The loop waits for its next tick, the cycle for its read.
+        loop_ticks.until_waits(1).await;
+        loop_ticks.tick();
+        // Let the loop take the tick and ask for the directory's head, then free the read.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        directory.held.send_replace(false);
+
+        let (ended_job, run) = next_ended(&mut ended).await;
+        assert_eq!(ended_job, job);
         assert!(
             matches!(run, JobRun::Ran(ref r) if r.created == 1),
             "{run:?}"
