@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Subcommand;
@@ -97,6 +99,59 @@ fn cpu_ticks(stat: &str) -> Option<u64> {
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
+/// Threads that keep `cores` of CPU busy between them, in 10 ms periods, until dropped: the
+/// load the engine put on the machine during a cycle, so that a replay can run on what the
+/// engine left of the cores, as the target did.
+struct CpuLoad {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl CpuLoad {
+    fn start(cores: f64) -> CpuLoad {
+        let stop = Arc::new(AtomicBool::new(false));
+        let cores = if cores.is_finite() {
+            cores.max(0.0)
+        } else {
+            0.0
+        };
+        let count = cores.ceil() as usize;
+        let period = Duration::from_millis(10);
+        let busy = if count == 0 {
+            Duration::ZERO
+        } else {
+            period.mul_f64((cores / count as f64).min(1.0))
+        };
+        let threads = (0..count)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let began = Instant::now();
+                        while began.elapsed() < busy {
+                            std::hint::spin_loop();
+                        }
+                        let rest = period.saturating_sub(busy);
+                        if !rest.is_zero() {
+                            std::thread::sleep(rest);
+                        }
+                    }
+                })
+            })
+            .collect();
+        CpuLoad { stop, threads }
+    }
+}
+
+impl Drop for CpuLoad {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
 impl ServerProcess {
     fn cpu_seconds(&self) -> Option<f64> {
         cpu_seconds(&self.child.id().to_string())
@@ -161,6 +216,25 @@ async fn spawn_server(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cpu_load_keeps_a_thread_per_started_core_and_stops_them_when_dropped() {
+        let cases = [
+            (0.0, 0),
+            (0.3, 1),
+            (1.0, 1),
+            (1.4, 2),
+            (-2.0, 0),
+            (f64::NAN, 0),
+        ];
+        for (cores, threads) in cases {
+            let load = CpuLoad::start(cores);
+            assert_eq!(load.threads.len(), threads, "{cores}");
+            let stop = Arc::clone(&load.stop);
+            drop(load);
+            assert!(stop.load(Ordering::Relaxed), "{cores}: told to stop");
+        }
+    }
 
     #[test]
     fn cpu_time_is_read_after_the_command_name_whatever_it_holds() {

@@ -597,6 +597,30 @@ pub async fn run(args: SyncBenchArgs) -> anyhow::Result<()> {
         (super::cpu_seconds("self"), fresh_target.cpu_seconds()),
     );
     let ratio = initial.seconds() / replayed.elapsed.as_secs_f64().max(1e-9);
+    // The same replay again, on what the engine left of the cores: on a machine that runs
+    // both, the target shares them with the engine during the cycle, and a target that
+    // waits for a core answers later. What the cycle takes beyond this replay is the
+    // engine's own delay, not the machine's.
+    let engine_load = initial_cpu.map_or(0.0, |c| c.serve / initial.seconds().max(1e-9));
+    eprintln!(
+        "Replaying them again beside a load of {engine_load:.2} cores, the engine's share in the cycle…"
+    );
+    let (loaded_target, loaded_scim) = spawn_server(
+        &["scim-server", "--listen", "127.0.0.1:0", "--token", TOKEN],
+        None,
+    )
+    .await?;
+    let loaded_origin = loaded_scim
+        .split("/scim/")
+        .next()
+        .unwrap_or(&loaded_scim)
+        .to_string();
+    let loaded = {
+        let _load = super::CpuLoad::start(engine_load);
+        replay::replay(&recorded, &loaded_origin, TOKEN, concurrency).await?
+    };
+    drop(loaded_target);
+    let loaded_ratio = initial.seconds() / loaded.elapsed.as_secs_f64().max(1e-9);
     // The floor the machine sets: the engine and the target share its cores, so the cycle
     // cannot end before their CPU time, spread over every core, has passed.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -641,6 +665,10 @@ pub async fn run(args: SyncBenchArgs) -> anyhow::Result<()> {
             floor / replayed.elapsed.as_secs_f64().max(1e-9),
         );
     }
+    println!(
+        "  beside the load:  replayed again with {engine_load:.2} cores kept busy (the engine's CPU in the cycle, over its time): {:.1} s; the cycle took {loaded_ratio:.2}× that",
+        loaded.elapsed.as_secs_f64(),
+    );
     if replayed.mismatches > 0 {
         println!(
             "  warning: {} replayed requests answered otherwise than recorded, e.g. {}",
@@ -682,6 +710,8 @@ pub async fn run(args: SyncBenchArgs) -> anyhow::Result<()> {
                 "initial_requests": replayed.requests, "replay_seconds": replayed.elapsed.as_secs_f64(),
                 "replay_concurrency": concurrency, "initial_over_replay": ratio,
                 "replay_mismatches": replayed.mismatches,
+                "engine_load_cores": engine_load, "loaded_replay_seconds": loaded.elapsed.as_secs_f64(),
+                "initial_over_loaded_replay": loaded_ratio,
                 "target_users": target_users, "disabled_users": disabled, "target_groups": target_groups,
                 "one_percent_seconds": one_percent.seconds(), "one_percent_exported": one_percent.exported,
                 "no_change_seconds": no_change.seconds(),
