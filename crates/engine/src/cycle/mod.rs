@@ -538,8 +538,16 @@ impl<'c, 'a> Runner<'c, 'a> {
                 }
             }
         }
-        // Linked objects not reached above have left scope (or the directory).
-        for plan_kind in [ObjectKind::User, ObjectKind::Group] {
+        // Linked objects not reached above have left scope (or the directory). A job that
+        // started the cycle without links has only those the cycle made, every one of an
+        // object reached above: there is nothing to look for (at 30,000 users the pass read
+        // 60 pages of links to find none, 3% of the cycle).
+        let leaving_kinds: &[ObjectKind] = if self.unlinked_at_start {
+            &[]
+        } else {
+            &[ObjectKind::User, ObjectKind::Group]
+        };
+        for &plan_kind in leaving_kinds {
             let Some(object_type) = self.plan(plan_kind).map(|p| p.object_type.clone()) else {
                 continue;
             };
