@@ -510,8 +510,7 @@ mod tests {
         }
 
         async fn until_a_create_waits(&self) {
-            let mut arrived = self.arrived.subscribe();
-            arrived.wait_for(|n| *n > 0).await.expect("gate alive");
+            until_one(&self.arrived).await;
         }
     }
 
@@ -604,6 +603,12 @@ mod tests {
         }
     }
 
+    /// Returns once `counter` has counted one.
+    async fn until_one(counter: &watch::Sender<usize>) {
+        let mut count = counter.subscribe();
+        count.wait_for(|n| *n > 0).await.expect("counter alive");
+    }
+
     /// A memory directory that reads the way the SQLite one does: each read of an object or
     /// of the change log's head takes one of a fixed number of read permits (here one) and
     /// holds it across its await. While `held` is set, an object read stops there, permit
@@ -637,8 +642,7 @@ mod tests {
         }
 
         async fn until_a_read_holds_the_permit(&self) {
-            let mut holding = self.holding.subscribe();
-            holding.wait_for(|n| *n > 0).await.expect("directory alive");
+            until_one(&self.holding).await;
         }
     }
 

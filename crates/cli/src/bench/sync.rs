@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 
 use super::directory::run_provisio;
 use super::replay;
-use super::spawn_server;
+use super::{spawn_server, ServerProcess};
 use crate::journal::{self, JournalEntry};
 
 const TOKEN: &str = "bench-sync-token";
@@ -301,6 +301,18 @@ impl CpuUse {
     }
 }
 
+/// A new, empty `provisio scim-server` to replay into, and its origin (the URL without
+/// `/scim/…`, which the journal's paths carry).
+async fn start_fresh_target() -> anyhow::Result<(ServerProcess, String)> {
+    let (server, scim) = spawn_server(
+        &["scim-server", "--listen", "127.0.0.1:0", "--token", TOKEN],
+        None,
+    )
+    .await?;
+    let origin = scim.split("/scim/").next().unwrap_or(&scim).to_string();
+    Ok((server, origin))
+}
+
 fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
@@ -580,16 +592,7 @@ pub async fn run(args: SyncBenchArgs) -> anyhow::Result<()> {
                 .is_some_and(|at| at >= initial.began && at <= initial.ended)
         })
         .collect();
-    let (fresh_target, fresh_scim) = spawn_server(
-        &["scim-server", "--listen", "127.0.0.1:0", "--token", TOKEN],
-        None,
-    )
-    .await?;
-    let origin = fresh_scim
-        .split("/scim/")
-        .next()
-        .unwrap_or(&fresh_scim)
-        .to_string();
+    let (fresh_target, origin) = start_fresh_target().await?;
     let replay_cpu_before = (super::cpu_seconds("self"), fresh_target.cpu_seconds());
     let replayed = replay::replay(&recorded, &origin, TOKEN, concurrency).await?;
     let replay_cpu = CpuUse::between(
@@ -605,16 +608,7 @@ pub async fn run(args: SyncBenchArgs) -> anyhow::Result<()> {
     eprintln!(
         "Replaying them again beside a load of {engine_load:.2} cores, the engine's share in the cycle…"
     );
-    let (loaded_target, loaded_scim) = spawn_server(
-        &["scim-server", "--listen", "127.0.0.1:0", "--token", TOKEN],
-        None,
-    )
-    .await?;
-    let loaded_origin = loaded_scim
-        .split("/scim/")
-        .next()
-        .unwrap_or(&loaded_scim)
-        .to_string();
+    let (loaded_target, loaded_origin) = start_fresh_target().await?;
     let loaded = {
         let _load = super::CpuLoad::start(engine_load);
         replay::replay(&recorded, &loaded_origin, TOKEN, concurrency).await?
