@@ -2181,3 +2181,54 @@ async fn member_changes_go_out_as_bounded_patches_with_removals_first() {
         assert_eq!(member_ids(&group), sorted(members));
     }
 }
+
+#[tokio::test]
+async fn a_first_cycle_s_large_group_gets_its_members_whatever_the_batch_size() {
+    // A large group's link is read again from the store when its members go out (the
+    // batch does not keep its member list until then), so the link must be written by
+    // then, whether the users came in batches of their own or with the group.
+    for batch_size in [1, 3, 500] {
+        let mut world = World::new().await;
+        world.config.large_membership = 3;
+        world.config.batch_size = batch_size;
+        let mut staff = Vec::new();
+        for n in 0..4 {
+            let user = world.user(&format!("u{n}@contoso.com"), json!({})).await;
+            world.assign(user).await;
+            staff.push(user);
+        }
+        let big = world.group("Big", &staff).await;
+        world.assign(big).await;
+        let report = world.cycle().await;
+        assert!(
+            report.failures.is_empty(),
+            "{batch_size}: {:?}",
+            report.failures
+        );
+        assert_eq!(report.created, 5, "{batch_size}");
+        let account = world
+            .target
+            .object(
+                TargetKind::Group,
+                &world.target_id(ObjectKind::Group, big).await,
+            )
+            .expect("the group");
+        let mut expected = Vec::new();
+        for member in &staff {
+            expected.push(world.target_id(ObjectKind::User, *member).await);
+        }
+        assert_eq!(member_ids(&account), sorted(expected), "{batch_size}");
+        let links = world
+            .store
+            .links(
+                JOB,
+                &LinkQuery {
+                    limit: 100,
+                    ..LinkQuery::default()
+                },
+            )
+            .await
+            .expect("links");
+        assert_eq!(links.len(), 5, "{batch_size}: every link is in the store");
+    }
+}
