@@ -99,9 +99,9 @@ fn cpu_ticks(stat: &str) -> Option<u64> {
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
-/// Threads that keep `cores` of CPU busy between them, in 10 ms periods, until dropped: the
-/// load the engine put on the machine during a cycle, so that a replay can run on what the
-/// engine left of the cores, as the target did.
+/// Threads that keep `cores` of CPU busy between them (at most every core there is), in
+/// 10 ms periods, until dropped: the load the engine put on the machine during a cycle, so
+/// that a replay can run on what the engine left of the cores, as the target did.
 struct CpuLoad {
     stop: Arc<AtomicBool>,
     threads: Vec<std::thread::JoinHandle<()>>,
@@ -110,8 +110,10 @@ struct CpuLoad {
 impl CpuLoad {
     fn start(cores: f64) -> CpuLoad {
         let stop = Arc::new(AtomicBool::new(false));
+        let available = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        // A cycle too short to time would ask for a share of CPU no machine has.
         let cores = if cores.is_finite() {
-            cores.max(0.0)
+            cores.clamp(0.0, available)
         } else {
             0.0
         };
@@ -226,14 +228,17 @@ mod tests {
             (1.4, 2),
             (-2.0, 0),
             (f64::NAN, 0),
+            (f64::INFINITY, 0),
         ];
+        let every_core = std::thread::available_parallelism().map_or(1, |n| n.get());
         for (cores, threads) in cases {
             let load = CpuLoad::start(cores);
-            assert_eq!(load.threads.len(), threads, "{cores}");
+            assert_eq!(load.threads.len(), threads.min(every_core), "{cores}");
             let stop = Arc::clone(&load.stop);
             drop(load);
             assert!(stop.load(Ordering::Relaxed), "{cores}: told to stop");
         }
+        assert_eq!(CpuLoad::start(1e12).threads.len(), every_core);
     }
 
     #[test]
