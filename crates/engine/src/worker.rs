@@ -915,6 +915,28 @@ mod tests {
             job
         }
 
+        /// Starts the worker's loop on a ticker of its own: what `run_continuously` reports
+        /// comes out of the receiver (see [`next_ended`]).
+        fn run_continuously(
+            &self,
+        ) -> (
+            Arc<ManualTicker>,
+            tokio::sync::mpsc::UnboundedReceiver<(String, JobRun)>,
+        ) {
+            let loop_ticks = Arc::new(ManualTicker::new());
+            let (ended_tx, ended) = tokio::sync::mpsc::unbounded_channel();
+            let worker = Arc::clone(&self.worker);
+            let ticks = Arc::clone(&loop_ticks);
+            tokio::spawn(async move {
+                worker
+                    .run_continuously(ticks.as_ref(), time::Duration::SECOND, move |job, run| {
+                        let _ = ended_tx.send((job.to_string(), run));
+                    })
+                    .await
+            });
+            (loop_ticks, ended)
+        }
+
         async fn ran(&self) -> Vec<String> {
             let runs = self.worker.run_due().await.expect("run due jobs");
             runs.into_iter()
@@ -958,17 +980,7 @@ mod tests {
         let slow = w.started_job().await;
         // The first job's target takes its time: its cycle waits there.
         w.gate.open.send_replace(false);
-        let loop_ticks = Arc::new(ManualTicker::new());
-        let (ended_tx, mut ended) = tokio::sync::mpsc::unbounded_channel();
-        let worker = Arc::clone(&w.worker);
-        let ticks = Arc::clone(&loop_ticks);
-        tokio::spawn(async move {
-            worker
-                .run_continuously(ticks.as_ref(), time::Duration::SECOND, move |job, run| {
-                    let _ = ended_tx.send((job.to_string(), run));
-                })
-                .await
-        });
+        let (loop_ticks, mut ended) = w.run_continuously();
         w.gate.until_a_create_waits().await;
 
         // Meanwhile a second app is assigned Ann and its job is started.
@@ -1026,17 +1038,7 @@ mod tests {
         w.user("ann").await;
         let job = w.started_job().await;
         directory.held.send_replace(true);
-        let loop_ticks = Arc::new(ManualTicker::new());
-        let (ended_tx, mut ended) = tokio::sync::mpsc::unbounded_channel();
-        let worker = Arc::clone(&w.worker);
-        let ticks = Arc::clone(&loop_ticks);
-        tokio::spawn(async move {
-            worker
-                .run_continuously(ticks.as_ref(), time::Duration::SECOND, move |job, run| {
-                    let _ = ended_tx.send((job.to_string(), run));
-                })
-                .await
-        });
+        let (loop_ticks, mut ended) = w.run_continuously();
         directory.until_a_read_holds_the_permit().await;
         // The loop waits for its next tick, the cycle for its read.
         loop_ticks.until_waits(1).await;
