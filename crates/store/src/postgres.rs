@@ -1188,9 +1188,13 @@ impl ReferenceStore for PostgresDirectory {
         }
         let ids: Vec<String> = users.iter().map(Uuid::to_string).collect();
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        // Joined with the unnested ids rather than `= ANY($1)`, as `fetch_refs` does: there
+        // `ANY` met a planner that chose a sequential scan while the table's statistics lagged
+        // behind an import, and a job's first cycle often comes right after one.
         let rows = sqlx::query(
-            "SELECT id, manager_id FROM directory_objects \
-             WHERE id = ANY($1) AND kind = $2 AND deleted IS NULL AND manager_id IS NOT NULL",
+            "SELECT o.id, o.manager_id FROM unnest($1::text[]) AS k (key) \
+             JOIN directory_objects o ON o.id = k.key \
+             WHERE o.kind = $2 AND o.deleted IS NULL AND o.manager_id IS NOT NULL",
         )
         .bind(ids)
         .bind(ObjectKind::User.as_str())
