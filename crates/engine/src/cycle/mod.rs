@@ -456,10 +456,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                             .map(|o| (kind, o.id))
                             .collect::<Vec<_>>();
                         seen.extend(ids.iter().copied());
-                        let ids = self.postpone_waiting(ids).await?;
-                        if !ids.is_empty() {
-                            self.process_batch(ids).await?;
-                        }
+                        self.process_first_pass(ids).await?;
                         match page.next {
                             Some(next) => query.after = Some(next),
                             None => break,
@@ -526,10 +523,7 @@ impl<'c, 'a> Runner<'c, 'a> {
                     .await;
                 for chunk in users.chunks(batch) {
                     let ids = chunk.iter().map(|id| (ObjectKind::User, *id)).collect();
-                    let ids = self.postpone_waiting(ids).await?;
-                    if !ids.is_empty() {
-                        self.process_batch(ids).await?;
-                    }
+                    self.process_first_pass(ids).await?;
                 }
                 self.process_postponed(batch).await?;
                 for chunk in groups.chunks(batch) {
@@ -1234,6 +1228,16 @@ impl<'c, 'a> Runner<'c, 'a> {
         }
         lock(&self.postponed).extend(waiting);
         Ok(now)
+    }
+
+    /// Processes a batch of the first pass over a full cycle's objects, except the users
+    /// that wait for their managers (see [`Runner::postpone_waiting`]).
+    async fn process_first_pass(&self, ids: Vec<(ObjectKind, Uuid)>) -> Result<(), CycleError> {
+        let ids = self.postpone_waiting(ids).await?;
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.process_batch(ids).await
     }
 
     /// Processes the users the first pass postponed (see [`Runner::manager_to_wait_for`]),
